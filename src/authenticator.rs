@@ -1,0 +1,168 @@
+//! Verification of a presented key: the one place the rules live.
+
+use std::{fmt, hint::black_box, sync::Arc};
+
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::{
+    AuthContext, Clock, KeyDigest, KeyFormat, KeyId, KeyRecord, KeyStore, StoreError, SystemClock,
+};
+
+/// Why a presented key was not accepted.
+///
+/// Every kind of mismatch (malformed, bad checksum, unknown id, wrong secret) is the one opaque
+/// [`InvalidKey`](Self::InvalidKey), so a caller cannot learn which part was wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The key is malformed, unknown, or its secret is wrong.
+    #[error("the API key is not valid")]
+    InvalidKey,
+    /// The key was revoked.
+    #[error("the API key has been revoked")]
+    RevokedKey,
+    /// The key has expired.
+    #[error("the API key has expired")]
+    ExpiredKey,
+    /// The store failed, so the key could not be checked.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks presented keys against a store.
+///
+/// It hashes the key, makes exactly one store read, compares digests in constant time (against a
+/// dummy digest when the id is unknown, so a miss costs the same), and only then looks at
+/// revocation and expiry. Cloning is cheap.
+///
+/// ```
+/// use formbox_auth::{Authenticator, AuthError, KeyFormat, KeyRecord, KeyStore, MemoryStore, Permission};
+/// use std::time::SystemTime;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// let key = KeyFormat::default().generate()?;
+/// let record = KeyRecord::new(key.id(), "org_1".into(), "CI", Permission::ReadOnly, key.digest(), SystemTime::now());
+/// store.insert(&record).await?;
+///
+/// let authenticator = Authenticator::new(store);
+/// let context = authenticator.authenticate(key.expose_secret()).await?;
+/// assert_eq!(context.organization().as_str(), "org_1");
+/// assert!(matches!(authenticator.authenticate("fbsk_nope").await, Err(AuthError::InvalidKey)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    store: Arc<dyn KeyStore>,
+    format: KeyFormat,
+    clock: Arc<dyn Clock>,
+}
+
+/// Compared against on an unknown id, so that a miss does the same work as a wrong secret.
+const DUMMY_DIGEST: KeyDigest = KeyDigest::from_bytes([0x5a; 32]);
+
+impl Authenticator {
+    /// Verifies keys of the default `fbsk` format against `store`.
+    pub fn new(store: impl KeyStore) -> Self {
+        Self::from_shared(Arc::new(store))
+    }
+
+    /// Like [`new`](Self::new), for a store that is already shared.
+    pub fn from_shared(store: Arc<dyn KeyStore>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                format: KeyFormat::default(),
+                clock: Arc::new(SystemClock),
+            }),
+        }
+    }
+
+    /// Accepts keys of `format` instead of the default `fbsk` one.
+    #[must_use]
+    pub fn with_format(mut self, format: KeyFormat) -> Self {
+        Arc::make_mut(&mut self.inner).format = format;
+        self
+    }
+
+    /// Reads the time from `clock` for expiry and grace periods.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        Arc::make_mut(&mut self.inner).clock = Arc::new(clock);
+        self
+    }
+
+    /// The key format this authenticator accepts.
+    pub fn format(&self) -> &KeyFormat {
+        &self.inner.format
+    }
+
+    /// The store keys are checked against.
+    pub fn store(&self) -> &Arc<dyn KeyStore> {
+        &self.inner.store
+    }
+
+    /// The clock expiry is decided by.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Checks a presented key: offline first, then against the store.
+    pub async fn authenticate(&self, key: &str) -> Result<AuthContext, AuthError> {
+        let parsed = self
+            .inner
+            .format
+            .parse(key)
+            .map_err(|_| AuthError::InvalidKey)?;
+        self.verify(parsed.id(), parsed.digest()).await
+    }
+
+    /// Checks a key that already passed [`KeyFormat::parse`], given its id and digest.
+    pub async fn verify(&self, id: KeyId, digest: KeyDigest) -> Result<AuthContext, AuthError> {
+        let Some(record) = self.inner.store.get(&id).await? else {
+            black_box(DUMMY_DIGEST.ct_eq(black_box(&digest)));
+            return Err(AuthError::InvalidKey);
+        };
+        self.check(record, &digest).map(AuthContext::new)
+    }
+
+    /// The rules, in an order that reveals nothing before the secret matched.
+    fn check(&self, record: KeyRecord, digest: &KeyDigest) -> Result<KeyRecord, AuthError> {
+        // Only keys that can expire, or have a superseded secret, pay for reading the clock.
+        let now = (record.expires_at.is_some() || record.previous.is_some())
+            .then(|| self.inner.clock.now());
+        let current = record.digest.ct_eq(digest);
+        let previous = match (&record.previous, now) {
+            (Some(previous), Some(now)) => {
+                previous.digest.ct_eq(digest) & Choice::from(u8::from(now < previous.valid_until))
+            }
+            _ => Choice::from(0),
+        };
+        if !bool::from(current | previous) {
+            return Err(AuthError::InvalidKey);
+        }
+        if record.revoked_at.is_some() {
+            return Err(AuthError::RevokedKey);
+        }
+        if now.is_some_and(|now| record.is_expired_at(now)) {
+            return Err(AuthError::ExpiredKey);
+        }
+        Ok(record)
+    }
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("store", &self.inner.store)
+            .field("format", &self.inner.format)
+            .field("clock", &self.inner.clock)
+            .finish()
+    }
+}

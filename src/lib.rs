@@ -1,0 +1,69 @@
+//! Formbox-style API keys for tower, axum and hyper services.
+//!
+//! Keys look like `fbsk_<key id>_<secret><checksum>`: an identifiable prefix for secret scanners,
+//! a public id, 190 bits of secret and a CRC32 checksum that rejects typos before any store is
+//! asked. Each key belongs to one organization and is either **full access** or **read only**.
+//! Stores keep only a SHA-256 digest, compared in constant time.
+//!
+//! - [`KeyFormat`] generates and parses keys.
+//! - [`KeyStore`] keeps [`KeyRecord`]s; [`MemoryStore`] is the in-process backend.
+//! - [`Authenticator`] verifies a presented key: the rules live there, once.
+//! - [`ApiKeyAuthLayer`] authenticates requests by their `api-key` header, enforces the
+//!   [`Permission`] a request needs, and hands handlers an [`AuthContext`].
+//!
+//! # Example
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use formbox_auth::{ApiKeyAuthLayer, AuthContext, MemoryStore};
+//!
+//! async fn me(context: AuthContext) -> String {
+//!     format!("{} via key {}", context.organization(), context.key_id())
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/v1/me", get(me))
+//!     .layer(ApiKeyAuthLayer::new(MemoryStore::new()));
+//! ```
+//!
+//! # Features
+//!
+//! - `axum`: [`AuthContext`] as an axum extractor.
+//! - `serde`: `Serialize`/`Deserialize` for [`Permission`], [`KeyId`], [`OrganizationId`], and
+//!   `Serialize` for [`AuthContext`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![deny(unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod authenticator;
+mod clock;
+mod context;
+mod key;
+pub mod middleware;
+mod permission;
+mod policy;
+pub mod store;
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+mod axum;
+
+pub use authenticator::{AuthError, Authenticator};
+#[cfg(feature = "axum")]
+pub use axum::MissingAuthContext;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::AuthContext;
+pub use key::{
+    DEFAULT_PREFIX, InvalidPrefix, KeyDigest, KeyFormat, KeyId, ParseError, ParsedKey,
+    PlaintextKey, RandomnessError,
+};
+pub use middleware::{
+    ApiKeyAuth, ApiKeyAuthLayer, JsonRejection, OnRejection, Rejection, ResponseFuture,
+};
+pub use permission::{Permission, UnknownPermission};
+pub use policy::{ClassifyPermission, PermissionPolicy};
+pub use store::{
+    KeyRecord, KeyStore, KeyUsage, MemoryStore, OrganizationId, PreviousSecret, StoreError,
+};

@@ -1,0 +1,141 @@
+//! The layer: configuration only.
+
+use std::{fmt, sync::Arc};
+
+use tower_layer::Layer;
+
+use super::{ApiKeyAuth, JsonRejection};
+use crate::{Authenticator, KeyStore, PermissionPolicy};
+
+/// Authenticates every request by its `api-key` header and enforces the key's permission.
+///
+/// Defaults are the secure ones: keys only from the `api-key` header, permission from the
+/// method ([`PermissionPolicy`]), JSON rejections ([`JsonRejection`]).
+///
+/// ```
+/// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Permission, PermissionPolicy};
+/// use http::Method;
+///
+/// let layer = ApiKeyAuthLayer::new(MemoryStore::new())
+///     .with_policy(PermissionPolicy::new().route(Method::POST, "/v1/search", Permission::ReadOnly))
+///     .with_bearer(true);
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ApiKeyAuthLayer<C = PermissionPolicy, R = JsonRejection> {
+    authenticator: Authenticator,
+    classifier: C,
+    on_rejection: R,
+    accept_bearer: bool,
+}
+
+/// What every clone of one service shares, so that cloning it per request is one reference count.
+pub(crate) struct Shared<C, R> {
+    pub(crate) authenticator: Authenticator,
+    pub(crate) classifier: C,
+    pub(crate) on_rejection: R,
+    pub(crate) accept_bearer: bool,
+}
+
+impl ApiKeyAuthLayer {
+    /// Checks keys of the default format against `store`.
+    pub fn new(store: impl KeyStore) -> Self {
+        Self::from_authenticator(Authenticator::new(store))
+    }
+
+    /// Checks keys with a configured [`Authenticator`] (its format, clock and store).
+    pub fn from_authenticator(authenticator: Authenticator) -> Self {
+        Self {
+            authenticator,
+            classifier: PermissionPolicy::new(),
+            on_rejection: JsonRejection,
+            accept_bearer: false,
+        }
+    }
+}
+
+impl<C, R> ApiKeyAuthLayer<C, R> {
+    /// Takes the required permission from `policy`: the method, with per-route exceptions.
+    pub fn with_policy(self, policy: PermissionPolicy) -> ApiKeyAuthLayer<PermissionPolicy, R> {
+        self.with_classifier(policy)
+    }
+
+    /// Takes the required permission from a [`ClassifyPermission`](crate::ClassifyPermission)
+    /// of the application's own.
+    pub fn with_classifier<C2>(self, classifier: C2) -> ApiKeyAuthLayer<C2, R> {
+        ApiKeyAuthLayer {
+            authenticator: self.authenticator,
+            classifier,
+            on_rejection: self.on_rejection,
+            accept_bearer: self.accept_bearer,
+        }
+    }
+
+    /// Answers rejections with `on_rejection` instead of the JSON body.
+    pub fn with_rejection<R2>(self, on_rejection: R2) -> ApiKeyAuthLayer<C, R2> {
+        ApiKeyAuthLayer {
+            authenticator: self.authenticator,
+            classifier: self.classifier,
+            on_rejection,
+            accept_bearer: self.accept_bearer,
+        }
+    }
+
+    /// Also reads the key from `Authorization: Bearer <key>` (off by default). A request that
+    /// carries a key in both is rejected as ambiguous.
+    pub fn with_bearer(mut self, accept: bool) -> Self {
+        self.accept_bearer = accept;
+        self
+    }
+
+    /// The authenticator keys are checked with.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+}
+
+impl<S, C: Clone, R: Clone> Layer<S> for ApiKeyAuthLayer<C, R> {
+    type Service = ApiKeyAuth<S, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        let shared = Shared {
+            authenticator: self.authenticator.clone(),
+            classifier: self.classifier.clone(),
+            on_rejection: self.on_rejection.clone(),
+            accept_bearer: self.accept_bearer,
+        };
+        ApiKeyAuth::from_shared(inner, Arc::new(shared))
+    }
+}
+
+impl<C, R> fmt::Debug for ApiKeyAuthLayer<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_config::<C, R>(
+            f,
+            "ApiKeyAuthLayer",
+            &self.authenticator,
+            self.accept_bearer,
+        )
+    }
+}
+
+impl<C, R> fmt::Debug for Shared<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_config::<C, R>(f, "Shared", &self.authenticator, self.accept_bearer)
+    }
+}
+
+/// Closures have no `Debug`, so classifier and rejection show as their type names.
+fn debug_config<C, R>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    authenticator: &Authenticator,
+    accept_bearer: bool,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("authenticator", authenticator)
+        .field("classifier", &std::any::type_name::<C>())
+        .field("on_rejection", &std::any::type_name::<R>())
+        .field("accept_bearer", &accept_bearer)
+        .finish()
+}

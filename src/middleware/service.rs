@@ -1,0 +1,156 @@
+//! The service: authenticates each request, then calls the inner service or rejects.
+
+use std::{
+    fmt,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use http::{HeaderMap, HeaderValue, Request, Response, header, header::Entry};
+use tower_service::Service;
+
+use super::{
+    ApiKeyAuthLayer, OnRejection, Rejection, ResponseFuture,
+    extract::{API_KEY, presented_key},
+    future::Verification,
+    layer::Shared,
+};
+use crate::{AuthContext, AuthError, ClassifyPermission, KeyStore, Permission};
+
+/// The middleware [`ApiKeyAuthLayer`] produces. See there for configuration.
+pub struct ApiKeyAuth<S, C, R> {
+    inner: S,
+    shared: Arc<Shared<C, R>>,
+}
+
+impl<S> ApiKeyAuth<S, crate::PermissionPolicy, super::JsonRejection> {
+    /// Wraps `inner` with the default configuration, checking keys against `store`.
+    pub fn new(inner: S, store: impl KeyStore) -> Self {
+        use tower_layer::Layer;
+        ApiKeyAuthLayer::new(store).layer(inner)
+    }
+
+    /// A layer with the default configuration.
+    pub fn layer(store: impl KeyStore) -> ApiKeyAuthLayer {
+        ApiKeyAuthLayer::new(store)
+    }
+}
+
+impl<S, C, R> ApiKeyAuth<S, C, R> {
+    pub(crate) fn from_shared(inner: S, shared: Arc<Shared<C, R>>) -> Self {
+        Self { inner, shared }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApiKeyAuth<S, C, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: ClassifyPermission<ReqBody> + Send + Sync + 'static,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let shared = &self.shared;
+        mark_sensitive(request.headers_mut(), shared.accept_bearer);
+        let parsed = presented_key(request.headers(), shared.accept_bearer).and_then(|raw| {
+            shared
+                .authenticator
+                .format()
+                .parse(raw)
+                .map_err(|_| Rejection::InvalidKey)
+        });
+        let (id, digest) = match parsed {
+            Ok(parsed) => (parsed.id(), parsed.digest()),
+            Err(rejection) => {
+                tracing::debug!(code = rejection.code(), "API key rejected before lookup");
+                return ResponseFuture::rejected(shared.on_rejection.on_rejection(rejection));
+            }
+        };
+        let required = shared.classifier.required_permission(&request);
+        let shared = Arc::clone(shared);
+        let verification: Verification<Response<ResBody>> = Box::pin(async move {
+            let outcome = shared.authenticator.verify(id, digest).await;
+            authorize(outcome, required).map_err(|rejection| {
+                tracing::debug!(key_id = %id, code = rejection.code(), "API key rejected");
+                shared.on_rejection.on_rejection(rejection)
+            })
+        });
+        // The clone may not be ready; the original is, so it serves this request.
+        let inner = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, inner);
+        ResponseFuture::verifying(verification, request, inner)
+    }
+}
+
+/// Turns a verification outcome and the request's needs into a context or a rejection.
+fn authorize(
+    outcome: Result<AuthContext, AuthError>,
+    required: Permission,
+) -> Result<AuthContext, Rejection> {
+    match outcome {
+        Ok(context) if context.permission().allows(required) => Ok(context),
+        Ok(_) => Err(Rejection::InsufficientPermissions { required }),
+        Err(AuthError::InvalidKey) => Err(Rejection::InvalidKey),
+        Err(AuthError::RevokedKey) => Err(Rejection::RevokedKey),
+        Err(AuthError::ExpiredKey) => Err(Rejection::ExpiredKey),
+        Err(AuthError::Store(error)) => {
+            tracing::error!(%error, "key store failed; request rejected");
+            Err(Rejection::StoreUnavailable)
+        }
+    }
+}
+
+/// Marks key-carrying headers sensitive, so that tracing and logging layers inside this one
+/// print `Sensitive` instead of the key.
+fn mark_sensitive(headers: &mut HeaderMap, accept_bearer: bool) {
+    let mark = |entry: Entry<'_, HeaderValue>| {
+        if let Entry::Occupied(mut entry) = entry {
+            entry.iter_mut().for_each(|value| value.set_sensitive(true));
+        }
+    };
+    mark(headers.entry(&API_KEY));
+    if accept_bearer {
+        mark(headers.entry(header::AUTHORIZATION));
+    }
+}
+
+impl<S: Clone, C, R> Clone for ApiKeyAuth<S, C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<S: fmt::Debug, C, R> fmt::Debug for ApiKeyAuth<S, C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyAuth")
+            .field("inner", &self.inner)
+            .field("config", &self.shared)
+            .finish()
+    }
+}

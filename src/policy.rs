@@ -1,0 +1,230 @@
+//! Which permission a request needs.
+
+use std::fmt;
+
+use http::{Method, Request};
+
+use crate::Permission;
+
+/// Decides the permission a request needs before the layer lets it through.
+///
+/// [`PermissionPolicy`] is the default. Any `Fn(&Request<B>) -> Permission` closure works too:
+///
+/// ```
+/// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Permission};
+/// use http::Request;
+///
+/// // GraphQL-style: only the query endpoint is readable with a read-only key.
+/// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_classifier(|request: &Request<String>| {
+///     if request.uri().path() == "/graphql/query" {
+///         Permission::ReadOnly
+///     } else {
+///         Permission::FullAccess
+///     }
+/// });
+/// ```
+pub trait ClassifyPermission<B> {
+    /// The permission `request` needs.
+    fn required_permission(&self, request: &Request<B>) -> Permission;
+}
+
+impl<B, F> ClassifyPermission<B> for F
+where
+    F: Fn(&Request<B>) -> Permission,
+{
+    fn required_permission(&self, request: &Request<B>) -> Permission {
+        self(request)
+    }
+}
+
+/// The permission a request needs from its method, with per-route exceptions.
+///
+/// By default `GET`, `HEAD` and `OPTIONS` need `read_only` and every other method `full_access`.
+/// [`route`](Self::route) overrides that for one method and path pattern, where a segment written
+/// `{name}` matches any one segment.
+///
+/// ```
+/// use formbox_auth::{ClassifyPermission, Permission, PermissionPolicy};
+/// use http::{Method, Request};
+///
+/// let policy = PermissionPolicy::new()
+///     .route(Method::POST, "/v1/forms/search", Permission::ReadOnly)
+///     .route(Method::GET, "/v1/forms/{id}/export", Permission::FullAccess);
+///
+/// let search = Request::post("/v1/forms/search").body(()).unwrap();
+/// assert_eq!(policy.required_permission(&search), Permission::ReadOnly);
+/// let export = Request::get("/v1/forms/42/export").body(()).unwrap();
+/// assert_eq!(policy.required_permission(&export), Permission::FullAccess);
+/// let list = Request::get("/v1/forms").body(()).unwrap();
+/// assert_eq!(policy.required_permission(&list), Permission::ReadOnly);
+/// ```
+#[derive(Clone, Default)]
+pub struct PermissionPolicy {
+    routes: Vec<RouteRule>,
+}
+
+#[derive(Clone)]
+struct RouteRule {
+    method: Method,
+    segments: Vec<Segment>,
+    permission: Permission,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Any,
+}
+
+impl PermissionPolicy {
+    /// The method-based policy with no exceptions.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests with `method` whose path matches `pattern` need `permission`.
+    ///
+    /// The first matching rule wins. A trailing `/` is ignored on both sides.
+    #[must_use]
+    pub fn route(mut self, method: Method, pattern: &str, permission: Permission) -> Self {
+        let segments = split(pattern)
+            .map(|segment| {
+                if segment.starts_with('{') && segment.ends_with('}') {
+                    Segment::Any
+                } else {
+                    Segment::Literal(segment.to_owned())
+                }
+            })
+            .collect();
+        self.routes.push(RouteRule {
+            method,
+            segments,
+            permission,
+        });
+        self
+    }
+
+    /// The permission a request with this method and path needs.
+    pub fn permission_for(&self, method: &Method, path: &str) -> Permission {
+        self.routes
+            .iter()
+            .find(|rule| rule.method == *method && rule.matches(path))
+            .map_or_else(|| Permission::required_by(method), |rule| rule.permission)
+    }
+}
+
+impl RouteRule {
+    fn matches(&self, path: &str) -> bool {
+        let mut parts = split(path);
+        let all_match = self
+            .segments
+            .iter()
+            .all(|segment| match (segment, parts.next()) {
+                (_, None) => false,
+                (Segment::Any, Some(_)) => true,
+                (Segment::Literal(literal), Some(part)) => literal == part,
+            });
+        all_match && parts.next().is_none()
+    }
+}
+
+fn split(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|segment| !segment.is_empty())
+}
+
+impl<B> ClassifyPermission<B> for PermissionPolicy {
+    fn required_permission(&self, request: &Request<B>) -> Permission {
+        if self.routes.is_empty() {
+            return Permission::required_by(request.method());
+        }
+        self.permission_for(request.method(), request.uri().path())
+    }
+}
+
+impl fmt::Debug for PermissionPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermissionPolicy")
+            .field("routes", &self.routes.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_rules_the_method_decides() {
+        let policy = PermissionPolicy::new();
+        assert_eq!(
+            policy.permission_for(&Method::GET, "/x"),
+            Permission::ReadOnly
+        );
+        assert_eq!(
+            policy.permission_for(&Method::POST, "/x"),
+            Permission::FullAccess
+        );
+    }
+
+    #[test]
+    fn a_rule_applies_only_to_its_method_and_path() {
+        let policy =
+            PermissionPolicy::new().route(Method::POST, "/v1/search", Permission::ReadOnly);
+        assert_eq!(
+            policy.permission_for(&Method::POST, "/v1/search"),
+            Permission::ReadOnly
+        );
+        assert_eq!(
+            policy.permission_for(&Method::POST, "/v1/search/"),
+            Permission::ReadOnly
+        );
+        assert_eq!(
+            policy.permission_for(&Method::PUT, "/v1/search"),
+            Permission::FullAccess
+        );
+        assert_eq!(
+            policy.permission_for(&Method::POST, "/v1/searches"),
+            Permission::FullAccess
+        );
+        assert_eq!(
+            policy.permission_for(&Method::POST, "/v1/search/x"),
+            Permission::FullAccess
+        );
+        assert_eq!(
+            policy.permission_for(&Method::POST, "/v1"),
+            Permission::FullAccess
+        );
+    }
+
+    #[test]
+    fn a_placeholder_matches_exactly_one_segment() {
+        let policy = PermissionPolicy::new().route(
+            Method::GET,
+            "/forms/{id}/export",
+            Permission::FullAccess,
+        );
+        assert_eq!(
+            policy.permission_for(&Method::GET, "/forms/7/export"),
+            Permission::FullAccess
+        );
+        assert_eq!(
+            policy.permission_for(&Method::GET, "/forms/export"),
+            Permission::ReadOnly
+        );
+        assert_eq!(
+            policy.permission_for(&Method::GET, "/forms/7/8/export"),
+            Permission::ReadOnly
+        );
+    }
+
+    #[test]
+    fn the_first_matching_rule_wins() {
+        let policy = PermissionPolicy::new()
+            .route(Method::POST, "/a/{x}", Permission::ReadOnly)
+            .route(Method::POST, "/a/b", Permission::FullAccess);
+        assert_eq!(
+            policy.permission_for(&Method::POST, "/a/b"),
+            Permission::ReadOnly
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Keys held in process memory.
+
+use std::{
+    collections::HashMap,
+    hash::{BuildHasherDefault, Hasher},
+    sync::{Arc, PoisonError, RwLock},
+};
+
+use async_trait::async_trait;
+
+use super::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result};
+use crate::KeyId;
+
+/// A store in process memory, for tests and single-process services. Clones share the same keys.
+///
+/// Keys are lost when the process exits; use a persistent store in production.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    records: Arc<RwLock<Records>>,
+}
+
+type Records = HashMap<KeyId, KeyRecord, BuildHasherDefault<IdHasher>>;
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Records) -> T) -> T {
+        // A panic elsewhere while holding the lock cannot leave a record half-written: every
+        // write below replaces whole values.
+        f(&self.records.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Records) -> T) -> T {
+        f(&mut self.records.write().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+#[async_trait]
+impl KeyStore for MemoryStore {
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        Ok(self.read(|records| records.get(id).cloned()))
+    }
+
+    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
+        Ok(self.write(|records| {
+            if records.contains_key(&record.id) {
+                return false;
+            }
+            records.insert(record.id, record.clone());
+            true
+        }))
+    }
+
+    async fn update(&self, record: &KeyRecord) -> Result<bool> {
+        Ok(self.write(|records| match records.get_mut(&record.id) {
+            Some(stored) => {
+                let last_used_at = stored.last_used_at;
+                *stored = KeyRecord {
+                    last_used_at,
+                    ..record.clone()
+                };
+                true
+            }
+            None => false,
+        }))
+    }
+
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
+        let mut found: Vec<KeyRecord> = self.read(|records| {
+            records
+                .values()
+                .filter(|record| record.organization == *organization)
+                .cloned()
+                .collect()
+        });
+        found.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(found)
+    }
+
+    async fn delete(&self, id: &KeyId) -> Result<bool> {
+        Ok(self.write(|records| records.remove(id).is_some()))
+    }
+
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        self.write(|records| {
+            for use_ in usage {
+                if let Some(record) = records.get_mut(&use_.id) {
+                    record.last_used_at = record.last_used_at.max(Some(use_.used_at));
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// A fast hasher for key ids.
+///
+/// Ids are random and issued by the server, and a presented id can only be looked up, never
+/// inserted, so an attacker cannot grow a collision chain: SipHash's flooding resistance buys
+/// nothing here. This is the multiply-rotate hash of rustc's `FxHasher`.
+#[derive(Debug, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}

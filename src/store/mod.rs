@@ -1,0 +1,130 @@
+//! Where key records live.
+//!
+//! [`KeyStore`] is storage only: get, insert, update, list, delete, and a batched last-used write.
+//! Hashing, verification, expiry and grace periods live once in the crate, so a new backend has
+//! nothing security-relevant to get wrong. [`MemoryStore`] is the in-process backend.
+//!
+//! ```
+//! use formbox_auth::{KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission};
+//! use std::time::SystemTime;
+//!
+//! # tokio_test();
+//! # fn tokio_test() { tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! let key = KeyFormat::default().generate()?;
+//! let record = KeyRecord::new(
+//!     key.id(),
+//!     OrganizationId::from("org_1"),
+//!     "CI",
+//!     Permission::ReadOnly,
+//!     key.digest(),
+//!     SystemTime::now(),
+//! );
+//! assert!(store.insert(&record).await?);
+//! assert_eq!(store.get(&key.id()).await?, Some(record));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap() }
+//! ```
+
+mod memory;
+mod record;
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+pub use memory::MemoryStore;
+pub use record::{KeyRecord, OrganizationId, PreviousSecret};
+
+use crate::KeyId;
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The backend failed; the crate answers `503 key_store_unavailable` and lets nothing through.
+///
+/// "Not found" is never an error: methods return `Ok(None)` or `Ok(false)` for it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database or service behind the store failed.
+    #[error("the key store failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store returned data that is not a valid record.
+    #[error("the key store returned a malformed record: {0}")]
+    Decode(String),
+    /// The store did not answer in time.
+    #[error("the key store did not answer in time")]
+    Timeout,
+}
+
+impl StoreError {
+    /// Wraps a backend's own error.
+    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Backend(error.into())
+    }
+}
+
+/// One key's last use, as the usage recorder flushes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// The key that was used.
+    pub id: KeyId,
+    /// When it was last used.
+    pub used_at: SystemTime,
+}
+
+/// Storage for key records.
+///
+/// Implementations are plain storage: they keep what they are given and return it unchanged. All
+/// methods take `&self`, so one store is shared as `Arc<dyn KeyStore>`. `Err` means only that the
+/// backend failed; absence is `Ok(None)` or `Ok(false)`.
+#[async_trait]
+pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
+    /// The record with this id, or `None`.
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>>;
+
+    /// Stores a new record. Returns `false`, changing nothing, if a record with its id exists.
+    async fn insert(&self, record: &KeyRecord) -> Result<bool>;
+
+    /// Replaces the record with the same id, except `last_used_at`, which only
+    /// [`record_usage`](Self::record_usage) moves. Returns `false` if there is no such record.
+    async fn update(&self, record: &KeyRecord) -> Result<bool>;
+
+    /// Every record of `organization`, newest first (by `created_at`, then id).
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>>;
+
+    /// Removes a record. Returns `false` if there was none.
+    async fn delete(&self, id: &KeyId) -> Result<bool>;
+
+    /// Moves `last_used_at` of each listed key forward to `used_at` (never backward). Unknown ids
+    /// are skipped.
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()>;
+}
+
+#[async_trait]
+impl<S: KeyStore + ?Sized> KeyStore for std::sync::Arc<S> {
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        (**self).get(id).await
+    }
+
+    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
+        (**self).insert(record).await
+    }
+
+    async fn update(&self, record: &KeyRecord) -> Result<bool> {
+        (**self).update(record).await
+    }
+
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
+        (**self).list(organization).await
+    }
+
+    async fn delete(&self, id: &KeyId) -> Result<bool> {
+        (**self).delete(id).await
+    }
+
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        (**self).record_usage(usage).await
+    }
+}

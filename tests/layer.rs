@@ -1,0 +1,353 @@
+//! The layer against DESIGN's status table, through a real tower stack.
+
+mod common;
+
+use std::{
+    sync::atomic::Ordering,
+    time::{Duration, SystemTime},
+};
+
+use common::{CountingStore, FailingStore, assert_rejected, counting_service, issue_key};
+use formbox_auth::{
+    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyStore, ManualClock, MemoryStore, Permission,
+    PermissionPolicy, PreviousSecret, Rejection,
+};
+use http::{Method, Request, Response, StatusCode, header};
+use tower::{Layer, ServiceExt};
+
+async fn send<S>(service: &S, request: Request<String>) -> Response<String>
+where
+    S: tower::Service<Request<String>, Response = Response<String>, Error = std::convert::Infallible>
+        + Clone,
+{
+    service.clone().oneshot(request).await.unwrap()
+}
+
+fn request(method: Method, key: Option<&str>) -> Request<String> {
+    let mut builder = Request::builder().method(method).uri("/v1/forms");
+    if let Some(key) = key {
+        builder = builder.header("api-key", key);
+    }
+    builder.body(String::new()).unwrap()
+}
+
+const ALL_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::OPTIONS,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::TRACE,
+    Method::CONNECT,
+];
+
+#[tokio::test]
+async fn full_access_key_may_use_every_method() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    let (inner, calls) = counting_service();
+    let service = ApiKeyAuthLayer::new(store).layer(inner);
+    for method in ALL_METHODS {
+        let response = send(&service, request(method.clone(), Some(key.expose_secret()))).await;
+        assert_eq!(response.status(), StatusCode::OK, "{method}");
+        assert_eq!(response.body(), "org_a");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), ALL_METHODS.len());
+}
+
+#[tokio::test]
+async fn read_only_key_may_only_use_safe_methods() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let (inner, calls) = counting_service();
+    let service = ApiKeyAuthLayer::new(store).layer(inner);
+    for method in ALL_METHODS {
+        let response = send(&service, request(method.clone(), Some(key.expose_secret()))).await;
+        if Permission::required_by(&method) == Permission::ReadOnly {
+            assert_eq!(response.status(), StatusCode::OK, "{method}");
+        } else {
+            assert_rejected(&response, StatusCode::FORBIDDEN, "insufficient_permissions");
+        }
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "only GET, HEAD and OPTIONS pass");
+}
+
+#[tokio::test]
+async fn read_only_key_cannot_post_and_the_error_names_full_access() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
+    let response = send(&service, request(Method::POST, Some(key.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::FORBIDDEN, "insufficient_permissions");
+    let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+    assert_eq!(body["error"]["required_permission"], "full_access");
+    assert!(body["error"]["message"].as_str().unwrap().contains("full_access"));
+}
+
+#[tokio::test]
+async fn request_without_key_is_missing_api_key() {
+    let (inner, calls) = counting_service();
+    let service = ApiKeyAuthLayer::new(MemoryStore::new()).layer(inner);
+    let response = send(&service, request(Method::GET, None)).await;
+    assert_rejected(&response, StatusCode::UNAUTHORIZED, "missing_api_key");
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "api-key");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn malformed_keys_are_invalid_without_touching_the_store() {
+    let store = CountingStore::default();
+    let (key, _) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    let text = key.expose_secret();
+    let mut bad_checksum = text.to_owned();
+    bad_checksum.replace_range(55..56, if text.ends_with('0') { "1" } else { "0" });
+    let other_prefix = KeyFormat::new("acme").unwrap().generate().unwrap();
+    let service = ApiKeyAuthLayer::new(store.clone()).layer(counting_service().0);
+    for presented in [
+        "garbage",
+        "fbsk_",
+        &text[..40],
+        &format!("{text}x"),
+        &text.replace('_', "-"),
+        &bad_checksum,
+        other_prefix.expose_secret(),
+    ] {
+        let response = send(&service, request(Method::GET, Some(presented))).await;
+        assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
+        assert!(!response.body().contains(presented), "the key is echoed");
+    }
+    assert_eq!(store.gets.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn unknown_key_is_invalid_after_one_store_read() {
+    let store = CountingStore::default();
+    let unknown = KeyFormat::default().generate().unwrap();
+    let service = ApiKeyAuthLayer::new(store.clone()).layer(counting_service().0);
+    let response = send(&service, request(Method::GET, Some(unknown.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
+    assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn wrong_secret_for_a_known_id_is_invalid() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    let impostor = KeyFormat::default().generate_for(key.id()).unwrap();
+    let (inner, calls) = counting_service();
+    let service = ApiKeyAuthLayer::new(store).layer(inner);
+    let response = send(&service, request(Method::GET, Some(impostor.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn revoked_key_is_revoked_api_key() {
+    let store = MemoryStore::new();
+    let (key, mut record) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    record.revoked_at = Some(SystemTime::now());
+    store.update(&record).await.unwrap();
+    let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
+    let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::UNAUTHORIZED, "revoked_api_key");
+}
+
+#[tokio::test]
+async fn revoked_key_with_a_wrong_secret_is_only_invalid() {
+    let store = MemoryStore::new();
+    let (key, mut record) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    record.revoked_at = Some(SystemTime::now());
+    store.update(&record).await.unwrap();
+    let impostor = KeyFormat::default().generate_for(key.id()).unwrap();
+    let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
+    let response = send(&service, request(Method::GET, Some(impostor.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
+}
+
+#[tokio::test]
+async fn key_is_expired_from_its_expiry_time_on() {
+    let store = MemoryStore::new();
+    let clock = ManualClock::default();
+    let (key, mut record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    record.expires_at = Some(clock.now_plus(Duration::from_secs(60)));
+    store.update(&record).await.unwrap();
+    let authenticator = Authenticator::new(store).with_clock(clock.clone());
+    let service = ApiKeyAuthLayer::from_authenticator(authenticator).layer(counting_service().0);
+
+    let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    clock.advance(Duration::from_secs(60));
+    let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::UNAUTHORIZED, "expired_api_key");
+}
+
+#[tokio::test]
+async fn previous_secret_works_only_until_its_grace_period_ends() {
+    let store = MemoryStore::new();
+    let clock = ManualClock::default();
+    let (old, mut record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let new = KeyFormat::default().generate_for(old.id()).unwrap();
+    record.previous = Some(PreviousSecret {
+        digest: record.digest,
+        valid_until: clock.now_plus(Duration::from_secs(30)),
+    });
+    record.digest = new.digest();
+    store.update(&record).await.unwrap();
+    let authenticator = Authenticator::new(store).with_clock(clock.clone());
+    let service = ApiKeyAuthLayer::from_authenticator(authenticator).layer(counting_service().0);
+
+    for key in [&old, &new] {
+        let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    clock.advance(Duration::from_secs(30));
+    let response = send(&service, request(Method::GET, Some(old.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
+    let response = send(&service, request(Method::GET, Some(new.expose_secret()))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn two_keys_in_one_request_are_ambiguous() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    let (inner, calls) = counting_service();
+    let service = ApiKeyAuthLayer::new(store).layer(inner);
+    let request = Request::get("/v1/forms")
+        .header("api-key", key.expose_secret())
+        .header("api-key", key.expose_secret())
+        .body(String::new())
+        .unwrap();
+    assert_rejected(&send(&service, request).await, StatusCode::BAD_REQUEST, "ambiguous_api_key");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn failing_store_fails_closed_without_calling_the_service() {
+    let store = std::sync::Arc::new(FailingStore::default());
+    let (inner, calls) = counting_service();
+    let service =
+        ApiKeyAuthLayer::from_authenticator(Authenticator::from_shared(store.clone())).layer(inner);
+    let key = KeyFormat::default().generate().unwrap();
+    let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::SERVICE_UNAVAILABLE, "key_store_unavailable");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(store.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn per_route_override_lets_a_read_only_key_post_to_search() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let policy = PermissionPolicy::new()
+        .route(Method::POST, "/v1/forms/search", Permission::ReadOnly)
+        .route(Method::GET, "/v1/forms/{id}/export", Permission::FullAccess);
+    let service = ApiKeyAuthLayer::new(store).with_policy(policy).layer(counting_service().0);
+    let with_key = |method: Method, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("api-key", key.expose_secret())
+            .body(String::new())
+            .unwrap()
+    };
+    let search = send(&service, with_key(Method::POST, "/v1/forms/search")).await;
+    assert_eq!(search.status(), StatusCode::OK);
+    let create = send(&service, with_key(Method::POST, "/v1/forms")).await;
+    assert_rejected(&create, StatusCode::FORBIDDEN, "insufficient_permissions");
+    let export = send(&service, with_key(Method::GET, "/v1/forms/7/export")).await;
+    assert_rejected(&export, StatusCode::FORBIDDEN, "insufficient_permissions");
+}
+
+#[tokio::test]
+async fn custom_classifier_decides_the_required_permission() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    // Everything needs full access, even GET.
+    let service = ApiKeyAuthLayer::new(store)
+        .with_classifier(|_: &Request<String>| Permission::FullAccess)
+        .layer(counting_service().0);
+    let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
+    assert_rejected(&response, StatusCode::FORBIDDEN, "insufficient_permissions");
+}
+
+#[tokio::test]
+async fn rejection_response_can_be_replaced() {
+    let service = ApiKeyAuthLayer::new(MemoryStore::new())
+        .with_rejection(|rejection: Rejection| {
+            Response::builder()
+                .status(rejection.status())
+                .header("x-error", rejection.code())
+                .body(format!("nope: {}", rejection.code()))
+                .unwrap()
+        })
+        .layer(counting_service().0);
+    let response = send(&service, request(Method::GET, None)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["x-error"], "missing_api_key");
+    assert_eq!(response.body(), "nope: missing_api_key");
+}
+
+#[tokio::test]
+async fn bearer_token_is_accepted_only_when_enabled() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let bearer = || {
+        Request::get("/v1/forms")
+            .header(header::AUTHORIZATION, format!("Bearer {}", key.expose_secret()))
+            .body(String::new())
+            .unwrap()
+    };
+    let default = ApiKeyAuthLayer::new(store.clone()).layer(counting_service().0);
+    assert_rejected(&send(&default, bearer()).await, StatusCode::UNAUTHORIZED, "missing_api_key");
+    let enabled = ApiKeyAuthLayer::new(store).with_bearer(true).layer(counting_service().0);
+    assert_eq!(send(&enabled, bearer()).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn handler_sees_the_context_and_a_sensitive_header() {
+    let store = MemoryStore::new();
+    let (key, record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let inner = tower::service_fn(|request: Request<String>| async move {
+        let context = request.extensions().get::<formbox_auth::AuthContext>().unwrap();
+        let sensitive = request.headers()["api-key"].is_sensitive();
+        let body = format!(
+            "{}|{}|{}|{}|{sensitive}",
+            context.organization(),
+            context.key_id(),
+            context.key_name(),
+            context.permission()
+        );
+        Ok::<_, std::convert::Infallible>(Response::new(body))
+    });
+    let service = ApiKeyAuthLayer::new(store).layer(inner);
+    let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
+    assert_eq!(
+        response.body(),
+        &format!("org_a|{}|test key|read_only|true", record.id)
+    );
+}
+
+#[tokio::test]
+async fn key_value_is_trimmed_and_header_name_case_insensitive() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
+    let request = Request::get("/v1/forms")
+        .header("API-KEY", format!("  {}  ", key.expose_secret()))
+        .body(String::new())
+        .unwrap();
+    assert_eq!(send(&service, request).await.status(), StatusCode::OK);
+}
+
+trait NowPlus {
+    fn now_plus(&self, step: Duration) -> SystemTime;
+}
+
+impl NowPlus for ManualClock {
+    fn now_plus(&self, step: Duration) -> SystemTime {
+        formbox_auth::Clock::now(self) + step
+    }
+}
