@@ -5,7 +5,8 @@ use std::{fmt, hint::black_box, sync::Arc};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::{
-    AuthContext, Clock, KeyDigest, KeyFormat, KeyId, KeyRecord, KeyStore, StoreError, SystemClock,
+    AuthContext, Clock, EventSink, KeyDigest, KeyEvent, KeyFormat, KeyId, KeyRecord, KeyStore,
+    StoreError, SystemClock, TracingEvents, usage::UsageRecorder,
 };
 
 /// Why a presented key was not accepted.
@@ -62,6 +63,8 @@ struct Inner {
     store: Arc<dyn KeyStore>,
     format: KeyFormat,
     clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
+    usage: Arc<UsageRecorder>,
 }
 
 /// Compared against on an unknown id, so that a miss does the same work as a wrong secret.
@@ -80,6 +83,8 @@ impl Authenticator {
                 store,
                 format: KeyFormat::default(),
                 clock: Arc::new(SystemClock),
+                events: Arc::new(TracingEvents),
+                usage: Arc::default(),
             }),
         }
     }
@@ -98,6 +103,13 @@ impl Authenticator {
         self
     }
 
+    /// Sends [`KeyEvent`]s to `sink` instead of `tracing` ([`TracingEvents`]).
+    #[must_use]
+    pub fn with_events(mut self, sink: impl EventSink) -> Self {
+        Arc::make_mut(&mut self.inner).events = Arc::new(sink);
+        self
+    }
+
     /// The key format this authenticator accepts.
     pub fn format(&self) -> &KeyFormat {
         &self.inner.format
@@ -111,6 +123,24 @@ impl Authenticator {
     /// The clock expiry is decided by.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// Hands `event` to the configured [`EventSink`].
+    pub fn emit(&self, event: &KeyEvent) {
+        self.inner.events.record(event);
+    }
+
+    /// Writes the last-used times of keys used since the previous flush: one store write for
+    /// the whole batch. On failure the batch is kept for the next flush. Returns how many keys
+    /// were written.
+    pub async fn flush_usage(&self) -> Result<usize, StoreError> {
+        let inner = &*self.inner;
+        inner.usage.flush(&*inner.store, &*inner.clock).await
+    }
+
+    /// How many keys have a last-used time waiting to be written.
+    pub fn pending_usage(&self) -> usize {
+        self.inner.usage.pending()
     }
 
     /// Checks a presented key: offline first, then against the store.
@@ -129,7 +159,9 @@ impl Authenticator {
             black_box(DUMMY_DIGEST.ct_eq(black_box(&digest)));
             return Err(AuthError::InvalidKey);
         };
-        self.check(record, &digest).map(AuthContext::new)
+        let record = self.check(record, &digest)?;
+        self.inner.usage.touch(id);
+        Ok(AuthContext::new(record))
     }
 
     /// The rules, in an order that reveals nothing before the secret matched.
@@ -163,6 +195,7 @@ impl fmt::Debug for Authenticator {
             .field("store", &self.inner.store)
             .field("format", &self.inner.format)
             .field("clock", &self.inner.clock)
-            .finish()
+            .field("pending_usage", &self.pending_usage())
+            .finish_non_exhaustive()
     }
 }

@@ -40,11 +40,14 @@
 mod authenticator;
 mod clock;
 mod context;
+mod events;
 mod key;
+mod manager;
 pub mod middleware;
 mod permission;
 mod policy;
 pub mod store;
+mod usage;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -55,9 +58,15 @@ pub use authenticator::{AuthError, Authenticator};
 pub use axum::MissingAuthContext;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::AuthContext;
+pub use events::{EventSink, KeyEvent, TracingEvents};
 pub use key::{
     DEFAULT_PREFIX, InvalidPrefix, KeyDigest, KeyFormat, KeyId, ParseError, ParsedKey,
     PlaintextKey, RandomnessError,
+};
+#[cfg(feature = "tokio")]
+pub use manager::UsageFlusher;
+pub use manager::{
+    CreatedKey, KeyInfo, KeyManager, LeakOutcome, MAX_NAME_CHARS, ManageError, ManageResult,
 };
 pub use middleware::{
     ApiKeyAuth, ApiKeyAuthLayer, JsonRejection, OnRejection, Rejection, ResponseFuture,

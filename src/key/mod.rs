@@ -38,6 +38,7 @@ mod plaintext;
 pub use digest::KeyDigest;
 pub use error::{InvalidPrefix, ParseError, RandomnessError};
 pub use format::{DEFAULT_PREFIX, KeyFormat};
+pub(crate) use id::IdBuildHasher;
 pub use id::KeyId;
 pub use parsed::ParsedKey;
 pub use plaintext::PlaintextKey;

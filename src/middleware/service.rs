@@ -15,7 +15,7 @@ use super::{
     future::Verification,
     layer::Shared,
 };
-use crate::{AuthContext, AuthError, ClassifyPermission, KeyStore, Permission};
+use crate::{AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyStore, Permission};
 
 /// The middleware [`ApiKeyAuthLayer`] produces. See there for configuration.
 pub struct ApiKeyAuth<S, C, R> {
@@ -85,7 +85,11 @@ where
         let (id, digest) = match parsed {
             Ok(parsed) => (parsed.id(), parsed.digest()),
             Err(rejection) => {
-                tracing::debug!(code = rejection.code(), "API key rejected before lookup");
+                let event = KeyEvent::Rejected {
+                    key_id: None,
+                    code: rejection.code(),
+                };
+                shared.authenticator.emit(&event);
                 return ResponseFuture::rejected(shared.on_rejection.on_rejection(rejection));
             }
         };
@@ -94,7 +98,11 @@ where
         let verification: Verification<Response<ResBody>> = Box::pin(async move {
             let outcome = shared.authenticator.verify(id, digest).await;
             authorize(outcome, required).map_err(|rejection| {
-                tracing::debug!(key_id = %id, code = rejection.code(), "API key rejected");
+                let event = KeyEvent::Rejected {
+                    key_id: Some(id),
+                    code: rejection.code(),
+                };
+                shared.authenticator.emit(&event);
                 shared.on_rejection.on_rejection(rejection)
             })
         });

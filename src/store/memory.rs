@@ -2,14 +2,13 @@
 
 use std::{
     collections::HashMap,
-    hash::{BuildHasherDefault, Hasher},
     sync::{Arc, PoisonError, RwLock},
 };
 
 use async_trait::async_trait;
 
 use super::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result};
-use crate::KeyId;
+use crate::{KeyId, key::IdBuildHasher};
 
 /// A store in process memory, for tests and single-process services. Clones share the same keys.
 ///
@@ -19,7 +18,7 @@ pub struct MemoryStore {
     records: Arc<RwLock<Records>>,
 }
 
-type Records = HashMap<KeyId, KeyRecord, BuildHasherDefault<IdHasher>>;
+type Records = HashMap<KeyId, KeyRecord, IdBuildHasher>;
 
 impl MemoryStore {
     /// An empty store.
@@ -97,28 +96,5 @@ impl KeyStore for MemoryStore {
             }
         });
         Ok(())
-    }
-}
-
-/// A fast hasher for key ids.
-///
-/// Ids are random and issued by the server, and a presented id can only be looked up, never
-/// inserted, so an attacker cannot grow a collision chain: SipHash's flooding resistance buys
-/// nothing here. This is the multiply-rotate hash of rustc's `FxHasher`.
-#[derive(Debug, Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }

@@ -1,0 +1,128 @@
+//! Audit events: what happened to keys, for a service's audit log.
+
+use std::time::{Duration, SystemTime};
+
+use crate::{KeyId, OrganizationId, Permission};
+
+/// Something that happened to a key. Events carry ids, never a secret or digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyEvent {
+    /// A key was created.
+    Created {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+        /// Its permission.
+        permission: Permission,
+    },
+    /// A key got a new secret.
+    Regenerated {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+        /// How long the old secret keeps working, if at all.
+        grace: Option<Duration>,
+    },
+    /// A key was revoked.
+    Revoked {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+        /// Whether it was revoked from its leaked plaintext.
+        leaked: bool,
+    },
+    /// A key's expiry was set or cleared.
+    ExpiryChanged {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+        /// The new expiry.
+        expires_at: Option<SystemTime>,
+    },
+    /// A request was turned away.
+    Rejected {
+        /// The id of the presented key, when it was well-formed.
+        key_id: Option<KeyId>,
+        /// The error code of the rejection, such as `revoked_api_key`.
+        code: &'static str,
+    },
+}
+
+/// Receives [`KeyEvent`]s. Closures `Fn(&KeyEvent)` implement it.
+///
+/// Called inline, so keep it quick: hand slow work (a database write) to a channel.
+///
+/// ```
+/// use formbox_auth::{Authenticator, KeyEvent, MemoryStore};
+///
+/// let authenticator = Authenticator::new(MemoryStore::new()).with_events(|event: &KeyEvent| {
+///     if let KeyEvent::Revoked { key_id, .. } = event {
+///         eprintln!("audit: key {key_id} revoked");
+///     }
+/// });
+/// ```
+pub trait EventSink: Send + Sync + 'static {
+    /// Handles one event.
+    fn record(&self, event: &KeyEvent);
+}
+
+impl<F: Fn(&KeyEvent) + Send + Sync + 'static> EventSink for F {
+    fn record(&self, event: &KeyEvent) {
+        self(event)
+    }
+}
+
+/// The default sink: a `tracing` event per [`KeyEvent`], at `info` for changes and `debug` for
+/// rejections (which an attacker can cause at will).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingEvents;
+
+impl EventSink for TracingEvents {
+    fn record(&self, event: &KeyEvent) {
+        match event {
+            KeyEvent::Created {
+                organization,
+                key_id,
+                permission,
+            } => {
+                tracing::info!(%organization, %key_id, %permission, "API key created");
+            }
+            KeyEvent::Regenerated {
+                organization,
+                key_id,
+                grace,
+            } => {
+                tracing::info!(%organization, %key_id, grace_seconds = grace.map(|g| g.as_secs()), "API key regenerated");
+            }
+            KeyEvent::Revoked {
+                organization,
+                key_id,
+                leaked,
+            } => {
+                tracing::info!(%organization, %key_id, leaked, "API key revoked");
+            }
+            KeyEvent::ExpiryChanged {
+                organization,
+                key_id,
+                expires_at,
+            } => {
+                let expires_at = expires_at
+                    .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs());
+                tracing::info!(%organization, %key_id, expires_at, "API key expiry changed");
+            }
+            KeyEvent::Rejected { key_id, code } => {
+                tracing::debug!(
+                    key_id = key_id.as_ref().map(tracing::field::display),
+                    code,
+                    "API key rejected"
+                );
+            }
+        }
+    }
+}

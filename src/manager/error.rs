@@ -1,0 +1,42 @@
+//! Why a key operation failed.
+
+use crate::{RandomnessError, StoreError};
+
+/// Why a [`KeyManager`](crate::KeyManager) operation failed. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManageError {
+    /// The key name is unusable; the text says why.
+    #[error("invalid key name: {0}")]
+    InvalidName(&'static str),
+    /// The organization id is empty.
+    #[error("the organization id is empty")]
+    EmptyOrganization,
+    /// The expiry is not in the future.
+    #[error("the expiry time is not in the future")]
+    ExpiryInPast,
+    /// No key with this id belongs to the organization.
+    #[error("no such API key")]
+    NotFound,
+    /// The key is revoked, and revocation is final.
+    #[error("the API key is revoked")]
+    Revoked,
+    /// The organization already has as many active keys as allowed.
+    #[error("the organization already has {limit} active API keys, the most allowed")]
+    TooManyKeys {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Several freshly drawn ids were all taken: the store is almost certainly misbehaving.
+    #[error("could not find a free key id")]
+    IdCollision,
+    /// No randomness for a new key.
+    #[error(transparent)]
+    Randomness(#[from] RandomnessError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Result of a key operation.
+pub type ManageResult<T> = Result<T, ManageError>;

@@ -1,0 +1,95 @@
+//! What a key's owner may see of it.
+
+use std::time::SystemTime;
+
+use crate::{KeyFormat, KeyId, KeyRecord, OrganizationId, Permission, PlaintextKey};
+
+/// A key as its owner sees it in a list: everything but the digest.
+///
+/// With the `serde` feature it serializes with times as Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct KeyInfo {
+    /// Public id.
+    pub id: KeyId,
+    /// The form it is shown in: `fbsk_<key id>_…`.
+    pub display: String,
+    /// The organization it acts for.
+    pub organization: OrganizationId,
+    /// Its name.
+    pub name: String,
+    /// What it may do.
+    pub permission: Permission,
+    /// When it was created.
+    #[cfg_attr(feature = "serde", serde(with = "unix_seconds"))]
+    pub created_at: SystemTime,
+    /// When a request last used it, to the precision of the usage flush interval.
+    #[cfg_attr(feature = "serde", serde(with = "unix_seconds_option"))]
+    pub last_used_at: Option<SystemTime>,
+    /// When it stops working.
+    #[cfg_attr(feature = "serde", serde(with = "unix_seconds_option"))]
+    pub expires_at: Option<SystemTime>,
+    /// When it was revoked.
+    #[cfg_attr(feature = "serde", serde(with = "unix_seconds_option"))]
+    pub revoked_at: Option<SystemTime>,
+    /// Until when its previous secret still works after a regeneration with a grace period.
+    #[cfg_attr(feature = "serde", serde(with = "unix_seconds_option"))]
+    pub previous_secret_valid_until: Option<SystemTime>,
+}
+
+impl KeyInfo {
+    pub(crate) fn new(record: KeyRecord, format: &KeyFormat) -> Self {
+        Self {
+            id: record.id,
+            display: format.display(&record.id),
+            organization: record.organization,
+            name: record.name,
+            permission: record.permission,
+            created_at: record.created_at,
+            last_used_at: record.last_used_at,
+            expires_at: record.expires_at,
+            revoked_at: record.revoked_at,
+            previous_secret_valid_until: record.previous.map(|previous| previous.valid_until),
+        }
+    }
+}
+
+/// A new key or secret: the plaintext, shown once, and the key's details.
+#[derive(Debug)]
+pub struct CreatedKey {
+    /// The plaintext key. Give it to the user now: it cannot be shown again.
+    pub key: PlaintextKey,
+    /// The key's details.
+    pub info: KeyInfo,
+}
+
+#[cfg(feature = "serde")]
+mod unix_seconds {
+    use std::time::SystemTime;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        time: &SystemTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let seconds = match time.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+        };
+        serializer.serialize_i64(seconds)
+    }
+}
+
+#[cfg(feature = "serde")]
+mod unix_seconds_option {
+    use std::time::SystemTime;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        time: &Option<SystemTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => super::unix_seconds::serialize(time, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}

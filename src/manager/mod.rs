@@ -1,0 +1,368 @@
+//! Key lifecycle: create, list, revoke, regenerate, expire.
+
+mod error;
+#[cfg(feature = "tokio")]
+mod flusher;
+mod info;
+mod leak;
+
+use std::time::{Duration, SystemTime};
+
+pub use error::{ManageError, ManageResult};
+#[cfg(feature = "tokio")]
+pub use flusher::UsageFlusher;
+pub use info::{CreatedKey, KeyInfo};
+pub use leak::LeakOutcome;
+
+use crate::{
+    ApiKeyAuthLayer, Authenticator, KeyEvent, KeyId, KeyRecord, KeyStore, OrganizationId,
+    Permission, PreviousSecret, StoreError,
+};
+
+/// Longest key name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// How many fresh ids to try before giving up on a collision. With 71 bits per id, a second
+/// collision in a row means the store, not chance.
+const ID_ATTEMPTS: usize = 4;
+
+/// Creates, lists, revokes and regenerates keys, with all the rules in one place.
+///
+/// It shares its [`Authenticator`] (store, format, clock, events, usage) with the layers it makes,
+/// so a revocation through the manager takes effect for the next request.
+///
+/// ```
+/// use formbox_auth::{KeyManager, MemoryStore, OrganizationId, Permission};
+/// use std::time::Duration;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let manager = KeyManager::new(MemoryStore::new());
+/// let org = OrganizationId::from("org_1");
+///
+/// let created = manager.create(&org, "Zapier", Permission::ReadOnly, None).await?;
+/// println!("your key, shown once: {}", created.key.expose_secret());
+///
+/// let listed = manager.list(&org).await?;
+/// assert_eq!(listed[0].display, format!("fbsk_{}_…", created.info.id));
+///
+/// let rotated = manager.regenerate(&org, created.info.id, Some(Duration::from_secs(3600))).await?;
+/// manager.revoke(&org, rotated.info.id).await?;
+/// # Ok::<(), formbox_auth::ManageError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeyManager {
+    authenticator: Authenticator,
+    max_keys_per_organization: Option<usize>,
+}
+
+impl KeyManager {
+    /// Manages keys of the default format in `store`.
+    pub fn new(store: impl KeyStore) -> Self {
+        Self::from_authenticator(Authenticator::new(store))
+    }
+
+    /// Manages keys with a configured [`Authenticator`].
+    pub fn from_authenticator(authenticator: Authenticator) -> Self {
+        Self {
+            authenticator,
+            max_keys_per_organization: None,
+        }
+    }
+
+    /// Refuses to create a key for an organization that already has `limit` active (neither
+    /// revoked nor expired) keys.
+    #[must_use]
+    pub fn with_max_keys_per_organization(mut self, limit: usize) -> Self {
+        self.max_keys_per_organization = Some(limit);
+        self
+    }
+
+    /// The authenticator shared with layers.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// A layer that checks keys with this manager's authenticator.
+    pub fn layer(&self) -> ApiKeyAuthLayer {
+        ApiKeyAuthLayer::from_authenticator(self.authenticator.clone())
+    }
+
+    /// Creates a key and returns its plaintext, the only time it exists.
+    pub async fn create(
+        &self,
+        organization: &OrganizationId,
+        name: &str,
+        permission: Permission,
+        expires_at: Option<SystemTime>,
+    ) -> ManageResult<CreatedKey> {
+        let name = validate_name(name)?;
+        if organization.as_str().is_empty() {
+            return Err(ManageError::EmptyOrganization);
+        }
+        let now = self.now();
+        if expires_at.is_some_and(|expires_at| expires_at <= now) {
+            return Err(ManageError::ExpiryInPast);
+        }
+        self.check_limit(organization, now).await?;
+        for _ in 0..ID_ATTEMPTS {
+            let key = self.authenticator.format().generate()?;
+            let mut record = KeyRecord::new(
+                key.id(),
+                organization.clone(),
+                name,
+                permission,
+                key.digest(),
+                now,
+            );
+            record.expires_at = expires_at;
+            if self.store().insert(&record).await? {
+                self.emit(KeyEvent::Created {
+                    organization: organization.clone(),
+                    key_id: key.id(),
+                    permission,
+                });
+                return Ok(self.created(key, record));
+            }
+        }
+        Err(ManageError::IdCollision)
+    }
+
+    /// The organization's keys, newest first, without digests.
+    pub async fn list(&self, organization: &OrganizationId) -> ManageResult<Vec<KeyInfo>> {
+        let records = self.store().list(organization).await?;
+        Ok(records
+            .into_iter()
+            .map(|record| self.info(record))
+            .collect())
+    }
+
+    /// One key of the organization. A key of another organization is [`ManageError::NotFound`].
+    pub async fn get(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyInfo> {
+        Ok(self.info(self.record(organization, id).await?))
+    }
+
+    /// Revokes a key: every following request with it is `revoked_api_key`. Revoking a revoked
+    /// key changes nothing and succeeds.
+    pub async fn revoke(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyInfo> {
+        let mut record = self.record(organization, id).await?;
+        if record.revoked_at.is_none() {
+            record.revoked_at = Some(self.now());
+            self.save(&record).await?;
+            self.emit(KeyEvent::Revoked {
+                organization: record.organization.clone(),
+                key_id: id,
+                leaked: false,
+            });
+        }
+        Ok(self.info(record))
+    }
+
+    /// Gives a key a new secret; id, name, permission and organization stay.
+    ///
+    /// Without `grace` the old secret fails at once. With it, both work until the grace period
+    /// ends (but not past the key's own expiry), then only the new one. A grace period still
+    /// running from an earlier regeneration ends now.
+    pub async fn regenerate(
+        &self,
+        organization: &OrganizationId,
+        id: KeyId,
+        grace: Option<Duration>,
+    ) -> ManageResult<CreatedKey> {
+        let mut record = self.record(organization, id).await?;
+        if record.revoked_at.is_some() {
+            return Err(ManageError::Revoked);
+        }
+        let key = self.authenticator.format().generate_for(id)?;
+        let now = self.now();
+        record.previous = grace
+            .filter(|grace| !grace.is_zero())
+            .map(|grace| PreviousSecret {
+                digest: record.digest,
+                valid_until: record
+                    .expires_at
+                    .map_or(now + grace, |expiry| expiry.min(now + grace)),
+            });
+        record.digest = key.digest();
+        self.save(&record).await?;
+        self.emit(KeyEvent::Regenerated {
+            organization: record.organization.clone(),
+            key_id: id,
+            grace,
+        });
+        Ok(self.created(key, record))
+    }
+
+    /// Sets or clears a key's expiry. From `expires_at` on, the key is `expired_api_key`.
+    pub async fn set_expiry(
+        &self,
+        organization: &OrganizationId,
+        id: KeyId,
+        expires_at: Option<SystemTime>,
+    ) -> ManageResult<KeyInfo> {
+        let mut record = self.record(organization, id).await?;
+        if record.revoked_at.is_some() {
+            return Err(ManageError::Revoked);
+        }
+        record.expires_at = expires_at;
+        if let (Some(previous), Some(expires_at)) = (&mut record.previous, expires_at) {
+            previous.valid_until = previous.valid_until.min(expires_at);
+        }
+        self.save(&record).await?;
+        self.emit(KeyEvent::ExpiryChanged {
+            organization: record.organization.clone(),
+            key_id: id,
+            expires_at,
+        });
+        Ok(self.info(record))
+    }
+
+    /// Revokes keys from their plaintext alone, as a secret-scanning report delivers them,
+    /// without knowing their organizations. Returns one outcome per key, in order.
+    ///
+    /// Only the full key revokes: knowing an id (which is public) is not enough.
+    pub async fn revoke_leaked<I>(&self, keys: I) -> ManageResult<Vec<LeakOutcome>>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut outcomes = Vec::new();
+        for key in keys {
+            outcomes.push(self.revoke_one_leaked(key.as_ref().trim()).await?);
+        }
+        Ok(outcomes)
+    }
+
+    async fn revoke_one_leaked(&self, text: &str) -> ManageResult<LeakOutcome> {
+        let Ok(parsed) = self.authenticator.format().parse(text) else {
+            return Ok(LeakOutcome::Malformed);
+        };
+        let Some(mut record) = self.store().get(&parsed.id()).await? else {
+            return Ok(LeakOutcome::Unknown);
+        };
+        let digest = parsed.digest();
+        let (organization, key_id) = (record.organization.clone(), record.id);
+        if record.digest != digest {
+            let in_grace = record.previous.is_some_and(|previous| {
+                previous.digest == digest && self.now() < previous.valid_until
+            });
+            if !in_grace {
+                return Ok(LeakOutcome::Unknown);
+            }
+            record.previous = None;
+            self.save(&record).await?;
+            return Ok(LeakOutcome::GraceEnded {
+                organization,
+                key_id,
+            });
+        }
+        if record.revoked_at.is_some() {
+            return Ok(LeakOutcome::AlreadyRevoked {
+                organization,
+                key_id,
+            });
+        }
+        record.revoked_at = Some(self.now());
+        self.save(&record).await?;
+        self.emit(KeyEvent::Revoked {
+            organization: organization.clone(),
+            key_id,
+            leaked: true,
+        });
+        Ok(LeakOutcome::Revoked {
+            organization,
+            key_id,
+        })
+    }
+
+    /// Writes pending last-used times now; see [`Authenticator::flush_usage`].
+    pub async fn flush_usage(&self) -> Result<usize, StoreError> {
+        self.authenticator.flush_usage().await
+    }
+
+    /// Starts a task that writes last-used times every `interval`, and once more on shutdown.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn spawn_usage_flusher(&self, interval: Duration) -> UsageFlusher {
+        UsageFlusher::spawn(self.authenticator.clone(), interval)
+    }
+
+    async fn check_limit(
+        &self,
+        organization: &OrganizationId,
+        now: SystemTime,
+    ) -> ManageResult<()> {
+        let Some(limit) = self.max_keys_per_organization else {
+            return Ok(());
+        };
+        let records = self.store().list(organization).await?;
+        let active = records
+            .iter()
+            .filter(|record| record.revoked_at.is_none() && !record.is_expired_at(now))
+            .count();
+        if active >= limit {
+            return Err(ManageError::TooManyKeys { limit });
+        }
+        Ok(())
+    }
+
+    /// The record `id` if it belongs to `organization`; another organization's key is not found,
+    /// so that ids of other tenants cannot be probed.
+    async fn record(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyRecord> {
+        match self.store().get(&id).await? {
+            Some(record) if record.organization == *organization => Ok(record),
+            _ => Err(ManageError::NotFound),
+        }
+    }
+
+    async fn save(&self, record: &KeyRecord) -> ManageResult<()> {
+        if self.store().update(record).await? {
+            Ok(())
+        } else {
+            // Deleted between our read and this write.
+            Err(ManageError::NotFound)
+        }
+    }
+
+    fn created(&self, key: crate::PlaintextKey, record: KeyRecord) -> CreatedKey {
+        CreatedKey {
+            key,
+            info: self.info(record),
+        }
+    }
+
+    fn info(&self, record: KeyRecord) -> KeyInfo {
+        KeyInfo::new(record, self.authenticator.format())
+    }
+
+    fn store(&self) -> &dyn KeyStore {
+        &**self.authenticator.store()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.authenticator.clock().now()
+    }
+
+    fn emit(&self, event: KeyEvent) {
+        self.authenticator.emit(&event);
+    }
+}
+
+/// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control characters.
+fn validate_name(name: &str) -> ManageResult<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ManageError::InvalidName("the name is empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ManageError::InvalidName(
+            "the name is longer than 100 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ManageError::InvalidName(
+            "the name contains control characters",
+        ));
+    }
+    Ok(name)
+}
