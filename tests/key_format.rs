@@ -136,15 +136,23 @@ fn every_parse_error_is_reachable() {
     let format = KeyFormat::default();
     let key = format.generate().unwrap();
     let text = key.expose_secret();
-    assert_eq!(format.parse("nope_x").map(|p| p.id()), Err(ParseError::WrongPrefix));
-    assert!(matches!(format.parse(&text[..50]), Err(ParseError::WrongLength { .. })));
+    assert_eq!(
+        format.parse("nope_x").map(|p| p.id()),
+        Err(ParseError::WrongPrefix)
+    );
+    assert!(matches!(
+        format.parse(&text[..50]),
+        Err(ParseError::WrongLength { .. })
+    ));
     assert!(matches!(
         format.parse(&text.replacen('_', "-", 2).replacen('-', "_", 1)),
         Err(ParseError::BadCharacter { position: 17 })
     ));
     let last = if text.ends_with('A') { "B" } else { "A" };
     assert_eq!(
-        format.parse(&format!("{}{last}", &text[..55])).map(|p| p.id()),
+        format
+            .parse(&format!("{}{last}", &text[..55]))
+            .map(|p| p.id()),
         Err(ParseError::BadChecksum)
     );
 }

@@ -17,8 +17,11 @@ use tower::{Layer, ServiceExt};
 
 async fn send<S>(service: &S, request: Request<String>) -> Response<String>
 where
-    S: tower::Service<Request<String>, Response = Response<String>, Error = std::convert::Infallible>
-        + Clone,
+    S: tower::Service<
+            Request<String>,
+            Response = Response<String>,
+            Error = std::convert::Infallible,
+        > + Clone,
 {
     service.clone().oneshot(request).await.unwrap()
 }
@@ -71,7 +74,11 @@ async fn read_only_key_may_only_use_safe_methods() {
             assert_rejected(&response, StatusCode::FORBIDDEN, "insufficient_permissions");
         }
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 3, "only GET, HEAD and OPTIONS pass");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "only GET, HEAD and OPTIONS pass"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +90,12 @@ async fn read_only_key_cannot_post_and_the_error_names_full_access() {
     assert_rejected(&response, StatusCode::FORBIDDEN, "insufficient_permissions");
     let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
     assert_eq!(body["error"]["required_permission"], "full_access");
-    assert!(body["error"]["message"].as_str().unwrap().contains("full_access"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("full_access")
+    );
 }
 
 #[tokio::test]
@@ -126,7 +138,11 @@ async fn unknown_key_is_invalid_after_one_store_read() {
     let store = CountingStore::default();
     let unknown = KeyFormat::default().generate().unwrap();
     let service = ApiKeyAuthLayer::new(store.clone()).layer(counting_service().0);
-    let response = send(&service, request(Method::GET, Some(unknown.expose_secret()))).await;
+    let response = send(
+        &service,
+        request(Method::GET, Some(unknown.expose_secret())),
+    )
+    .await;
     assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
     assert_eq!(store.gets.load(Ordering::SeqCst), 1);
 }
@@ -138,7 +154,11 @@ async fn wrong_secret_for_a_known_id_is_invalid() {
     let impostor = KeyFormat::default().generate_for(key.id()).unwrap();
     let (inner, calls) = counting_service();
     let service = ApiKeyAuthLayer::new(store).layer(inner);
-    let response = send(&service, request(Method::GET, Some(impostor.expose_secret()))).await;
+    let response = send(
+        &service,
+        request(Method::GET, Some(impostor.expose_secret())),
+    )
+    .await;
     assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
@@ -162,7 +182,11 @@ async fn revoked_key_with_a_wrong_secret_is_only_invalid() {
     store.update(&record).await.unwrap();
     let impostor = KeyFormat::default().generate_for(key.id()).unwrap();
     let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
-    let response = send(&service, request(Method::GET, Some(impostor.expose_secret()))).await;
+    let response = send(
+        &service,
+        request(Method::GET, Some(impostor.expose_secret())),
+    )
+    .await;
     assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
 }
 
@@ -220,7 +244,11 @@ async fn two_keys_in_one_request_are_ambiguous() {
         .header("api-key", key.expose_secret())
         .body(String::new())
         .unwrap();
-    assert_rejected(&send(&service, request).await, StatusCode::BAD_REQUEST, "ambiguous_api_key");
+    assert_rejected(
+        &send(&service, request).await,
+        StatusCode::BAD_REQUEST,
+        "ambiguous_api_key",
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
@@ -232,7 +260,11 @@ async fn failing_store_fails_closed_without_calling_the_service() {
         ApiKeyAuthLayer::from_authenticator(Authenticator::from_shared(store.clone())).layer(inner);
     let key = KeyFormat::default().generate().unwrap();
     let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
-    assert_rejected(&response, StatusCode::SERVICE_UNAVAILABLE, "key_store_unavailable");
+    assert_rejected(
+        &response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "key_store_unavailable",
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     assert_eq!(store.calls.load(Ordering::SeqCst), 1);
 }
@@ -244,7 +276,9 @@ async fn per_route_override_lets_a_read_only_key_post_to_search() {
     let policy = PermissionPolicy::new()
         .route(Method::POST, "/v1/forms/search", Permission::ReadOnly)
         .route(Method::GET, "/v1/forms/{id}/export", Permission::FullAccess);
-    let service = ApiKeyAuthLayer::new(store).with_policy(policy).layer(counting_service().0);
+    let service = ApiKeyAuthLayer::new(store)
+        .with_policy(policy)
+        .layer(counting_service().0);
     let with_key = |method: Method, uri: &str| {
         Request::builder()
             .method(method)
@@ -296,13 +330,22 @@ async fn bearer_token_is_accepted_only_when_enabled() {
     let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
     let bearer = || {
         Request::get("/v1/forms")
-            .header(header::AUTHORIZATION, format!("Bearer {}", key.expose_secret()))
+            .header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", key.expose_secret()),
+            )
             .body(String::new())
             .unwrap()
     };
     let default = ApiKeyAuthLayer::new(store.clone()).layer(counting_service().0);
-    assert_rejected(&send(&default, bearer()).await, StatusCode::UNAUTHORIZED, "missing_api_key");
-    let enabled = ApiKeyAuthLayer::new(store).with_bearer(true).layer(counting_service().0);
+    assert_rejected(
+        &send(&default, bearer()).await,
+        StatusCode::UNAUTHORIZED,
+        "missing_api_key",
+    );
+    let enabled = ApiKeyAuthLayer::new(store)
+        .with_bearer(true)
+        .layer(counting_service().0);
     assert_eq!(send(&enabled, bearer()).await.status(), StatusCode::OK);
 }
 
@@ -311,7 +354,10 @@ async fn handler_sees_the_context_and_a_sensitive_header() {
     let store = MemoryStore::new();
     let (key, record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
     let inner = tower::service_fn(|request: Request<String>| async move {
-        let context = request.extensions().get::<formbox_auth::AuthContext>().unwrap();
+        let context = request
+            .extensions()
+            .get::<formbox_auth::AuthContext>()
+            .unwrap();
         let sensitive = request.headers()["api-key"].is_sensitive();
         let body = format!(
             "{}|{}|{}|{}|{sensitive}",

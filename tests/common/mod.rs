@@ -18,7 +18,6 @@ use formbox_auth::{
 use http::{Request, Response, StatusCode};
 use tower::{BoxError, service_fn};
 
-
 /// A key of `organization` with `permission`, inserted into `store`.
 pub async fn issue_key(
     store: &impl KeyStore,
@@ -72,7 +71,12 @@ pub fn error_code(response: &Response<String>) -> Option<String> {
 
 pub fn assert_rejected(response: &Response<String>, status: StatusCode, code: &str) {
     assert_eq!(response.status(), status, "body: {}", response.body());
-    assert_eq!(error_code(response).as_deref(), Some(code), "body: {}", response.body());
+    assert_eq!(
+        error_code(response).as_deref(),
+        Some(code),
+        "body: {}",
+        response.body()
+    );
     assert_eq!(
         response.headers()[http::header::CONTENT_TYPE],
         "application/json"

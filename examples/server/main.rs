@@ -1,0 +1,71 @@
+//! The example server: `cargo run --example server -- [--addr HOST:PORT] [--store SPEC]`.
+//!
+//! It makes sure the demo organization has keys (printing them when it creates them), then serves
+//! `/health`, `/v1/me`, `/v1/forms` and the key management routes until Ctrl-C.
+
+mod app;
+#[path = "../support/args.rs"]
+mod args;
+#[path = "../support/store.rs"]
+mod store;
+
+use std::{error::Error, time::Duration};
+
+use formbox_auth::{Authenticator, KeyManager};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = args::Args::parse(std::env::args().skip(1))?;
+    args.only(&["addr", "store"])?;
+    let addr = args.get("addr").unwrap_or("127.0.0.1:3000");
+    let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
+    let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
+
+    for (permission, key) in app::ensure_demo_keys(&manager).await? {
+        println!("{permission} key: {key}");
+    }
+    let flusher = manager.spawn_usage_flusher(Duration::from_secs(10));
+    let listener = TcpListener::bind(addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+
+    axum::serve(listener, app::app(app::AppState::new(manager)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    flusher.shutdown().await;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM as process managers send.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
