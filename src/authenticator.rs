@@ -1,6 +1,6 @@
 //! Verification of a presented key: the one place the rules live.
 
-use std::{fmt, hint::black_box, sync::Arc};
+use std::{fmt, hint::black_box, sync::Arc, time::Duration};
 
 use subtle::{Choice, ConstantTimeEq};
 
@@ -65,6 +65,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     usage: Arc<UsageRecorder>,
+    store_timeout: Option<Duration>,
 }
 
 /// Compared against on an unknown id, so that a miss does the same work as a wrong secret.
@@ -85,6 +86,7 @@ impl Authenticator {
                 clock: Arc::new(SystemClock),
                 events: Arc::new(TracingEvents),
                 usage: Arc::default(),
+                store_timeout: None,
             }),
         }
     }
@@ -107,6 +109,16 @@ impl Authenticator {
     #[must_use]
     pub fn with_events(mut self, sink: impl EventSink) -> Self {
         Arc::make_mut(&mut self.inner).events = Arc::new(sink);
+        self
+    }
+
+    /// Gives up on a store read after `timeout`: the request is rejected with
+    /// `503 key_store_unavailable` ([`StoreError::Timeout`]) instead of waiting on a stuck database.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    #[must_use]
+    pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.inner).store_timeout = Some(timeout);
         self
     }
 
@@ -155,17 +167,52 @@ impl Authenticator {
 
     /// Checks a key that already passed [`KeyFormat::parse`], given its id and digest.
     pub async fn verify(&self, id: KeyId, digest: KeyDigest) -> Result<AuthContext, AuthError> {
-        let Some(record) = self.inner.store.get(&id).await? else {
-            black_box(DUMMY_DIGEST.ct_eq(black_box(&digest)));
+        if let Some(outcome) = self.verify_cached(id, &digest) {
+            return outcome;
+        }
+        let record = self.lookup(&id).await?.map(Arc::new);
+        self.decide(id, record, &digest)
+    }
+
+    /// Like [`verify`](Self::verify), if the store can answer from memory without waiting.
+    pub(crate) fn verify_cached(
+        &self,
+        id: KeyId,
+        digest: &KeyDigest,
+    ) -> Option<Result<AuthContext, AuthError>> {
+        let record = self.inner.store.get_cached(&id)?;
+        Some(self.decide(id, record, digest))
+    }
+
+    fn decide(
+        &self,
+        id: KeyId,
+        record: Option<Arc<KeyRecord>>,
+        digest: &KeyDigest,
+    ) -> Result<AuthContext, AuthError> {
+        let Some(record) = record else {
+            black_box(DUMMY_DIGEST.ct_eq(black_box(digest)));
             return Err(AuthError::InvalidKey);
         };
-        let record = self.check(record, &digest)?;
+        self.check(&record, digest)?;
         self.inner.usage.touch(id);
         Ok(AuthContext::new(record))
     }
 
+    /// One store read, bounded by the store timeout when one is set.
+    async fn lookup(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        let read = self.inner.store.get(id);
+        match self.inner.store_timeout {
+            #[cfg(feature = "tokio")]
+            Some(timeout) => tokio::time::timeout(timeout, read)
+                .await
+                .unwrap_or(Err(StoreError::Timeout)),
+            _ => read.await,
+        }
+    }
+
     /// The rules, in an order that reveals nothing before the secret matched.
-    fn check(&self, record: KeyRecord, digest: &KeyDigest) -> Result<KeyRecord, AuthError> {
+    fn check(&self, record: &KeyRecord, digest: &KeyDigest) -> Result<(), AuthError> {
         // Only keys that can expire, or have a superseded secret, pay for reading the clock.
         let now = (record.expires_at.is_some() || record.previous.is_some())
             .then(|| self.inner.clock.now());
@@ -185,7 +232,7 @@ impl Authenticator {
         if now.is_some_and(|now| record.is_expired_at(now)) {
             return Err(AuthError::ExpiredKey);
         }
-        Ok(record)
+        Ok(())
     }
 }
 

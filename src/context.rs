@@ -23,10 +23,8 @@ pub struct AuthContext {
 }
 
 impl AuthContext {
-    pub(crate) fn new(record: KeyRecord) -> Self {
-        Self {
-            record: Arc::new(record),
-        }
+    pub(crate) fn new(record: Arc<KeyRecord>) -> Self {
+        Self { record }
     }
 
     /// The organization the key belongs to.

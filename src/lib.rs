@@ -31,6 +31,9 @@
 //! - `axum`: [`AuthContext`] as an axum extractor.
 //! - `serde`: `Serialize`/`Deserialize` for [`Permission`], [`KeyId`], [`OrganizationId`], and
 //!   `Serialize` for [`AuthContext`].
+//! - `sqlite`: `SqliteStore`, keys in a SQLite database (through sqlx).
+//! - `postgres`: `PostgresStore`, keys in PostgreSQL shared by many instances, whose changes
+//!   reach every instance's [`CachedStore`] through `LISTEN`/`NOTIFY`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
@@ -73,6 +76,13 @@ pub use middleware::{
 };
 pub use permission::{Permission, UnknownPermission};
 pub use policy::{ClassifyPermission, PermissionPolicy};
+pub use store::CachedStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use store::InvalidTableName;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+#[cfg(feature = "postgres")]
+pub use store::{InvalidationListener, PostgresStore};
 pub use store::{
     KeyRecord, KeyStore, KeyUsage, MemoryStore, OrganizationId, PreviousSecret, StoreError,
 };

@@ -69,6 +69,12 @@ where
         }
     }
 
+    pub(crate) fn calling(future: S::Future) -> Self {
+        Self {
+            state: State::Calling { future },
+        }
+    }
+
     pub(crate) fn rejected(response: Response<ResBody>) -> Self {
         Self {
             state: State::Rejected {

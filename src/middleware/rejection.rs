@@ -54,52 +54,92 @@ impl Rejection {
 
     /// The machine-readable error code, such as `invalid_api_key`.
     pub const fn code(&self) -> &'static str {
-        match self {
-            Self::MissingKey => "missing_api_key",
-            Self::InvalidKey => "invalid_api_key",
-            Self::RevokedKey => "revoked_api_key",
-            Self::ExpiredKey => "expired_api_key",
-            Self::InsufficientPermissions { .. } => "insufficient_permissions",
-            Self::AmbiguousKey => "ambiguous_api_key",
-            Self::StoreUnavailable => "key_store_unavailable",
-        }
+        self.text().code
     }
 
     /// A sentence for the person reading the error. It never contains the presented key.
     pub const fn message(&self) -> &'static str {
-        match self {
-            Self::MissingKey => "this request needs an API key in the `api-key` header",
-            Self::InvalidKey => "the API key is not valid",
-            Self::RevokedKey => "the API key has been revoked",
-            Self::ExpiredKey => "the API key has expired",
-            Self::InsufficientPermissions {
-                required: Permission::FullAccess,
-            } => "this request needs an API key with the `full_access` permission",
-            Self::InsufficientPermissions {
-                required: Permission::ReadOnly,
-            } => "this request needs an API key with the `read_only` permission",
-            Self::AmbiguousKey => "the request carries more than one API key; send exactly one",
-            Self::StoreUnavailable => "API keys cannot be checked right now; try again later",
-        }
+        self.text().message
     }
 
-    /// The JSON body: `{"error": {"code": ..., "message": ..., ...}}`.
-    ///
-    /// Codes and messages are fixed ASCII without quotes or backslashes, so no escaping is needed.
-    pub fn to_json(&self) -> String {
-        let extra = match self {
-            Self::InsufficientPermissions { required } => {
-                format!(r#","required_permission":"{}""#, required.as_str())
-            }
-            _ => String::new(),
-        };
-        format!(
-            r#"{{"error":{{"code":"{}","message":"{}"{extra}}}}}"#,
-            self.code(),
-            self.message()
-        )
+    /// The JSON body: `{"error": {"code": ..., "message": ...}}`, plus `required_permission`
+    /// for permission errors. Fixed per rejection, so answering one allocates nothing.
+    pub const fn json(&self) -> &'static str {
+        self.text().json
+    }
+
+    const fn text(&self) -> &'static Text {
+        match self {
+            Self::MissingKey => &MISSING_KEY,
+            Self::InvalidKey => &INVALID_KEY,
+            Self::RevokedKey => &REVOKED_KEY,
+            Self::ExpiredKey => &EXPIRED_KEY,
+            Self::InsufficientPermissions {
+                required: Permission::FullAccess,
+            } => &NEEDS_FULL_ACCESS,
+            Self::InsufficientPermissions {
+                required: Permission::ReadOnly,
+            } => &NEEDS_READ_ONLY,
+            Self::AmbiguousKey => &AMBIGUOUS_KEY,
+            Self::StoreUnavailable => &STORE_UNAVAILABLE,
+        }
     }
 }
+
+/// Code, message and the JSON body built from them at compile time.
+struct Text {
+    code: &'static str,
+    message: &'static str,
+    json: &'static str,
+}
+
+/// Defines a [`Text`]. Codes and messages contain no `"` or `\`, so they need no escaping.
+macro_rules! text {
+    ($name:ident, $code:literal, $message:literal $(, $extra:literal)?) => {
+        const $name: Text = Text {
+            code: $code,
+            message: $message,
+            json: concat!(
+                r#"{"error":{"code":""#, $code, r#"","message":""#, $message, '"', $($extra,)? "}}"
+            ),
+        };
+    };
+}
+
+text!(
+    MISSING_KEY,
+    "missing_api_key",
+    "this request needs an API key in the `api-key` header"
+);
+text!(INVALID_KEY, "invalid_api_key", "the API key is not valid");
+text!(
+    REVOKED_KEY,
+    "revoked_api_key",
+    "the API key has been revoked"
+);
+text!(EXPIRED_KEY, "expired_api_key", "the API key has expired");
+text!(
+    NEEDS_FULL_ACCESS,
+    "insufficient_permissions",
+    "this request needs an API key with the `full_access` permission",
+    r#","required_permission":"full_access""#
+);
+text!(
+    NEEDS_READ_ONLY,
+    "insufficient_permissions",
+    "this request needs an API key with the `read_only` permission",
+    r#","required_permission":"read_only""#
+);
+text!(
+    AMBIGUOUS_KEY,
+    "ambiguous_api_key",
+    "the request carries more than one API key; send exactly one"
+);
+text!(
+    STORE_UNAVAILABLE,
+    "key_store_unavailable",
+    "API keys cannot be checked right now; try again later"
+);
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -141,9 +181,9 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonRejection;
 
-impl<B: From<String>> OnRejection<B> for JsonRejection {
+impl<B: From<&'static str>> OnRejection<B> for JsonRejection {
     fn on_rejection(&self, rejection: Rejection) -> Response<B> {
-        let mut response = Response::new(B::from(rejection.to_json()));
+        let mut response = Response::new(B::from(rejection.json()));
         *response.status_mut() = rejection.status();
         let headers = response.headers_mut();
         headers.insert(
@@ -182,7 +222,7 @@ mod tests {
     #[test]
     fn every_body_is_json_with_its_code_and_message() {
         for rejection in ALL {
-            let body: serde_json::Value = serde_json::from_str(&rejection.to_json()).unwrap();
+            let body: serde_json::Value = serde_json::from_str(&rejection.json()).unwrap();
             assert_eq!(body["error"]["code"], rejection.code());
             assert_eq!(body["error"]["message"], rejection.message());
         }
@@ -194,7 +234,7 @@ mod tests {
             &Rejection::InsufficientPermissions {
                 required: Permission::FullAccess,
             }
-            .to_json(),
+            .json(),
         )
         .unwrap();
         assert_eq!(body["error"]["required_permission"], "full_access");

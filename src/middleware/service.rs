@@ -15,7 +15,7 @@ use super::{
     future::Verification,
     layer::Shared,
 };
-use crate::{AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyStore, Permission};
+use crate::{AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyId, KeyStore, Permission};
 
 /// The middleware [`ApiKeyAuthLayer`] produces. See there for configuration.
 pub struct ApiKeyAuth<S, C, R> {
@@ -76,41 +76,47 @@ where
         let shared = &self.shared;
         mark_sensitive(request.headers_mut(), shared.accept_bearer);
         let parsed = presented_key(request.headers(), shared.accept_bearer).and_then(|raw| {
-            shared
-                .authenticator
-                .format()
-                .parse(raw)
-                .map_err(|_| Rejection::InvalidKey)
+            let parsed = shared.authenticator.format().parse(raw);
+            parsed.map_err(|_| Rejection::InvalidKey)
         });
         let (id, digest) = match parsed {
             Ok(parsed) => (parsed.id(), parsed.digest()),
-            Err(rejection) => {
-                let event = KeyEvent::Rejected {
-                    key_id: None,
-                    code: rejection.code(),
-                };
-                shared.authenticator.emit(&event);
-                return ResponseFuture::rejected(shared.on_rejection.on_rejection(rejection));
-            }
+            Err(rejection) => return ResponseFuture::rejected(reject(shared, None, rejection)),
         };
         let required = shared.classifier.required_permission(&request);
+        // Hot path: a store that answers from memory needs no task switch and no allocation.
+        if let Some(outcome) = shared.authenticator.verify_cached(id, &digest) {
+            return match authorize(outcome, required) {
+                Ok(context) => {
+                    request.extensions_mut().insert(context);
+                    ResponseFuture::calling(self.inner.call(request))
+                }
+                Err(rejection) => ResponseFuture::rejected(reject(shared, Some(id), rejection)),
+            };
+        }
         let shared = Arc::clone(shared);
         let verification: Verification<Response<ResBody>> = Box::pin(async move {
             let outcome = shared.authenticator.verify(id, digest).await;
-            authorize(outcome, required).map_err(|rejection| {
-                let event = KeyEvent::Rejected {
-                    key_id: Some(id),
-                    code: rejection.code(),
-                };
-                shared.authenticator.emit(&event);
-                shared.on_rejection.on_rejection(rejection)
-            })
+            authorize(outcome, required).map_err(|rejection| reject(&shared, Some(id), rejection))
         });
         // The clone may not be ready; the original is, so it serves this request.
         let inner = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, inner);
         ResponseFuture::verifying(verification, request, inner)
     }
+}
+
+/// Reports a rejection as an event and builds its response.
+fn reject<C, R: OnRejection<B>, B>(
+    shared: &Shared<C, R>,
+    key_id: Option<KeyId>,
+    rejection: Rejection,
+) -> Response<B> {
+    let code = rejection.code();
+    shared
+        .authenticator
+        .emit(&KeyEvent::Rejected { key_id, code });
+    shared.on_rejection.on_rejection(rejection)
 }
 
 /// Turns a verification outcome and the request's needs into a context or a rejection.

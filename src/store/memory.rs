@@ -18,7 +18,8 @@ pub struct MemoryStore {
     records: Arc<RwLock<Records>>,
 }
 
-type Records = HashMap<KeyId, KeyRecord, IdBuildHasher>;
+/// Records sit behind `Arc`s so that a lookup hands one out without copying the name.
+type Records = HashMap<KeyId, Arc<KeyRecord>, IdBuildHasher>;
 
 impl MemoryStore {
     /// An empty store.
@@ -40,7 +41,11 @@ impl MemoryStore {
 #[async_trait]
 impl KeyStore for MemoryStore {
     async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
-        Ok(self.read(|records| records.get(id).cloned()))
+        Ok(self.read(|records| records.get(id).map(|record| KeyRecord::clone(record))))
+    }
+
+    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
+        Some(self.read(|records| records.get(id).cloned()))
     }
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
@@ -48,7 +53,7 @@ impl KeyStore for MemoryStore {
             if records.contains_key(&record.id) {
                 return false;
             }
-            records.insert(record.id, record.clone());
+            records.insert(record.id, Arc::new(record.clone()));
             true
         }))
     }
@@ -57,10 +62,10 @@ impl KeyStore for MemoryStore {
         Ok(self.write(|records| match records.get_mut(&record.id) {
             Some(stored) => {
                 let last_used_at = stored.last_used_at;
-                *stored = KeyRecord {
+                *stored = Arc::new(KeyRecord {
                     last_used_at,
                     ..record.clone()
-                };
+                });
                 true
             }
             None => false,
@@ -72,7 +77,7 @@ impl KeyStore for MemoryStore {
             records
                 .values()
                 .filter(|record| record.organization == *organization)
-                .cloned()
+                .map(|record| KeyRecord::clone(record))
                 .collect()
         });
         found.sort_by(|a, b| {
@@ -91,6 +96,7 @@ impl KeyStore for MemoryStore {
         self.write(|records| {
             for use_ in usage {
                 if let Some(record) = records.get_mut(&use_.id) {
+                    let record = Arc::make_mut(record);
                     record.last_used_at = record.last_used_at.max(Some(use_.used_at));
                 }
             }

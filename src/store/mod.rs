@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use formbox_auth::{KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission};
-//! use std::time::SystemTime;
+//! use std::{sync::Arc, time::SystemTime};
 //!
 //! # tokio_test();
 //! # fn tokio_test() { tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -26,15 +26,29 @@
 //! # }).unwrap() }
 //! ```
 
+mod cache;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
-use std::time::SystemTime;
+use std::{sync::Arc, time::SystemTime};
 
 use async_trait::async_trait;
 
+pub use cache::CachedStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{InvalidationListener, PostgresStore};
 pub use record::{KeyRecord, OrganizationId, PreviousSecret};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::InvalidTableName;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::KeyId;
 
@@ -84,6 +98,16 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// The record with this id, or `None`.
     async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>>;
 
+    /// The record with this id if the store can answer at once from memory (an in-process table
+    /// or a warm cache): `Some(Some(record))` found, `Some(None)` known to be absent, `None` to
+    /// ask [`get`](Self::get). The layer uses it to skip the asynchronous path for hot keys.
+    ///
+    /// The default answers `None`. Never block here.
+    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
+        let _ = id;
+        None
+    }
+
     /// Stores a new record. Returns `false`, changing nothing, if a record with its id exists.
     async fn insert(&self, record: &KeyRecord) -> Result<bool>;
 
@@ -103,9 +127,13 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
 }
 
 #[async_trait]
-impl<S: KeyStore + ?Sized> KeyStore for std::sync::Arc<S> {
+impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
     async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
         (**self).get(id).await
+    }
+
+    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
+        (**self).get_cached(id)
     }
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod faults;
+
 use std::{
     convert::Infallible,
     sync::{

@@ -1,0 +1,416 @@
+//! A bounded, time-limited cache in front of any store.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    fmt,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::{Duration, SystemTime},
+};
+
+use async_trait::async_trait;
+
+use super::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result};
+use crate::{Clock, KeyId, SystemClock};
+
+/// A store that remembers what another store answered to [`get`](KeyStore::get), so that most
+/// requests cost no store read at all.
+///
+/// - **Bounded**: at most [`with_capacity`](Self::with_capacity) records and, separately, at
+///   most [`with_negative_capacity`](Self::with_negative_capacity) unknown ids; the oldest
+///   entry makes room for a new one. Unknown ids have their own bound so that a flood of
+///   made-up keys cannot push real ones out.
+/// - **Time to live**: a record is served for [`with_ttl`](Self::with_ttl) after it was read,
+///   the answer "no such key" for [`with_negative_ttl`](Self::with_negative_ttl). Without
+///   invalidations from other instances, the time to live is how long a change made elsewhere
+///   (a revocation) can go unseen.
+/// - **Invalidation**: an insert, update or delete through the cache drops the key at once, in
+///   every clone, whatever the outcome of the write. [`invalidate`](Self::invalidate) and
+///   [`invalidate_all`](Self::invalidate_all) do the same for changes made elsewhere;
+///   `PostgresStore::listen_invalidations` (feature `postgres`) calls them for every change any
+///   instance makes.
+/// - **Race safety**: a lookup that was already on its way to the store when the key was
+///   invalidated returns what it read, but does not cache it, so a revoked key cannot come back
+///   from a read that started before the revocation.
+/// - Errors are never cached, and [`list`](KeyStore::list) always asks the store.
+/// - [`record_usage`](KeyStore::record_usage) writes through and moves the cached
+///   `last_used_at` forward; records cached from another instance's writes show the
+///   `last_used_at` they were read with.
+///
+/// Clones share the cached entries. `Debug` shows the settings, never a record.
+///
+/// ```
+/// use formbox_auth::{KeyFormat, KeyRecord, KeyStore, ManualClock, MemoryStore, Permission};
+/// use formbox_auth::store::CachedStore;
+/// use std::time::{Duration, SystemTime};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let clock = ManualClock::default();
+/// let store = MemoryStore::new();
+/// let cache = CachedStore::new(store.clone())
+///     .with_ttl(Duration::from_secs(30))
+///     .with_clock(clock.clone());
+///
+/// let key = KeyFormat::default().generate()?;
+/// let record = KeyRecord::new(key.id(), "org_1".into(), "CI", Permission::ReadOnly, key.digest(), SystemTime::now());
+/// cache.insert(&record).await?;
+/// assert_eq!(cache.get(&key.id()).await?, Some(record.clone()));
+///
+/// // Another instance revokes the key: this one serves its cached copy until the time to live
+/// // ends, or until it is told.
+/// let revoked = KeyRecord { revoked_at: Some(SystemTime::now()), ..record.clone() };
+/// store.update(&revoked).await?;
+/// assert_eq!(cache.get(&key.id()).await?, Some(record));
+/// clock.advance(Duration::from_secs(30));
+/// assert_eq!(cache.get(&key.id()).await?, Some(revoked));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct CachedStore<S> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Config {
+    capacity: usize,
+    negative_capacity: usize,
+    ttl: Duration,
+    negative_ttl: Duration,
+}
+
+impl<S> CachedStore<S> {
+    /// Records cached at most, unless changed.
+    pub const DEFAULT_CAPACITY: usize = 10_000;
+    /// Unknown ids cached at most, unless changed.
+    pub const DEFAULT_NEGATIVE_CAPACITY: usize = 1_000;
+    /// How long a record is served from the cache, unless changed.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+    /// How long "no such key" is served from the cache, unless changed.
+    pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(5);
+
+    /// Caches lookups of `store` with the default bounds and times to live.
+    pub fn new(store: S) -> Self {
+        Self {
+            store: Arc::new(store),
+            clock: Arc::new(SystemClock),
+            config: Config {
+                capacity: Self::DEFAULT_CAPACITY,
+                negative_capacity: Self::DEFAULT_NEGATIVE_CAPACITY,
+                ttl: Self::DEFAULT_TTL,
+                negative_ttl: Self::DEFAULT_NEGATIVE_TTL,
+            },
+            state: Arc::default(),
+        }
+    }
+
+    /// Caches at most `capacity` records; `0` caches none.
+    ///
+    /// Set the cache up before cloning it: settings belong to each clone, entries are shared.
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.config.capacity = capacity;
+        self
+    }
+
+    /// Caches at most `capacity` unknown ids; `0` turns negative caching off.
+    pub fn with_negative_capacity(mut self, capacity: usize) -> Self {
+        self.config.negative_capacity = capacity;
+        self
+    }
+
+    /// Serves a record for `ttl` after it was read from the store.
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.config.ttl = ttl;
+        self
+    }
+
+    /// Serves "no such key" for `ttl` after the store said so.
+    pub fn with_negative_ttl(mut self, ttl: Duration) -> Self {
+        self.config.negative_ttl = ttl;
+        self
+    }
+
+    /// Reads the time from `clock` to decide when entries expire.
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The store behind the cache.
+    pub fn get_ref(&self) -> &S {
+        &self.store
+    }
+
+    /// Drops what is cached about `id`, and makes lookups already on their way to the store not
+    /// cache what they bring back.
+    pub fn invalidate(&self, id: &KeyId) {
+        let mut state = self.lock();
+        state.generation = state.generation.wrapping_add(1);
+        state.hits.remove(id);
+        state.misses.remove(id);
+    }
+
+    /// Drops every cached entry, for when changes may have gone unannounced.
+    pub fn invalidate_all(&self) {
+        let mut state = self.lock();
+        state.generation = state.generation.wrapping_add(1);
+        state.hits.clear();
+        state.misses.clear();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the state consistent between its statements, and none
+        // runs user code, so a poisoned lock holds a usable state.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<S> Clone for CachedStore<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            clock: Arc::clone(&self.clock),
+            config: self.config,
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for CachedStore<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedStore")
+            .field("store", &self.store)
+            .field("capacity", &self.config.capacity)
+            .field("negative_capacity", &self.config.negative_capacity)
+            .field("ttl", &self.config.ttl)
+            .field("negative_ttl", &self.config.negative_ttl)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl<S: KeyStore> KeyStore for CachedStore<S> {
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        // Entries age from before the read, so none outlives its time to live counted from
+        // when the store answered.
+        let read_at = self.clock.now();
+        let generation = {
+            let mut state = self.lock();
+            if let Some(record) = state.hits.fresh(id, read_at, self.config.ttl) {
+                return Ok(Some(record.clone()));
+            }
+            if state
+                .misses
+                .fresh(id, read_at, self.config.negative_ttl)
+                .is_some()
+            {
+                return Ok(None);
+            }
+            state.generation
+        };
+        let found = self.store.get(id).await?;
+        let mut state = self.lock();
+        // Something was invalidated while the store was being asked: what came back may be
+        // the very record that was revoked, so it is returned but not kept.
+        if state.generation == generation {
+            match &found {
+                Some(record) => {
+                    state.misses.remove(id);
+                    state
+                        .hits
+                        .put(*id, record.clone(), read_at, self.config.capacity);
+                }
+                None => {
+                    state.hits.remove(id);
+                    state
+                        .misses
+                        .put(*id, (), read_at, self.config.negative_capacity);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
+        let inserted = self.store.insert(record).await;
+        self.invalidate(&record.id);
+        inserted
+    }
+
+    async fn update(&self, record: &KeyRecord) -> Result<bool> {
+        let updated = self.store.update(record).await;
+        self.invalidate(&record.id);
+        updated
+    }
+
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
+        self.store.list(organization).await
+    }
+
+    async fn delete(&self, id: &KeyId) -> Result<bool> {
+        let deleted = self.store.delete(id).await;
+        self.invalidate(id);
+        deleted
+    }
+
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        self.store.record_usage(usage).await?;
+        let mut state = self.lock();
+        for use_ in usage {
+            if let Some(record) = state.hits.get_mut(&use_.id) {
+                record.last_used_at = record.last_used_at.max(Some(use_.used_at));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Moves on every invalidation; a lookup caches its answer only if it has not moved since
+    /// the lookup began.
+    generation: u64,
+    hits: Fifo<KeyRecord>,
+    misses: Fifo<()>,
+}
+
+/// A map that forgets its oldest entry when full.
+///
+/// `order` lists insertions oldest first; an insertion whose entry was since removed or
+/// replaced is skipped when its turn comes, and swept out when such leftovers pile up.
+#[derive(Debug)]
+struct Fifo<V> {
+    entries: HashMap<KeyId, Entry<V>>,
+    order: VecDeque<(KeyId, u64)>,
+    next_sequence: u64,
+}
+
+#[derive(Debug)]
+struct Entry<V> {
+    value: V,
+    stored_at: SystemTime,
+    sequence: u64,
+}
+
+impl<V> Default for Fifo<V> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            next_sequence: 0,
+        }
+    }
+}
+
+impl<V> Fifo<V> {
+    /// The value for `id` if it is younger than `ttl`; an expired one is removed.
+    fn fresh(&mut self, id: &KeyId, now: SystemTime, ttl: Duration) -> Option<&V> {
+        let entry = self.entries.get(id)?;
+        // A clock that went backwards makes the age unknown: treat the entry as expired.
+        let fresh = now
+            .duration_since(entry.stored_at)
+            .is_ok_and(|age| age < ttl);
+        if !fresh {
+            self.entries.remove(id);
+            return None;
+        }
+        self.entries.get(id).map(|entry| &entry.value)
+    }
+
+    fn get_mut(&mut self, id: &KeyId) -> Option<&mut V> {
+        self.entries.get_mut(id).map(|entry| &mut entry.value)
+    }
+
+    fn put(&mut self, id: KeyId, value: V, stored_at: SystemTime, capacity: usize) {
+        if capacity == 0 {
+            return;
+        }
+        self.entries.remove(&id);
+        while self.entries.len() >= capacity {
+            let Some((oldest, sequence)) = self.order.pop_front() else {
+                break;
+            };
+            if self
+                .entries
+                .get(&oldest)
+                .is_some_and(|entry| entry.sequence == sequence)
+            {
+                self.entries.remove(&oldest);
+            }
+        }
+        let sequence = self.next_sequence;
+        self.next_sequence = self.next_sequence.wrapping_add(1);
+        self.entries.insert(
+            id,
+            Entry {
+                value,
+                stored_at,
+                sequence,
+            },
+        );
+        self.order.push_back((id, sequence));
+        if self.order.len() > 2 * capacity.max(16) {
+            let entries = &self.entries;
+            self.order.retain(|(id, sequence)| {
+                entries
+                    .get(id)
+                    .is_some_and(|entry| entry.sequence == *sequence)
+            });
+        }
+    }
+
+    fn remove(&mut self, id: &KeyId) {
+        self.entries.remove(id);
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: usize) -> KeyId {
+        format!("{n:012}").parse().unwrap()
+    }
+
+    #[test]
+    fn fifo_never_holds_more_than_its_capacity_and_forgets_the_oldest() {
+        let now = SystemTime::UNIX_EPOCH;
+        let mut fifo = Fifo::default();
+        for n in 0..100 {
+            fifo.put(id(n), n, now, 10);
+            assert!(fifo.entries.len() <= 10);
+        }
+        let kept: Vec<usize> = (0..100)
+            .filter(|&n| fifo.fresh(&id(n), now, Duration::MAX).is_some())
+            .collect();
+        assert_eq!(kept, (90..100).collect::<Vec<_>>());
+        assert!(fifo.order.len() <= 2 * 16);
+    }
+
+    #[test]
+    fn fifo_bookkeeping_stays_bounded_under_replacements_and_removals() {
+        let now = SystemTime::UNIX_EPOCH;
+        let mut fifo = Fifo::default();
+        for round in 0..1_000 {
+            fifo.put(id(round % 3), round, now, 4);
+            fifo.remove(&id((round + 1) % 3));
+        }
+        assert!(fifo.entries.len() <= 4);
+        assert!(fifo.order.len() <= 2 * 16);
+    }
+
+    #[test]
+    fn an_entry_from_the_future_counts_as_expired() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let mut fifo = Fifo::default();
+        fifo.put(id(1), (), now + Duration::from_secs(1), 10);
+        assert!(fifo.fresh(&id(1), now, Duration::from_secs(60)).is_none());
+    }
+}

@@ -1,0 +1,174 @@
+//! Store failures: requests fail closed, time out, recover, and lose no last-used time.
+
+mod common;
+
+use std::{
+    sync::atomic::Ordering,
+    time::{Duration, Instant},
+};
+
+use common::{
+    assert_rejected, counting_service,
+    faults::{Fault, FaultyStore},
+    issue_key,
+};
+use formbox_auth::{Authenticator, KeyManager, MemoryStore, OrganizationId, Permission};
+use http::{Request, Response, StatusCode};
+use tower::{Layer, ServiceExt};
+
+struct Setup {
+    store: FaultyStore<MemoryStore>,
+    manager: KeyManager,
+    key: String,
+}
+
+async fn setup(timeout: Duration) -> Setup {
+    let memory = MemoryStore::new();
+    let (key, _) = issue_key(&memory, "org_a", Permission::FullAccess).await;
+    let store = FaultyStore::new(memory);
+    let authenticator = Authenticator::new(store.clone()).with_store_timeout(timeout);
+    Setup {
+        store,
+        manager: KeyManager::from_authenticator(authenticator),
+        key: key.expose_secret().to_owned(),
+    }
+}
+
+impl Setup {
+    async fn send(&self) -> (Response<String>, usize) {
+        let (inner, calls) = counting_service();
+        let service = self.manager.layer().layer(inner);
+        let request = Request::get("/v1/forms")
+            .header("api-key", &self.key)
+            .body(String::new())
+            .unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        (response, calls.load(Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn store_error_fails_closed_and_the_service_is_never_called() {
+    let setup = setup(Duration::from_secs(5)).await;
+    setup.store.set(Fault::Error);
+    for _ in 0..20 {
+        let (response, calls) = setup.send().await;
+        assert_rejected(
+            &response,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "key_store_unavailable",
+        );
+        assert_eq!(calls, 0);
+    }
+    assert_eq!(setup.store.failures.load(Ordering::SeqCst), 20);
+}
+
+#[tokio::test]
+async fn a_hanging_store_times_out_with_503() {
+    let setup = setup(Duration::from_millis(50)).await;
+    setup.store.set(Fault::Hang);
+    let started = Instant::now();
+    let (response, calls) = setup.send().await;
+    assert_rejected(
+        &response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "key_store_unavailable",
+    );
+    assert_eq!(calls, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_slow_store_within_the_timeout_still_authenticates() {
+    let setup = setup(Duration::from_secs(2)).await;
+    setup.store.set(Fault::Delay(Duration::from_millis(20)));
+    let (response, calls) = setup.send().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(calls, 1);
+}
+
+#[tokio::test]
+async fn requests_recover_by_themselves_when_the_store_comes_back() {
+    let setup = setup(Duration::from_millis(50)).await;
+    setup.store.set(Fault::Error);
+    assert_eq!(
+        setup.send().await.0.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    setup.store.set(Fault::Hang);
+    assert_eq!(
+        setup.send().await.0.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    setup.store.set(Fault::None);
+    let (response, calls) = setup.send().await;
+    assert_eq!((response.status(), calls), (StatusCode::OK, 1));
+}
+
+#[tokio::test]
+async fn failed_flushes_lose_no_last_used_time() {
+    let setup = setup(Duration::from_secs(5)).await;
+    let org = OrganizationId::from("org_a");
+    let created = setup
+        .manager
+        .create(&org, "second", Permission::ReadOnly, None)
+        .await
+        .unwrap();
+    assert_eq!(setup.send().await.0.status(), StatusCode::OK);
+
+    setup.store.set(Fault::Error);
+    for _ in 0..3 {
+        assert!(setup.manager.flush_usage().await.is_err());
+    }
+    // Used during the outage: the other key cannot authenticate, but the first key's use is pending.
+    assert_eq!(setup.manager.authenticator().pending_usage(), 1);
+
+    setup.store.set(Fault::None);
+    let service = setup.manager.layer().layer(counting_service().0);
+    let request = Request::get("/")
+        .header("api-key", created.key.expose_secret())
+        .body(String::new())
+        .unwrap();
+    assert_eq!(
+        service.oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(setup.manager.flush_usage().await.unwrap(), 2);
+    for info in setup.manager.list(&org).await.unwrap() {
+        assert!(
+            info.last_used_at.is_some(),
+            "{} lost its last use",
+            info.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn management_operations_report_store_failures_without_changing_anything() {
+    let setup = setup(Duration::from_secs(5)).await;
+    let org = OrganizationId::from("org_a");
+    let before = setup.manager.list(&org).await.unwrap();
+    setup.store.set(Fault::Error);
+    assert!(
+        setup
+            .manager
+            .create(&org, "x", Permission::ReadOnly, None)
+            .await
+            .is_err()
+    );
+    assert!(setup.manager.revoke(&org, before[0].id).await.is_err());
+    assert!(
+        setup
+            .manager
+            .regenerate(&org, before[0].id, None)
+            .await
+            .is_err()
+    );
+    setup.store.set(Fault::None);
+    assert_eq!(setup.manager.list(&org).await.unwrap(), before);
+    assert_eq!(setup.send().await.0.status(), StatusCode::OK);
+}
