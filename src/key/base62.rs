@@ -22,6 +22,18 @@ pub(crate) const fn is_base62(byte: u8) -> bool {
     byte.is_ascii_alphanumeric()
 }
 
+/// Whether every byte belongs to the alphabet.
+///
+/// Range arithmetic folded without early exit: branch-free, so the compiler vectorizes it.
+#[inline]
+pub(crate) fn all(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &byte| {
+        let digit = byte.wrapping_sub(b'0') < 10;
+        let letter = (byte | 0x20).wrapping_sub(b'a') < 26;
+        ok & (digit | letter)
+    })
+}
+
 /// Writes `n` as fixed-width base62, most significant digit first, padded with `0`.
 ///
 /// The caller picks a width wide enough for `n` (6 digits hold any `u32`: 62^6 > 2^32).
@@ -51,6 +63,15 @@ mod tests {
         }
         assert_eq!(value(b'_'), None);
         assert_eq!(value(b'-'), None);
+    }
+
+    #[test]
+    fn all_agrees_with_is_base62_on_every_byte() {
+        for byte in 0..=255u8 {
+            assert_eq!(all(&[byte]), is_base62(byte), "{byte:#04x}");
+            assert_eq!(all(&[b'a', byte, b'Z']), is_base62(byte), "{byte:#04x}");
+        }
+        assert!(all(b""));
     }
 
     #[test]

@@ -138,18 +138,12 @@ impl KeyFormat {
         }
         let id_start = self.lead.len();
         let separator = id_start + id::LEN;
-        let misplaced = |position: usize, &byte: &u8| {
-            let expected_separator = position == separator;
-            (byte == b'_') != expected_separator
-                || (!expected_separator && !base62::is_base62(byte))
-        };
-        if let Some(offset) = bytes[id_start..]
-            .iter()
-            .enumerate()
-            .position(|(i, b)| misplaced(id_start + i, b))
-        {
+        let well_formed = bytes[separator] == b'_'
+            && base62::all(&bytes[id_start..separator])
+            && base62::all(&bytes[separator + 1..]);
+        if !well_formed {
             return Err(ParseError::BadCharacter {
-                position: id_start + offset,
+                position: first_misplaced(bytes, id_start, separator),
             });
         }
         let (body, check) = bytes.split_at(self.body_len());
@@ -169,6 +163,20 @@ impl Default for KeyFormat {
             lead: Arc::from("fbsk_"),
         }
     }
+}
+
+/// Where the first character that does not belong is: only computed once a key is known to be bad.
+fn first_misplaced(bytes: &[u8], id_start: usize, separator: usize) -> usize {
+    (id_start..bytes.len())
+        .find(|&position| {
+            let byte = bytes[position];
+            if position == separator {
+                byte != b'_'
+            } else {
+                !base62::is_base62(byte)
+            }
+        })
+        .unwrap_or(separator)
 }
 
 /// Fills `out` with uniformly random base62 characters.
