@@ -86,3 +86,8 @@ pub use store::{InvalidationListener, PostgresStore};
 pub use store::{
     KeyRecord, KeyStore, KeyUsage, MemoryStore, OrganizationId, PreviousSecret, StoreError,
 };
+
+/// The sqlx this crate's SQL stores are built on, so pools can be made with the same version.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use sqlx;

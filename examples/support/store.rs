@@ -1,16 +1,52 @@
 //! Opens the store named by `--store`, shared by the `server` and `keys` examples.
 
-use std::{error::Error, sync::Arc};
+use std::{error::Error, sync::Arc, time::Duration};
 
-use formbox_auth::{KeyStore, MemoryStore};
+use formbox_auth::{
+    CachedStore, KeyStore, MemoryStore, SqliteStore,
+    sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+};
 
-/// The store used when `--store` is not given.
-pub const DEFAULT_STORE: &str = "memory";
+/// The store used when `--store` is not given: a SQLite file in the working directory.
+pub const DEFAULT_STORE: &str = "sqlite:formbox-auth.db";
+
+/// How long a server serves a cached key before reading it again. With SQLite, a key revoked by
+/// another process (the `keys` command line) stops working within this time; PostgreSQL pushes
+/// changes at once.
+const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Opens `memory`, `sqlite:PATH` or `postgres:URL`, creating the schema if needed.
 pub async fn open_store(spec: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
     match spec.split_once(':') {
         None if spec == "memory" => Ok(Arc::new(MemoryStore::new())),
-        _ => Err(format!("unknown store {spec:?}: use memory").into()),
+        Some(("sqlite", path)) if !path.is_empty() => open_sqlite(path).await,
+        Some(("postgres", url)) if !url.is_empty() => open_postgres(url).await,
+        _ => Err(format!("unknown store {spec:?}: use memory, sqlite:PATH or postgres:URL").into()),
     }
+}
+
+async fn open_sqlite(path: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    let pool = SqlitePoolOptions::new().connect_with(options).await?;
+    let store = SqliteStore::new(pool);
+    store.migrate().await?;
+    Ok(Arc::new(CachedStore::new(store).with_ttl(CACHE_TTL)))
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
+    let pool = formbox_auth::sqlx::PgPool::connect(url).await?;
+    let store = formbox_auth::PostgresStore::new(pool);
+    store.migrate().await?;
+    let cache = CachedStore::new(store.clone());
+    // Runs until the pool closes: every instance's cache drops a key as soon as it changes.
+    store.listen_invalidations(&cache).await?;
+    Ok(Arc::new(cache))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_url: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
+    Err("this build has no PostgreSQL support: run with `--features postgres`".into())
 }

@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn every_body_is_json_with_its_code_and_message() {
         for rejection in ALL {
-            let body: serde_json::Value = serde_json::from_str(&rejection.json()).unwrap();
+            let body: serde_json::Value = serde_json::from_str(rejection.json()).unwrap();
             assert_eq!(body["error"]["code"], rejection.code());
             assert_eq!(body["error"]["message"], rejection.message());
         }
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn permission_error_names_the_required_permission() {
         let body: serde_json::Value = serde_json::from_str(
-            &Rejection::InsufficientPermissions {
+            Rejection::InsufficientPermissions {
                 required: Permission::FullAccess,
             }
             .json(),

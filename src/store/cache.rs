@@ -199,7 +199,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let generation = {
             let mut state = self.lock();
             if let Some(record) = state.hits.fresh(id, read_at, self.config.ttl) {
-                return Ok(Some(record.clone()));
+                return Ok(Some(KeyRecord::clone(record)));
             }
             if state
                 .misses
@@ -220,7 +220,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
                     state.misses.remove(id);
                     state
                         .hits
-                        .put(*id, record.clone(), read_at, self.config.capacity);
+                        .put(*id, Arc::new(record.clone()), read_at, self.config.capacity);
                 }
                 None => {
                     state.hits.remove(id);
@@ -231,6 +231,26 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
             }
         }
         Ok(found)
+    }
+
+    /// A fresh cached answer, without copying the record; otherwise whatever the store behind
+    /// can answer at once (nothing, for a database), which is not cached.
+    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
+        let now = self.clock.now();
+        {
+            let mut state = self.lock();
+            if let Some(record) = state.hits.fresh(id, now, self.config.ttl) {
+                return Some(Some(Arc::clone(record)));
+            }
+            if state
+                .misses
+                .fresh(id, now, self.config.negative_ttl)
+                .is_some()
+            {
+                return Some(None);
+            }
+        }
+        self.store.get_cached(id)
     }
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
@@ -259,8 +279,11 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         self.store.record_usage(usage).await?;
         let mut state = self.lock();
         for use_ in usage {
-            if let Some(record) = state.hits.get_mut(&use_.id) {
-                record.last_used_at = record.last_used_at.max(Some(use_.used_at));
+            if let Some(record) = state.hits.get_mut(&use_.id)
+                && record.last_used_at < Some(use_.used_at)
+            {
+                // Copies the record only if a request is still holding the old one.
+                Arc::make_mut(record).last_used_at = Some(use_.used_at);
             }
         }
         Ok(())
@@ -272,7 +295,8 @@ struct State {
     /// Moves on every invalidation; a lookup caches its answer only if it has not moved since
     /// the lookup began.
     generation: u64,
-    hits: Fifo<KeyRecord>,
+    /// Shared, so that a hit hands the record out without copying it.
+    hits: Fifo<Arc<KeyRecord>>,
     misses: Fifo<()>,
 }
 
@@ -280,6 +304,9 @@ struct State {
 ///
 /// `order` lists insertions oldest first; an insertion whose entry was since removed or
 /// replaced is skipped when its turn comes, and swept out when such leftovers pile up.
+///
+/// Ids are hashed with SipHash and a random key: unknown ids come from requests, so an attacker
+/// chooses what is inserted into `misses`.
 #[derive(Debug)]
 struct Fifo<V> {
     entries: HashMap<KeyId, Entry<V>>,

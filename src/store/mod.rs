@@ -2,7 +2,16 @@
 //!
 //! [`KeyStore`] is storage only: get, insert, update, list, delete, and a batched last-used write.
 //! Hashing, verification, expiry and grace periods live once in the crate, so a new backend has
-//! nothing security-relevant to get wrong. [`MemoryStore`] is the in-process backend.
+//! nothing security-relevant to get wrong.
+//!
+//! | store | feature | for |
+//! |---|---|---|
+//! | [`MemoryStore`] | | tests and single-process services |
+//! | `SqliteStore` | `sqlite` | the embedded default: keys in a file |
+//! | `PostgresStore` | `postgres` | many instances sharing one database |
+//! | [`CachedStore`] | | wraps any store: bounded, with times to live and invalidation |
+//!
+//! Every backend passes the same conformance suite (`tests/conformance.rs`).
 //!
 //! ```
 //! use formbox_auth::{KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission};

@@ -1,0 +1,521 @@
+//! `CachedStore`: bounds, times to live, invalidation, and the race between a lookup and a
+//! revocation. (It also runs the whole store conformance suite, in `conformance.rs`.)
+
+use std::{
+    fmt,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use formbox_auth::{
+    KeyFormat, KeyId, KeyRecord, KeyStore, KeyUsage, ManualClock, MemoryStore, OrganizationId,
+    Permission, StoreError, store::CachedStore,
+};
+use tokio::sync::Notify;
+
+/// A `MemoryStore` that counts lookups, can be told to fail, and can hold one lookup after it
+/// has read the record, until released.
+#[derive(Clone, Default)]
+struct ProbedStore {
+    inner: MemoryStore,
+    gets: Arc<AtomicUsize>,
+    failing: Arc<AtomicBool>,
+    gate: Arc<Mutex<Option<Gate>>>,
+}
+
+/// Holds the next lookup: `entered` fires once it has read, and it returns when `release` fires.
+#[derive(Clone, Default)]
+struct Gate {
+    entered: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+impl ProbedStore {
+    fn gets(&self) -> usize {
+        self.gets.load(Ordering::SeqCst)
+    }
+
+    fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn hold_next_get(&self) -> Gate {
+        let gate = Gate::default();
+        *self.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            Err(StoreError::backend("the database is down"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl fmt::Debug for ProbedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProbedStore")
+    }
+}
+
+#[async_trait]
+impl KeyStore for ProbedStore {
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        let found = self.inner.get(id).await;
+        let gate = self.gate.lock().unwrap().take();
+        if let Some(gate) = gate {
+            gate.entered.notify_one();
+            gate.release.notified().await;
+        }
+        found
+    }
+
+    async fn insert(&self, record: &KeyRecord) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.insert(record).await
+    }
+
+    async fn update(&self, record: &KeyRecord) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.update(record).await
+    }
+
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>, StoreError> {
+        self.check()?;
+        self.inner.list(organization).await
+    }
+
+    async fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.delete(id).await
+    }
+
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.record_usage(usage).await
+    }
+}
+
+fn at(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+fn record(name: &str) -> KeyRecord {
+    let key = KeyFormat::default().generate().unwrap();
+    KeyRecord::new(
+        key.id(),
+        OrganizationId::from("org_1"),
+        name,
+        Permission::FullAccess,
+        key.digest(),
+        at(1_700_000_000),
+    )
+}
+
+fn revoked(record: &KeyRecord) -> KeyRecord {
+    KeyRecord {
+        revoked_at: Some(at(1_700_000_100)),
+        ..record.clone()
+    }
+}
+
+fn unknown_id(n: usize) -> KeyId {
+    format!("unknown{n:05}").parse().unwrap()
+}
+
+/// A cache over a probed store, with a clock that only moves when told.
+fn setup() -> (CachedStore<ProbedStore>, ProbedStore, ManualClock) {
+    let store = ProbedStore::default();
+    let clock = ManualClock::new(at(1_750_000_000));
+    let cache = CachedStore::new(store.clone())
+        .with_ttl(Duration::from_secs(30))
+        .with_negative_ttl(Duration::from_secs(5))
+        .with_clock(clock.clone());
+    (cache, store, clock)
+}
+
+#[tokio::test]
+async fn a_hit_is_served_without_asking_the_store() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    cache.insert(&record).await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+    }
+    assert_eq!(store.gets(), 1);
+}
+
+#[tokio::test]
+async fn a_record_is_served_until_its_ttl_ends_then_read_again() {
+    let (cache, store, clock) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+
+    // Revoked by another instance, without telling this one.
+    store.update(&revoked(&record)).await.unwrap();
+    clock.advance(Duration::from_secs(29));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(store.gets(), 1);
+
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked(&record)));
+    assert_eq!(store.gets(), 2);
+}
+
+#[tokio::test]
+async fn an_unknown_id_is_cached_for_the_negative_ttl_only() {
+    let (cache, store, clock) = setup();
+    let record = record("late");
+    assert_eq!(cache.get(&record.id).await.unwrap(), None);
+    assert_eq!(cache.get(&record.id).await.unwrap(), None);
+    assert_eq!(store.gets(), 1);
+
+    // Created by another instance: this one keeps saying "unknown" for the negative TTL, which
+    // is shorter than the TTL of records.
+    store.insert(&record).await.unwrap();
+    clock.advance(Duration::from_secs(4));
+    assert_eq!(cache.get(&record.id).await.unwrap(), None);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record));
+    assert_eq!(store.gets(), 2);
+}
+
+#[tokio::test]
+async fn an_insert_through_the_cache_replaces_a_cached_miss_at_once() {
+    let (cache, _, _) = setup();
+    let record = record("new");
+    assert_eq!(cache.get(&record.id).await.unwrap(), None);
+    assert!(cache.insert(&record).await.unwrap());
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record));
+}
+
+#[tokio::test]
+async fn updates_and_deletes_through_the_cache_take_effect_at_once() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    cache.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+
+    assert!(cache.update(&revoked(&record)).await.unwrap());
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked(&record)));
+    assert!(cache.delete(&record.id).await.unwrap());
+    assert_eq!(cache.get(&record.id).await.unwrap(), None);
+    assert_eq!(store.gets(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_write_still_drops_the_cached_record() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+
+    // The write may or may not have reached the database before the error.
+    store.fail(true);
+    assert!(cache.update(&revoked(&record)).await.is_err());
+    store.fail(false);
+    cache.get(&record.id).await.unwrap();
+    assert_eq!(store.gets(), 2);
+}
+
+#[tokio::test]
+async fn invalidate_and_invalidate_all_drop_entries_changed_elsewhere() {
+    let (cache, store, _) = setup();
+    let first = record("first");
+    let second = record("second");
+    for record in [&first, &second] {
+        store.insert(record).await.unwrap();
+        cache.get(&record.id).await.unwrap();
+    }
+    store.update(&revoked(&first)).await.unwrap();
+    store.update(&revoked(&second)).await.unwrap();
+
+    cache.invalidate(&first.id);
+    assert_eq!(cache.get(&first.id).await.unwrap(), Some(revoked(&first)));
+    assert_eq!(cache.get(&second.id).await.unwrap(), Some(second.clone()));
+
+    cache.invalidate_all();
+    assert_eq!(cache.get(&second.id).await.unwrap(), Some(revoked(&second)));
+    assert_eq!(store.gets(), 4);
+}
+
+#[tokio::test]
+async fn clones_share_entries_and_invalidations() {
+    let (cache, store, _) = setup();
+    let other = cache.clone();
+    let record = record("shared");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+    other.get(&record.id).await.unwrap();
+    assert_eq!(store.gets(), 1);
+
+    other.update(&revoked(&record)).await.unwrap();
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked(&record)));
+}
+
+#[tokio::test]
+async fn the_cache_holds_at_most_its_capacity_and_forgets_the_oldest_first() {
+    let (cache, store, _) = setup();
+    let cache = cache.with_capacity(3);
+    let records: Vec<KeyRecord> = (0..10).map(|n| record(&format!("key {n}"))).collect();
+    for record in &records {
+        store.insert(record).await.unwrap();
+        cache.get(&record.id).await.unwrap();
+    }
+    assert_eq!(store.gets(), 10);
+
+    // The three most recent are cached...
+    for record in records[7..].iter().rev() {
+        assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+    }
+    assert_eq!(store.gets(), 10);
+    // ... and nothing older.
+    cache.get(&records[6].id).await.unwrap();
+    assert_eq!(store.gets(), 11);
+    cache.get(&records[0].id).await.unwrap();
+    assert_eq!(store.gets(), 12);
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_ids_cannot_push_records_out() {
+    let (cache, store, _) = setup();
+    let cache = cache.with_capacity(2).with_negative_capacity(2);
+    let records = [record("first"), record("second")];
+    for record in &records {
+        store.insert(record).await.unwrap();
+        cache.get(&record.id).await.unwrap();
+    }
+    for n in 0..50 {
+        assert_eq!(cache.get(&unknown_id(n)).await.unwrap(), None);
+    }
+    assert_eq!(store.gets(), 52);
+
+    for record in &records {
+        assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+    }
+    assert_eq!(store.gets(), 52);
+    // Misses are bounded too: only the two latest are still remembered.
+    cache.get(&unknown_id(49)).await.unwrap();
+    cache.get(&unknown_id(48)).await.unwrap();
+    assert_eq!(store.gets(), 52);
+    cache.get(&unknown_id(0)).await.unwrap();
+    assert_eq!(store.gets(), 53);
+}
+
+#[tokio::test]
+async fn zero_capacity_caches_nothing() {
+    let (cache, store, _) = setup();
+    let cache = cache.with_capacity(0).with_negative_capacity(0);
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+        assert_eq!(cache.get(&unknown_id(1)).await.unwrap(), None);
+    }
+    assert_eq!(store.gets(), 6);
+}
+
+#[tokio::test]
+async fn errors_are_not_cached() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+
+    store.fail(true);
+    assert!(matches!(
+        cache.get(&record.id).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(cache.get(&unknown_id(1)).await.is_err());
+    store.fail(false);
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(cache.get(&unknown_id(1)).await.unwrap(), None);
+    assert_eq!(store.gets(), 4);
+}
+
+#[tokio::test]
+async fn a_clock_that_went_back_makes_entries_expire() {
+    let (cache, store, clock) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+    clock.set(at(1_749_999_000));
+    cache.get(&record.id).await.unwrap();
+    assert_eq!(store.gets(), 2);
+}
+
+#[tokio::test]
+async fn record_usage_writes_through_and_moves_the_cached_last_used_forward() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+
+    let use_at = |seconds| {
+        [KeyUsage {
+            id: record.id,
+            used_at: at(seconds),
+        }]
+    };
+    cache.record_usage(&use_at(1_700_000_500)).await.unwrap();
+    cache.record_usage(&use_at(1_700_000_400)).await.unwrap();
+    let cached = cache.get(&record.id).await.unwrap().unwrap();
+    assert_eq!(cached.last_used_at, Some(at(1_700_000_500)));
+    assert_eq!(store.gets(), 1);
+    let stored = store.inner.get(&record.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_used_at, Some(at(1_700_000_500)));
+}
+
+#[tokio::test]
+async fn list_always_asks_the_store() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    cache.insert(&record).await.unwrap();
+    let late = KeyRecord {
+        created_at: at(1_700_000_001),
+        ..self::record("late")
+    };
+    store.insert(&late).await.unwrap();
+    assert_eq!(
+        cache.list(&OrganizationId::from("org_1")).await.unwrap(),
+        vec![late, record]
+    );
+}
+
+/// Starts a lookup that reads `record` from the store and then waits; returns once it has read.
+async fn start_held_lookup(
+    cache: &CachedStore<ProbedStore>,
+    store: &ProbedStore,
+    id: KeyId,
+) -> (tokio::task::JoinHandle<Option<KeyRecord>>, Gate) {
+    let gate = store.hold_next_get();
+    let lookup = tokio::spawn({
+        let cache = cache.clone();
+        async move { cache.get(&id).await.unwrap() }
+    });
+    gate.entered.notified().await;
+    (lookup, gate)
+}
+
+#[tokio::test]
+async fn a_lookup_racing_with_an_invalidation_does_not_cache_the_stale_record() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+
+    let (lookup, gate) = start_held_lookup(&cache, &store, record.id).await;
+    // While the lookup holds the old record, another instance revokes the key and the
+    // notification arrives.
+    store.update(&revoked(&record)).await.unwrap();
+    cache.invalidate(&record.id);
+    gate.release.notify_one();
+    // The lookup began before the revocation, so it may answer with what it read...
+    assert_eq!(lookup.await.unwrap(), Some(record.clone()));
+    // ... but it must not have cached it.
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked(&record)));
+    assert_eq!(store.gets(), 2);
+}
+
+#[tokio::test]
+async fn a_lookup_racing_with_a_revocation_through_the_cache_does_not_cache_the_stale_record() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+
+    let (lookup, gate) = start_held_lookup(&cache, &store, record.id).await;
+    cache.update(&revoked(&record)).await.unwrap();
+    gate.release.notify_one();
+    assert_eq!(lookup.await.unwrap(), Some(record.clone()));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked(&record)));
+}
+
+#[tokio::test]
+async fn a_miss_racing_with_an_insert_does_not_cache_the_miss() {
+    let (cache, store, _) = setup();
+    let record = record("CI");
+
+    let (lookup, gate) = start_held_lookup(&cache, &store, record.id).await;
+    cache.insert(&record).await.unwrap();
+    gate.release.notify_one();
+    assert_eq!(lookup.await.unwrap(), None);
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record));
+}
+
+#[tokio::test]
+async fn a_lookup_without_a_race_is_cached() {
+    // The control for the race tests: the held lookup itself does fill the cache.
+    let (cache, store, _) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    let (lookup, gate) = start_held_lookup(&cache, &store, record.id).await;
+    gate.release.notify_one();
+    assert_eq!(lookup.await.unwrap(), Some(record.clone()));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record));
+    assert_eq!(store.gets(), 1);
+}
+
+#[tokio::test]
+async fn debug_shows_settings_but_no_cached_record() {
+    let (cache, store, _) = setup();
+    let record = record("secret-looking name");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+    let debug = format!("{cache:?}");
+    assert!(debug.contains("ttl: 30s"), "{debug}");
+    assert!(!debug.contains("secret-looking name"), "{debug}");
+    assert!(!debug.contains(record.id.as_str()), "{debug}");
+}
+
+#[tokio::test]
+async fn a_warm_cache_answers_at_once_and_only_while_fresh() {
+    let (cache, store, clock) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    assert!(cache.get_cached(&record.id).is_none());
+    assert!(cache.get_cached(&unknown_id(1)).is_none());
+
+    cache.get(&record.id).await.unwrap();
+    cache.get(&unknown_id(1)).await.unwrap();
+    let hit = cache.get_cached(&record.id).unwrap().unwrap();
+    assert_eq!(*hit, record);
+    assert!(matches!(cache.get_cached(&unknown_id(1)), Some(None)));
+    assert_eq!(store.gets(), 2);
+
+    // Invalidation and expiry apply to the synchronous path as well.
+    cache.update(&revoked(&record)).await.unwrap();
+    assert!(cache.get_cached(&record.id).is_none());
+    clock.advance(Duration::from_secs(5));
+    assert!(cache.get_cached(&unknown_id(1)).is_none());
+}
+
+#[tokio::test]
+async fn a_revocation_through_the_cache_rejects_a_hot_key_at_once() {
+    let (cache, _, _) = setup();
+    let manager = formbox_auth::KeyManager::new(cache.clone());
+    let org = OrganizationId::from("org_1");
+    let created = manager
+        .create(&org, "hot", Permission::FullAccess, None)
+        .await
+        .unwrap();
+    let auth = manager.authenticator();
+    for _ in 0..3 {
+        auth.authenticate(created.key.expose_secret())
+            .await
+            .unwrap();
+    }
+    assert!(cache.get_cached(&created.info.id).is_some());
+    manager.revoke(&org, created.info.id).await.unwrap();
+    assert!(matches!(
+        auth.authenticate(created.key.expose_secret()).await,
+        Err(formbox_auth::AuthError::RevokedKey)
+    ));
+}

@@ -1,0 +1,298 @@
+//! Caches of several instances sharing one PostgreSQL database: a change made through any of
+//! them reaches the others through `LISTEN`/`NOTIFY`, long before the cache's time to live.
+//!
+//! Needs the `postgres` feature and a server in `FORMBOX_TEST_POSTGRES_URL`
+//! (`scripts/postgres.sh` starts one); without the variable these tests fail.
+#![cfg(feature = "postgres")]
+
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use formbox_auth::{
+    AuthError, Authenticator, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore, KeyUsage,
+    OrganizationId, Permission, StoreError,
+    store::{CachedStore, InvalidationListener, PostgresStore},
+};
+use sqlx::{PgPool, postgres::PgPoolOptions};
+
+const TTL: Duration = Duration::from_secs(60);
+/// How soon another instance must see a change.
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+fn url() -> String {
+    std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
+             throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
+             `scripts/postgres.sh run cargo test --features postgres`"
+        )
+    })
+}
+
+async fn pool() -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(&url())
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"))
+}
+
+fn unique_table() -> String {
+    format!("cache_{}", KeyFormat::default().generate().unwrap().id())
+}
+
+/// A `PostgresStore` that counts lookups, to tell a cache hit from a read.
+#[derive(Clone)]
+struct Counted {
+    store: PostgresStore,
+    gets: Arc<AtomicUsize>,
+}
+
+impl Counted {
+    fn gets(&self) -> usize {
+        self.gets.load(Ordering::SeqCst)
+    }
+}
+
+impl fmt::Debug for Counted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Counted").field(&self.store).finish()
+    }
+}
+
+#[async_trait]
+impl KeyStore for Counted {
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.store.get(id).await
+    }
+    async fn insert(&self, record: &KeyRecord) -> Result<bool, StoreError> {
+        self.store.insert(record).await
+    }
+    async fn update(&self, record: &KeyRecord) -> Result<bool, StoreError> {
+        self.store.update(record).await
+    }
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>, StoreError> {
+        self.store.list(organization).await
+    }
+    async fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
+        self.store.delete(id).await
+    }
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<(), StoreError> {
+        self.store.record_usage(usage).await
+    }
+}
+
+/// One application instance: its own pool, a cache with a long TTL, and a listener.
+struct Instance {
+    pool: PgPool,
+    counted: Counted,
+    cache: CachedStore<Counted>,
+    manager: KeyManager,
+    listener: InvalidationListener,
+}
+
+impl Instance {
+    async fn start(table: &str) -> Self {
+        let pool = pool().await;
+        let store = PostgresStore::new(pool.clone())
+            .with_table_name(table)
+            .unwrap();
+        store.migrate().await.unwrap();
+        let counted = Counted {
+            store: store.clone(),
+            gets: Arc::default(),
+        };
+        let cache = CachedStore::new(counted.clone())
+            .with_ttl(TTL)
+            .with_negative_ttl(TTL);
+        let listener = store.listen_invalidations(&cache).await.unwrap();
+        let manager = KeyManager::from_authenticator(Authenticator::new(cache.clone()));
+        Self {
+            pool,
+            counted,
+            cache,
+            manager,
+            listener,
+        }
+    }
+
+    /// Polls this instance's cache until `done` holds for what it serves; returns how long that
+    /// took.
+    async fn wait_until(&self, id: KeyId, done: impl Fn(Option<&KeyRecord>) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            let served = self.cache.get(&id).await.unwrap();
+            if done(served.as_ref()) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the change never reached this instance; it serves {served:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_through_one_instance_reaches_the_others_cache_within_a_second() {
+    let table = unique_table();
+    let a = Instance::start(&table).await;
+    let org = OrganizationId::from("org_1");
+    let created = a
+        .manager
+        .create(&org, "shared", Permission::FullAccess, None)
+        .await
+        .unwrap();
+    // Started after the creation, so that its announcement cannot empty B's cache later on.
+    let b = Instance::start(&table).await;
+    let key = created.key.expose_secret().to_owned();
+    let id = created.info.id;
+
+    // B's cache is warm: requests there no longer read the database.
+    let auth_b = b.manager.authenticator();
+    auth_b.authenticate(&key).await.unwrap();
+    let reads = b.counted.gets();
+    auth_b.authenticate(&key).await.unwrap();
+    assert_eq!(b.counted.gets(), reads);
+
+    a.manager.revoke(&org, id).await.unwrap();
+    let took = b
+        .wait_until(id, |served| served.is_some_and(|r| r.revoked_at.is_some()))
+        .await;
+    assert!(took < PROPAGATION, "took {took:?}");
+    assert!(matches!(
+        auth_b.authenticate(&key).await,
+        Err(AuthError::RevokedKey)
+    ));
+    assert!(!a.listener.is_finished() && !b.listener.is_finished());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regeneration_and_deletion_reach_the_other_instance_too() {
+    let table = unique_table();
+    let (a, b) = (Instance::start(&table).await, Instance::start(&table).await);
+    let org = OrganizationId::from("org_1");
+    let created = a
+        .manager
+        .create(&org, "rotated", Permission::ReadOnly, None)
+        .await
+        .unwrap();
+    let id = created.info.id;
+    let old_key = created.key.expose_secret().to_owned();
+    b.manager
+        .authenticator()
+        .authenticate(&old_key)
+        .await
+        .unwrap();
+
+    // Without a grace period the old secret stops working everywhere.
+    let rotated = a.manager.regenerate(&org, id, None).await.unwrap();
+    let new_digest = rotated.key.digest();
+    let took = b
+        .wait_until(id, |served| served.is_some_and(|r| r.digest == new_digest))
+        .await;
+    assert!(took < PROPAGATION, "took {took:?}");
+    assert!(matches!(
+        b.manager.authenticator().authenticate(&old_key).await,
+        Err(AuthError::InvalidKey)
+    ));
+
+    a.cache.delete(&id).await.unwrap();
+    let took = b.wait_until(id, |served| served.is_none()).await;
+    assert!(took < PROPAGATION, "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_created_elsewhere_replaces_a_cached_miss() {
+    let table = unique_table();
+    let (a, b) = (Instance::start(&table).await, Instance::start(&table).await);
+    let key = KeyFormat::default().generate().unwrap();
+    // B has been asked for this id before it existed (negative TTL: 60 s here).
+    assert_eq!(b.cache.get(&key.id()).await.unwrap(), None);
+
+    let record = KeyRecord::new(
+        key.id(),
+        OrganizationId::from("org_1"),
+        "late",
+        Permission::ReadOnly,
+        key.digest(),
+        std::time::SystemTime::now(),
+    );
+    a.cache.insert(&record).await.unwrap();
+    let took = b.wait_until(key.id(), |served| served.is_some()).await;
+    assert!(took < PROPAGATION, "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_losing_its_connection_the_listener_drops_everything_and_keeps_listening() {
+    let table = unique_table();
+    let a = Instance::start(&table).await;
+    let org = OrganizationId::from("org_1");
+    let created = a
+        .manager
+        .create(&org, "survivor", Permission::FullAccess, None)
+        .await
+        .unwrap();
+    let b = Instance::start(&table).await;
+    let id = created.info.id;
+    b.cache.get(&id).await.unwrap();
+    let reads = b.counted.gets();
+    b.cache.get(&id).await.unwrap();
+    assert_eq!(b.counted.gets(), reads);
+
+    // Kill the server side of both listeners' connections (the statement they last ran names
+    // this test's table, so other tests' listeners are spared).
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'",
+    )
+    .bind(&table)
+    .fetch_all(&a.pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, vec![true, true]);
+
+    // Whatever was notified while it was down is lost, so B drops what it had cached...
+    let start = Instant::now();
+    while b.counted.gets() == reads {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B kept its cache"
+        );
+        b.cache.get(&id).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ... and once subscribed again, hears about changes as before.
+    a.manager.revoke(&org, id).await.unwrap();
+    b.wait_until(id, |served| served.is_some_and(|r| r.revoked_at.is_some()))
+        .await;
+    assert!(!b.listener.is_finished());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_the_listener_or_closing_the_pool_ends_it() {
+    let table = unique_table();
+    let a = Instance::start(&table).await;
+    let b = Instance::start(&table).await;
+
+    a.listener.abort();
+    b.pool.close().await;
+    let start = Instant::now();
+    while !(a.listener.is_finished() && b.listener.is_finished()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a listener kept running"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
