@@ -148,6 +148,15 @@ struct CreatedKey<'a> {
     info: &'a KeyInfo,
 }
 
+impl<'a> From<&'a formbox_auth::CreatedKey> for CreatedKey<'a> {
+    fn from(created: &'a formbox_auth::CreatedKey) -> Self {
+        Self {
+            key: created.key.expose_secret(),
+            info: &created.info,
+        }
+    }
+}
+
 async fn list_keys(
     State(state): State<AppState>,
     context: AuthContext,
@@ -184,11 +193,7 @@ async fn create_key(
         .manager
         .create(context.organization(), &name, permission, expires_at)
         .await?;
-    let body = CreatedKey {
-        key: created.key.expose_secret(),
-        info: &created.info,
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok((StatusCode::CREATED, Json(CreatedKey::from(&created))).into_response())
 }
 
 async fn regenerate_key(
@@ -208,11 +213,7 @@ async fn regenerate_key(
         .manager
         .regenerate(context.organization(), id, grace)
         .await?;
-    let body = CreatedKey {
-        key: created.key.expose_secret(),
-        info: &created.info,
-    };
-    Ok(Json(body).into_response())
+    Ok(Json(CreatedKey::from(&created)).into_response())
 }
 
 async fn revoke_key(

@@ -126,7 +126,12 @@ impl KeyFormat {
     /// The checks run in the order of the [`ParseError`] variants, so a key of another deployment
     /// reports [`ParseError::WrongPrefix`] whatever else is wrong with it.
     pub fn parse<'a>(&self, text: &'a str) -> Result<ParsedKey<'a>, ParseError> {
-        let bytes = text.as_bytes();
+        self.parse_bytes(text.as_bytes())
+    }
+
+    /// Like [`parse`](Self::parse), for text that may not be UTF-8, such as a header value. A
+    /// byte outside the key alphabet is [`ParseError::BadCharacter`].
+    pub fn parse_bytes<'a>(&self, bytes: &'a [u8]) -> Result<ParsedKey<'a>, ParseError> {
         if !bytes.starts_with(self.lead.as_bytes()) {
             return Err(ParseError::WrongPrefix);
         }

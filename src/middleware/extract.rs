@@ -1,43 +1,64 @@
 //! Finding the one key a request carries.
 
-use http::{HeaderMap, HeaderName, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header, header::Entry};
 
 use super::Rejection;
 
 /// The header keys travel in.
 pub(crate) static API_KEY: HeaderName = HeaderName::from_static("api-key");
 
-/// The key the request carries, trimmed of surrounding spaces.
+/// The key the request carries, trimmed of surrounding spaces. Marks the headers that carry
+/// keys sensitive on the way, so that tracing and logging layers inside this one print
+/// `Sensitive` instead of the key.
 ///
 /// More than one key, even the same one twice, is [`Rejection::AmbiguousKey`]: guessing which
 /// one the client meant could authenticate a request as the wrong key.
-pub(crate) fn presented_key(headers: &HeaderMap, accept_bearer: bool) -> Result<&str, Rejection> {
-    let mut found = None;
-    for value in headers.get_all(&API_KEY) {
-        found = Some(match found {
-            None => value.as_bytes(),
-            Some(_) => return Err(Rejection::AmbiguousKey),
-        });
-    }
+pub(crate) fn presented_key(
+    headers: &mut HeaderMap,
+    accept_bearer: bool,
+) -> Result<&[u8], Rejection> {
     if accept_bearer {
-        for value in headers.get_all(header::AUTHORIZATION) {
-            if let Some(token) = bearer_token(value.as_bytes()) {
-                found = Some(match found {
-                    None => token,
-                    Some(_) => return Err(Rejection::AmbiguousKey),
-                });
-            }
-        }
+        mark_sensitive(headers.entry(&API_KEY));
+        mark_sensitive(headers.entry(header::AUTHORIZATION));
+        let headers: &HeaderMap = headers;
+        let from_header = headers.get_all(&API_KEY).iter().map(HeaderValue::as_bytes);
+        let from_bearer = headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .filter_map(|value| bearer_token(value.as_bytes()));
+        return only_one(from_header.chain(from_bearer));
     }
-    let raw = found
-        .ok_or(Rejection::MissingKey)?
-        .trim_ascii_start()
-        .trim_ascii_end();
-    if raw.is_empty() {
+    // One lookup both marks and reads the header: this runs on every request.
+    let Entry::Occupied(mut entry) = headers.entry(&API_KEY) else {
+        return Err(Rejection::MissingKey);
+    };
+    let count = entry
+        .iter_mut()
+        .map(|value| value.set_sensitive(true))
+        .count();
+    if count > 1 {
+        return Err(Rejection::AmbiguousKey);
+    }
+    only_one(std::iter::once(entry.into_mut().as_bytes()))
+}
+
+/// The single non-empty key among `keys`.
+fn only_one<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> Result<&'a [u8], Rejection> {
+    let key = keys.next().ok_or(Rejection::MissingKey)?;
+    if keys.next().is_some() {
+        return Err(Rejection::AmbiguousKey);
+    }
+    let key = key.trim_ascii();
+    if key.is_empty() {
         return Err(Rejection::MissingKey);
     }
-    // A key is ASCII; anything else cannot be one.
-    std::str::from_utf8(raw).map_err(|_| Rejection::InvalidKey)
+    Ok(key)
+}
+
+fn mark_sensitive(entry: Entry<'_, HeaderValue>) {
+    if let Entry::Occupied(mut entry) = entry {
+        entry.iter_mut().for_each(|value| value.set_sensitive(true));
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` value, or `None` for other schemes.
@@ -66,66 +87,79 @@ mod tests {
 
     #[test]
     fn reads_the_api_key_header_trimmed() {
-        let map = headers(&[("api-key", b"  fbsk_x  ")]);
-        assert_eq!(presented_key(&map, false), Ok("fbsk_x"));
+        let mut map = headers(&[("api-key", b"  fbsk_x  ")]);
+        assert_eq!(presented_key(&mut map, false), Ok(&b"fbsk_x"[..]));
     }
 
     #[test]
     fn header_name_is_case_insensitive() {
-        let map = headers(&[("API-Key", b"fbsk_x")]);
-        assert_eq!(presented_key(&map, false), Ok("fbsk_x"));
+        let mut map = headers(&[("API-Key", b"fbsk_x")]);
+        assert_eq!(presented_key(&mut map, false), Ok(&b"fbsk_x"[..]));
     }
 
     #[test]
     fn no_key_or_an_empty_one_is_missing() {
         assert_eq!(
-            presented_key(&HeaderMap::new(), false),
+            presented_key(&mut HeaderMap::new(), false),
             Err(Rejection::MissingKey)
         );
         assert_eq!(
-            presented_key(&headers(&[("api-key", b"")]), false),
+            presented_key(&mut headers(&[("api-key", b"")]), false),
             Err(Rejection::MissingKey)
         );
         assert_eq!(
-            presented_key(&headers(&[("api-key", b"   ")]), false),
+            presented_key(&mut headers(&[("api-key", b"   ")]), false),
             Err(Rejection::MissingKey)
         );
     }
 
     #[test]
     fn two_api_key_headers_are_ambiguous_even_when_equal() {
-        let map = headers(&[("api-key", b"fbsk_x"), ("api-key", b"fbsk_x")]);
-        assert_eq!(presented_key(&map, false), Err(Rejection::AmbiguousKey));
+        let mut map = headers(&[("api-key", b"fbsk_x"), ("api-key", b"fbsk_x")]);
+        assert_eq!(presented_key(&mut map, false), Err(Rejection::AmbiguousKey));
     }
 
     #[test]
     fn bearer_is_ignored_unless_enabled() {
-        let map = headers(&[("authorization", b"Bearer fbsk_x")]);
-        assert_eq!(presented_key(&map, false), Err(Rejection::MissingKey));
-        assert_eq!(presented_key(&map, true), Ok("fbsk_x"));
+        let mut map = headers(&[("authorization", b"Bearer fbsk_x")]);
+        assert_eq!(presented_key(&mut map, false), Err(Rejection::MissingKey));
+        assert_eq!(presented_key(&mut map, true), Ok(&b"fbsk_x"[..]));
     }
 
     #[test]
     fn api_key_with_bearer_is_ambiguous_when_bearer_is_enabled() {
-        let map = headers(&[("api-key", b"fbsk_x"), ("authorization", b"bearer fbsk_y")]);
-        assert_eq!(presented_key(&map, true), Err(Rejection::AmbiguousKey));
-        assert_eq!(presented_key(&map, false), Ok("fbsk_x"));
+        let mut map = headers(&[("api-key", b"fbsk_x"), ("authorization", b"bearer fbsk_y")]);
+        assert_eq!(presented_key(&mut map, true), Err(Rejection::AmbiguousKey));
+        assert_eq!(presented_key(&mut map, false), Ok(&b"fbsk_x"[..]));
     }
 
     #[test]
     fn other_authorization_schemes_are_not_keys() {
-        let map = headers(&[
+        let mut map = headers(&[
             ("api-key", b"fbsk_x"),
             ("authorization", b"Basic dXNlcjpwdw=="),
         ]);
-        assert_eq!(presented_key(&map, true), Ok("fbsk_x"));
+        assert_eq!(presented_key(&mut map, true), Ok(&b"fbsk_x"[..]));
         assert_eq!(bearer_token(b"Bearerfbsk_x"), None);
         assert_eq!(bearer_token(b"Bear"), None);
     }
 
     #[test]
-    fn non_utf8_value_is_invalid() {
-        let map = headers(&[("api-key", b"fbsk_\xff")]);
-        assert_eq!(presented_key(&map, false), Err(Rejection::InvalidKey));
+    fn non_utf8_value_is_passed_on_for_the_parser_to_reject() {
+        let mut map = headers(&[("api-key", b"fbsk_\xff")]);
+        assert_eq!(presented_key(&mut map, false), Ok(&b"fbsk_\xff"[..]));
+    }
+
+    #[test]
+    fn key_headers_are_marked_sensitive() {
+        let mut map = headers(&[("api-key", b"fbsk_x"), ("authorization", b"Bearer fbsk_y")]);
+        let _ = presented_key(&mut map, false);
+        assert!(map["api-key"].is_sensitive());
+        assert!(
+            !map["authorization"].is_sensitive(),
+            "not a key unless bearer is enabled"
+        );
+        let _ = presented_key(&mut map, true);
+        assert!(map["authorization"].is_sensitive());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
 use crate::Permission;
 
@@ -183,9 +183,8 @@ pub struct JsonRejection;
 
 impl<B: From<&'static str>> OnRejection<B> for JsonRejection {
     fn on_rejection(&self, rejection: Rejection) -> Response<B> {
-        let mut response = Response::new(B::from(rejection.json()));
-        *response.status_mut() = rejection.status();
-        let headers = response.headers_mut();
+        // Sized for the two headers: a map's first insert otherwise allocates room for many more.
+        let mut headers = HeaderMap::with_capacity(2);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -196,6 +195,9 @@ impl<B: From<&'static str>> OnRejection<B> for JsonRejection {
                 HeaderValue::from_static("api-key"),
             );
         }
+        let mut response = Response::new(B::from(rejection.json()));
+        *response.status_mut() = rejection.status();
+        *response.headers_mut() = headers;
         response
     }
 }

@@ -6,14 +6,12 @@ use std::{
     task::{Context, Poll},
 };
 
-use http::{HeaderMap, HeaderValue, Request, Response, header, header::Entry};
+use http::{Request, Response};
 use tower_service::Service;
 
 use super::{
-    ApiKeyAuthLayer, OnRejection, Rejection, ResponseFuture,
-    extract::{API_KEY, presented_key},
-    future::Verification,
-    layer::Shared,
+    ApiKeyAuthLayer, OnRejection, Rejection, ResponseFuture, extract::presented_key,
+    future::Verification, layer::Shared,
 };
 use crate::{AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyId, KeyStore, Permission};
 
@@ -74,9 +72,8 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
-        mark_sensitive(request.headers_mut(), shared.accept_bearer);
-        let parsed = presented_key(request.headers(), shared.accept_bearer).and_then(|raw| {
-            let parsed = shared.authenticator.format().parse(raw);
+        let parsed = presented_key(request.headers_mut(), shared.accept_bearer).and_then(|raw| {
+            let parsed = shared.authenticator.format().parse_bytes(raw);
             parsed.map_err(|_| Rejection::InvalidKey)
         });
         let (id, digest) = match parsed {
@@ -134,20 +131,6 @@ fn authorize(
             tracing::error!(%error, "key store failed; request rejected");
             Err(Rejection::StoreUnavailable)
         }
-    }
-}
-
-/// Marks key-carrying headers sensitive, so that tracing and logging layers inside this one
-/// print `Sensitive` instead of the key.
-fn mark_sensitive(headers: &mut HeaderMap, accept_bearer: bool) {
-    let mark = |entry: Entry<'_, HeaderValue>| {
-        if let Entry::Occupied(mut entry) = entry {
-            entry.iter_mut().for_each(|value| value.set_sensitive(true));
-        }
-    };
-    mark(headers.entry(&API_KEY));
-    if accept_bearer {
-        mark(headers.entry(header::AUTHORIZATION));
     }
 }
 
