@@ -64,6 +64,7 @@ macro_rules! conformance {
                 list_is_per_organization_and_newest_first,
                 update_replaces_everything_but_last_used_at,
                 update_of_an_unknown_id_changes_nothing,
+                update_if_writes_only_over_the_record_it_read,
                 delete_removes_only_that_record,
                 record_usage_moves_last_used_forward_only_and_skips_unknown_ids,
                 every_field_round_trips_exactly,
@@ -234,6 +235,52 @@ mod suite {
                 ..cleared
             }
         );
+    }
+
+    pub(super) async fn update_if_writes_only_over_the_record_it_read(store: Arc<dyn KeyStore>) {
+        let original = record("org_a", "CI", at(1_700_000_000, 5));
+        store.insert(&original).await.unwrap();
+        store
+            .record_usage(&[KeyUsage {
+                id: original.id,
+                used_at: at(1_700_000_100, 0),
+            }])
+            .await
+            .unwrap();
+        // What a manager read: last_used_at differs from the stored one, which does not matter.
+        let read = store.get(&original.id).await.unwrap().unwrap();
+        let revoked = KeyRecord {
+            revoked_at: Some(at(1_700_000_200, 0)),
+            ..read.clone()
+        };
+        let regenerated = KeyRecord {
+            digest: digest(9),
+            previous: Some(PreviousSecret {
+                digest: read.digest,
+                valid_until: at(1_700_003_600, 0),
+            }),
+            ..read.clone()
+        };
+        assert!(store.update_if(&original, &revoked).await.unwrap());
+        // A second writer that read the same record loses: the revocation stays.
+        assert!(!store.update_if(&read, &regenerated).await.unwrap());
+        let stored = store.get(&original.id).await.unwrap().unwrap();
+        assert_eq!(stored.revoked_at, revoked.revoked_at);
+        assert_eq!(stored.digest, original.digest);
+        assert_eq!(stored.last_used_at, read.last_used_at);
+        // Over what is stored now, it wins.
+        let regenerated = KeyRecord {
+            revoked_at: stored.revoked_at,
+            ..regenerated
+        };
+        assert!(store.update_if(&stored, &regenerated).await.unwrap());
+        assert_eq!(
+            store.get(&original.id).await.unwrap().unwrap().digest,
+            digest(9)
+        );
+        let ghost = record("org_a", "ghost", at(1_700_000_000, 0));
+        assert!(!store.update_if(&ghost, &ghost).await.unwrap());
+        assert_eq!(store.get(&ghost.id).await.unwrap(), None);
     }
 
     pub(super) async fn update_of_an_unknown_id_changes_nothing(store: Arc<dyn KeyStore>) {

@@ -271,6 +271,7 @@ impl From<ManageError> for ApiError {
             ManageError::NotFound => return Self::not_found(),
             ManageError::Revoked => (StatusCode::CONFLICT, "api_key_revoked"),
             ManageError::TooManyKeys { .. } => (StatusCode::CONFLICT, "too_many_api_keys"),
+            ManageError::Conflict => (StatusCode::CONFLICT, "concurrent_change"),
             ManageError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "key_store_unavailable"),
             ManageError::InvalidName(_)
             | ManageError::EmptyOrganization

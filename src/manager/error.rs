@@ -27,6 +27,10 @@ pub enum ManageError {
         /// The configured limit.
         limit: usize,
     },
+    /// The key kept changing under this operation (other changes of the same key ran at the same
+    /// time); nothing was written. Trying again is safe.
+    #[error("the API key was changed concurrently; try again")]
+    Conflict,
     /// Several freshly drawn ids were all taken: the store is almost certainly misbehaving.
     #[error("could not find a free key id")]
     IdCollision,

@@ -26,6 +26,10 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// collision in a row means the store, not chance.
 const ID_ATTEMPTS: usize = 4;
 
+/// How often a change is read and tried again when other changes of the same key keep coming in
+/// between its read and its write.
+const WRITE_ATTEMPTS: usize = 8;
+
 /// Creates, lists, revokes and regenerates keys, with all the rules in one place.
 ///
 /// It shares its [`Authenticator`] (store, format, clock, events, usage) with the layers it makes,
@@ -145,10 +149,17 @@ impl KeyManager {
     /// Revokes a key: every following request with it is `revoked_api_key`. Revoking a revoked
     /// key changes nothing and succeeds.
     pub async fn revoke(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyInfo> {
-        let mut record = self.record(organization, id).await?;
-        if record.revoked_at.is_none() {
-            record.revoked_at = Some(self.now());
-            self.save(&record).await?;
+        let now = self.now();
+        let (record, changed) = self
+            .change(organization, id, |record| {
+                if record.revoked_at.is_some() {
+                    return Ok(false);
+                }
+                record.revoked_at = Some(now);
+                Ok(true)
+            })
+            .await?;
+        if changed {
             self.emit(KeyEvent::Revoked {
                 organization: record.organization.clone(),
                 key_id: id,
@@ -169,22 +180,26 @@ impl KeyManager {
         id: KeyId,
         grace: Option<Duration>,
     ) -> ManageResult<CreatedKey> {
-        let mut record = self.record(organization, id).await?;
-        if record.revoked_at.is_some() {
-            return Err(ManageError::Revoked);
-        }
         let key = self.authenticator.format().generate_for(id)?;
         let now = self.now();
-        record.previous = grace
-            .filter(|grace| !grace.is_zero())
-            .map(|grace| PreviousSecret {
-                digest: record.digest,
-                valid_until: record
-                    .expires_at
-                    .map_or(now + grace, |expiry| expiry.min(now + grace)),
-            });
-        record.digest = key.digest();
-        self.save(&record).await?;
+        let (record, _) = self
+            .change(organization, id, |record| {
+                if record.revoked_at.is_some() {
+                    return Err(ManageError::Revoked);
+                }
+                record.previous =
+                    grace
+                        .filter(|grace| !grace.is_zero())
+                        .map(|grace| PreviousSecret {
+                            digest: record.digest,
+                            valid_until: record
+                                .expires_at
+                                .map_or(now + grace, |expiry| expiry.min(now + grace)),
+                        });
+                record.digest = key.digest();
+                Ok(true)
+            })
+            .await?;
         self.emit(KeyEvent::Regenerated {
             organization: record.organization.clone(),
             key_id: id,
@@ -200,15 +215,18 @@ impl KeyManager {
         id: KeyId,
         expires_at: Option<SystemTime>,
     ) -> ManageResult<KeyInfo> {
-        let mut record = self.record(organization, id).await?;
-        if record.revoked_at.is_some() {
-            return Err(ManageError::Revoked);
-        }
-        record.expires_at = expires_at;
-        if let (Some(previous), Some(expires_at)) = (&mut record.previous, expires_at) {
-            previous.valid_until = previous.valid_until.min(expires_at);
-        }
-        self.save(&record).await?;
+        let (record, _) = self
+            .change(organization, id, |record| {
+                if record.revoked_at.is_some() {
+                    return Err(ManageError::Revoked);
+                }
+                record.expires_at = expires_at;
+                if let (Some(previous), Some(expires_at)) = (&mut record.previous, expires_at) {
+                    previous.valid_until = previous.valid_until.min(expires_at);
+                }
+                Ok(true)
+            })
+            .await?;
         self.emit(KeyEvent::ExpiryChanged {
             organization: record.organization.clone(),
             key_id: id,
@@ -237,42 +255,53 @@ impl KeyManager {
         let Ok(parsed) = self.authenticator.format().parse(text) else {
             return Ok(LeakOutcome::Malformed);
         };
-        let Some(mut record) = self.store().get(&parsed.id()).await? else {
-            return Ok(LeakOutcome::Unknown);
-        };
         let digest = parsed.digest();
-        let (organization, key_id) = (record.organization.clone(), record.id);
-        if record.digest != digest {
-            let in_grace = record.previous.is_some_and(|previous| {
-                previous.digest == digest && self.now() < previous.valid_until
-            });
-            if !in_grace {
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(current) = self.store().get(&parsed.id()).await? else {
                 return Ok(LeakOutcome::Unknown);
+            };
+            let (organization, key_id) = (current.organization.clone(), current.id);
+            let mut record = current.clone();
+            let outcome = if record.digest != digest {
+                let in_grace = record.previous.is_some_and(|previous| {
+                    previous.digest == digest && self.now() < previous.valid_until
+                });
+                if !in_grace {
+                    return Ok(LeakOutcome::Unknown);
+                }
+                record.previous = None;
+                LeakOutcome::GraceEnded {
+                    organization,
+                    key_id,
+                }
+            } else if record.revoked_at.is_some() {
+                return Ok(LeakOutcome::AlreadyRevoked {
+                    organization,
+                    key_id,
+                });
+            } else {
+                record.revoked_at = Some(self.now());
+                LeakOutcome::Revoked {
+                    organization,
+                    key_id,
+                }
+            };
+            if self.store().update_if(&current, &record).await? {
+                if let LeakOutcome::Revoked {
+                    organization,
+                    key_id,
+                } = &outcome
+                {
+                    self.emit(KeyEvent::Revoked {
+                        organization: organization.clone(),
+                        key_id: *key_id,
+                        leaked: true,
+                    });
+                }
+                return Ok(outcome);
             }
-            record.previous = None;
-            self.save(&record).await?;
-            return Ok(LeakOutcome::GraceEnded {
-                organization,
-                key_id,
-            });
         }
-        if record.revoked_at.is_some() {
-            return Ok(LeakOutcome::AlreadyRevoked {
-                organization,
-                key_id,
-            });
-        }
-        record.revoked_at = Some(self.now());
-        self.save(&record).await?;
-        self.emit(KeyEvent::Revoked {
-            organization: organization.clone(),
-            key_id,
-            leaked: true,
-        });
-        Ok(LeakOutcome::Revoked {
-            organization,
-            key_id,
-        })
+        Err(ManageError::Conflict)
     }
 
     /// Writes pending last-used times now; see [`Authenticator::flush_usage`].
@@ -315,13 +344,27 @@ impl KeyManager {
         }
     }
 
-    async fn save(&self, record: &KeyRecord) -> ManageResult<()> {
-        if self.store().update(record).await? {
-            Ok(())
-        } else {
-            // Deleted between our read and this write.
-            Err(ManageError::NotFound)
+    /// Reads the key, lets `apply` change it (`Ok(false)`: nothing to write), and writes the
+    /// result only if the stored record is still the one read ([`KeyStore::update_if`]). When
+    /// another change of the same key came in between, it starts over from that change, so that
+    /// neither is lost. Returns the record as stored and whether this call changed it.
+    async fn change(
+        &self,
+        organization: &OrganizationId,
+        id: KeyId,
+        mut apply: impl FnMut(&mut KeyRecord) -> ManageResult<bool>,
+    ) -> ManageResult<(KeyRecord, bool)> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = self.record(organization, id).await?;
+            let mut record = current.clone();
+            if !apply(&mut record)? {
+                return Ok((current, false));
+            }
+            if self.store().update_if(&current, &record).await? {
+                return Ok((record, true));
+            }
         }
+        Err(ManageError::Conflict)
     }
 
     fn created(&self, key: crate::PlaintextKey, record: KeyRecord) -> CreatedKey {

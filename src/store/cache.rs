@@ -1,8 +1,9 @@
 //! A bounded, time-limited cache in front of any store.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, VecDeque, hash_map},
     fmt,
+    hash::{BuildHasher, RandomState},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::{Duration, SystemTime},
 };
@@ -10,7 +11,7 @@ use std::{
 use async_trait::async_trait;
 
 use super::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result};
-use crate::{Clock, KeyId, SystemClock};
+use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 
 /// A store that remembers what another store answered to [`get`](KeyStore::get), so that most
 /// requests cost no store read at all.
@@ -265,6 +266,12 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         updated
     }
 
+    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
+        let updated = self.store.update_if(current, new).await;
+        self.invalidate(&current.id);
+        updated
+    }
+
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
         self.store.list(organization).await
     }
@@ -295,21 +302,20 @@ struct State {
     /// Moves on every invalidation; a lookup caches its answer only if it has not moved since
     /// the lookup began.
     generation: u64,
-    /// Shared, so that a hit hands the record out without copying it.
-    hits: Fifo<Arc<KeyRecord>>,
-    misses: Fifo<()>,
+    /// Shared, so that a hit hands the record out without copying it. Only ids the store knows
+    /// (issued by the server, random) get here, so the fast id hasher is safe.
+    hits: Fifo<Arc<KeyRecord>, IdBuildHasher>,
+    /// Ids come from requests, so an attacker chooses what is inserted: SipHash with a random key.
+    misses: Fifo<(), RandomState>,
 }
 
 /// A map that forgets its oldest entry when full.
 ///
 /// `order` lists insertions oldest first; an insertion whose entry was since removed or
 /// replaced is skipped when its turn comes, and swept out when such leftovers pile up.
-///
-/// Ids are hashed with SipHash and a random key: unknown ids come from requests, so an attacker
-/// chooses what is inserted into `misses`.
 #[derive(Debug)]
-struct Fifo<V> {
-    entries: HashMap<KeyId, Entry<V>>,
+struct Fifo<V, H> {
+    entries: HashMap<KeyId, Entry<V>, H>,
     order: VecDeque<(KeyId, u64)>,
     next_sequence: u64,
 }
@@ -321,29 +327,35 @@ struct Entry<V> {
     sequence: u64,
 }
 
-impl<V> Default for Fifo<V> {
+impl<V, H: Default> Default for Fifo<V, H> {
     fn default() -> Self {
         Self {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             order: VecDeque::new(),
             next_sequence: 0,
         }
     }
 }
 
-impl<V> Fifo<V> {
+impl<V, H: BuildHasher> Fifo<V, H> {
     /// The value for `id` if it is younger than `ttl`; an expired one is removed.
     fn fresh(&mut self, id: &KeyId, now: SystemTime, ttl: Duration) -> Option<&V> {
-        let entry = self.entries.get(id)?;
-        // A clock that went backwards makes the age unknown: treat the entry as expired.
-        let fresh = now
-            .duration_since(entry.stored_at)
-            .is_ok_and(|age| age < ttl);
-        if !fresh {
-            self.entries.remove(id);
-            return None;
+        // One hash lookup on the hot path: the entry is only looked up again to remove it.
+        match self.entries.entry(*id) {
+            hash_map::Entry::Occupied(entry) => {
+                // A clock that went backwards makes the age unknown: treat the entry as expired.
+                let fresh = now
+                    .duration_since(entry.get().stored_at)
+                    .is_ok_and(|age| age < ttl);
+                if fresh {
+                    Some(&entry.into_mut().value)
+                } else {
+                    entry.remove();
+                    None
+                }
+            }
+            hash_map::Entry::Vacant(_) => None,
         }
-        self.entries.get(id).map(|entry| &entry.value)
     }
 
     fn get_mut(&mut self, id: &KeyId) -> Option<&mut V> {
@@ -409,7 +421,7 @@ mod tests {
     #[test]
     fn fifo_never_holds_more_than_its_capacity_and_forgets_the_oldest() {
         let now = SystemTime::UNIX_EPOCH;
-        let mut fifo = Fifo::default();
+        let mut fifo: Fifo<_, RandomState> = Fifo::default();
         for n in 0..100 {
             fifo.put(id(n), n, now, 10);
             assert!(fifo.entries.len() <= 10);
@@ -424,7 +436,7 @@ mod tests {
     #[test]
     fn fifo_bookkeeping_stays_bounded_under_replacements_and_removals() {
         let now = SystemTime::UNIX_EPOCH;
-        let mut fifo = Fifo::default();
+        let mut fifo: Fifo<_, RandomState> = Fifo::default();
         for round in 0..1_000 {
             fifo.put(id(round % 3), round, now, 4);
             fifo.remove(&id((round + 1) % 3));
@@ -436,7 +448,7 @@ mod tests {
     #[test]
     fn an_entry_from_the_future_counts_as_expired() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
-        let mut fifo = Fifo::default();
+        let mut fifo: Fifo<_, RandomState> = Fifo::default();
         fifo.put(id(1), (), now + Duration::from_secs(1), 10);
         assert!(fifo.fresh(&id(1), now, Duration::from_secs(60)).is_none());
     }

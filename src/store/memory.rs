@@ -72,6 +72,20 @@ impl KeyStore for MemoryStore {
         }))
     }
 
+    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
+        Ok(self.write(|records| match records.get_mut(&current.id) {
+            Some(stored) if super::same_but_usage(stored, current) => {
+                let last_used_at = stored.last_used_at;
+                *stored = Arc::new(KeyRecord {
+                    last_used_at,
+                    ..new.clone()
+                });
+                true
+            }
+            _ => false,
+        }))
+    }
+
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
         let mut found: Vec<KeyRecord> = self.read(|records| {
             records

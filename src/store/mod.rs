@@ -124,6 +124,21 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// [`record_usage`](Self::record_usage) moves. Returns `false` if there is no such record.
     async fn update(&self, record: &KeyRecord) -> Result<bool>;
 
+    /// Replaces `current` with `new` (same id) only if the stored record still equals `current`
+    /// in everything [`update`](Self::update) writes, that is all but `last_used_at`: a
+    /// compare-and-swap, so that two concurrent changes of one key (a revocation and a
+    /// regeneration) cannot silently overwrite each other. Returns `false`, changing nothing, if
+    /// the record changed since `current` was read, or is gone.
+    ///
+    /// The default compares and then updates in two steps, which is not atomic: a store that
+    /// several writers share must override it with one atomic operation.
+    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
+        match self.get(&current.id).await? {
+            Some(stored) if same_but_usage(&stored, current) => self.update(new).await,
+            _ => Ok(false),
+        }
+    }
+
     /// Every record of `organization`, newest first (by `created_at`, then id).
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>>;
 
@@ -153,6 +168,10 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
         (**self).update(record).await
     }
 
+    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
+        (**self).update_if(current, new).await
+    }
+
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
         (**self).list(organization).await
     }
@@ -163,5 +182,17 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
         (**self).record_usage(usage).await
+    }
+}
+
+/// Whether two records agree in everything but `last_used_at`, which only
+/// [`KeyStore::record_usage`] moves: what [`KeyStore::update_if`] compares.
+pub(crate) fn same_but_usage(a: &KeyRecord, b: &KeyRecord) -> bool {
+    KeyRecord {
+        last_used_at: None,
+        ..a.clone()
+    } == KeyRecord {
+        last_used_at: None,
+        ..b.clone()
     }
 }

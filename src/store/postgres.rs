@@ -85,6 +85,7 @@ struct Queries {
     get: Arc<str>,
     insert: Arc<str>,
     update: Arc<str>,
+    update_if: Arc<str>,
     list: Arc<str>,
     delete: Arc<str>,
     record_usage: Arc<str>,
@@ -138,6 +139,22 @@ impl Queries {
                         previous_digest = $6, previous_valid_until = $7, created_at = $8,
                         expires_at = $9, revoked_at = $10
                     WHERE id = $1
+                    RETURNING id
+                )
+                SELECT pg_notify('{t}', id) FROM updated"#
+            )
+            .into(),
+            // The compare-and-swap of `update_if`: $11.. are the record as it was read.
+            update_if: format!(
+                r#"WITH updated AS (
+                    UPDATE "{t}" SET organization = $2, name = $3, permission = $4, digest = $5,
+                        previous_digest = $6, previous_valid_until = $7, created_at = $8,
+                        expires_at = $9, revoked_at = $10
+                    WHERE id = $1 AND organization = $11 AND name = $12 AND permission = $13
+                        AND digest = $14 AND previous_digest IS NOT DISTINCT FROM $15
+                        AND previous_valid_until IS NOT DISTINCT FROM $16 AND created_at = $17
+                        AND expires_at IS NOT DISTINCT FROM $18
+                        AND revoked_at IS NOT DISTINCT FROM $19
                     RETURNING id
                 )
                 SELECT pg_notify('{t}', id) FROM updated"#
@@ -463,6 +480,36 @@ impl KeyStore for PostgresStore {
         let c = Columns::new(record)?;
         let updated = sqlx::query(sql(&self.queries.update))
             .bind(c.id)
+            .bind(c.organization)
+            .bind(c.name)
+            .bind(c.permission)
+            .bind(c.digest)
+            .bind(c.previous_digest)
+            .bind(optional_timestamp(c.previous_valid_until)?)
+            .bind(timestamp(c.created_at)?)
+            .bind(optional_timestamp(c.expires_at)?)
+            .bind(optional_timestamp(c.revoked_at)?)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(updated.is_some())
+    }
+
+    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
+        let (c, n) = (Columns::new(current)?, Columns::new(new)?);
+        if c.id != n.id {
+            return Ok(false);
+        }
+        let updated = sqlx::query(sql(&self.queries.update_if))
+            .bind(n.id)
+            .bind(n.organization)
+            .bind(n.name)
+            .bind(n.permission)
+            .bind(n.digest)
+            .bind(n.previous_digest)
+            .bind(optional_timestamp(n.previous_valid_until)?)
+            .bind(timestamp(n.created_at)?)
+            .bind(optional_timestamp(n.expires_at)?)
+            .bind(optional_timestamp(n.revoked_at)?)
             .bind(c.organization)
             .bind(c.name)
             .bind(c.permission)

@@ -70,6 +70,7 @@ struct Queries {
     get: Arc<str>,
     insert: Arc<str>,
     update: Arc<str>,
+    update_if: Arc<str>,
     list: Arc<str>,
     delete: Arc<str>,
     record_usage: Arc<str>,
@@ -115,6 +116,17 @@ impl Queries {
                     previous_digest = ?6, previous_valid_until = ?7, created_at = ?8,
                     expires_at = ?9, revoked_at = ?10
                     WHERE id = ?1"#
+            )
+            .into(),
+            // The compare-and-swap of `update_if`: ?11.. are the record as it was read. `IS`
+            // compares NULLs as equal.
+            update_if: format!(
+                r#"UPDATE "{t}" SET organization = ?2, name = ?3, permission = ?4, digest = ?5,
+                    previous_digest = ?6, previous_valid_until = ?7, created_at = ?8,
+                    expires_at = ?9, revoked_at = ?10
+                    WHERE id = ?1 AND organization = ?11 AND name = ?12 AND permission = ?13
+                    AND digest = ?14 AND previous_digest IS ?15 AND previous_valid_until IS ?16
+                    AND created_at = ?17 AND expires_at IS ?18 AND revoked_at IS ?19"#
             )
             .into(),
             list: format!(
@@ -228,6 +240,36 @@ impl KeyStore for SqliteStore {
         let c = Columns::new(record)?;
         let done = sqlx::query(sql(&self.queries.update))
             .bind(c.id)
+            .bind(c.organization)
+            .bind(c.name)
+            .bind(c.permission)
+            .bind(c.digest)
+            .bind(c.previous_digest)
+            .bind(c.previous_valid_until)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(c.revoked_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
+        let (c, n) = (Columns::new(current)?, Columns::new(new)?);
+        if c.id != n.id {
+            return Ok(false);
+        }
+        let done = sqlx::query(sql(&self.queries.update_if))
+            .bind(n.id)
+            .bind(n.organization)
+            .bind(n.name)
+            .bind(n.permission)
+            .bind(n.digest)
+            .bind(n.previous_digest)
+            .bind(n.previous_valid_until)
+            .bind(n.created_at)
+            .bind(n.expires_at)
+            .bind(n.revoked_at)
             .bind(c.organization)
             .bind(c.name)
             .bind(c.permission)
