@@ -97,6 +97,39 @@ fn parse(c: &mut Criterion) {
     });
 }
 
+/// Parse and check one key against its stored hash, without a store, beside the
+/// `prefixed-api-key` crate doing the same (`from_string` + `check_hash`, its Seam defaults).
+fn peer(c: &mut Criterion) {
+    use prefixed_api_key::{PrefixedApiKey, PrefixedApiKeyController};
+
+    let mut group = c.benchmark_group("parse_and_check");
+    let format = KeyFormat::default();
+    let key = format.generate().unwrap();
+    let (text, stored) = (key.expose_secret().to_owned(), key.digest());
+    group.bench_function("formbox_auth", |b| {
+        b.iter(|| {
+            format
+                .parse(black_box(&text))
+                .is_ok_and(|parsed| parsed.digest() == stored)
+        })
+    });
+
+    let controller = PrefixedApiKeyController::configure()
+        .prefix("fbsk".to_owned())
+        .seam_defaults()
+        .finalize()
+        .unwrap();
+    let (peer_key, peer_hash) = controller.try_generate_key_and_hash().unwrap();
+    let peer_text = peer_key.to_string();
+    group.bench_function("prefixed_api_key", |b| {
+        b.iter(|| {
+            PrefixedApiKey::from_string(black_box(&peer_text))
+                .is_ok_and(|parsed| controller.check_hash(&parsed, &peer_hash))
+        })
+    });
+    group.finish();
+}
+
 fn verify(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -156,5 +189,5 @@ fn request(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, baseline, parse, verify, request);
+criterion_group!(benches, baseline, parse, peer, verify, request);
 criterion_main!(benches);

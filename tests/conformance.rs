@@ -188,10 +188,10 @@ mod suite {
             name: "after".into(),
             permission: Permission::FullAccess,
             digest: digest(2),
-            previous: Some(PreviousSecret {
+            previous: Some(Box::new(PreviousSecret {
                 digest: original.digest,
                 valid_until: at(1_700_003_600, 0),
-            }),
+            })),
             created_at: at(1_700_000_001, 1),
             expires_at: Some(at(1_800_000_000, 0)),
             revoked_at: Some(at(1_700_000_900, 0)),
@@ -255,10 +255,10 @@ mod suite {
         };
         let regenerated = KeyRecord {
             digest: digest(9),
-            previous: Some(PreviousSecret {
+            previous: Some(Box::new(PreviousSecret {
                 digest: read.digest,
                 valid_until: at(1_700_003_600, 0),
-            }),
+            })),
             ..read.clone()
         };
         assert!(store.update_if(&original, &revoked).await.unwrap());
@@ -387,10 +387,10 @@ mod suite {
             name: "every field".into(),
             permission: Permission::FullAccess,
             digest: KeyDigest::from_bytes(digest_bytes),
-            previous: Some(PreviousSecret {
+            previous: Some(Box::new(PreviousSecret {
                 digest: digest(0xff),
                 valid_until: at(1_700_086_400, 999_999),
-            }),
+            })),
             created_at: at(1_700_000_000, 1),
             // Far from today on both sides: year 2400, and 1969.
             expires_at: Some(at(13_569_465_600, 500_000)),

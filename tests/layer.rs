@@ -213,10 +213,10 @@ async fn previous_secret_works_only_until_its_grace_period_ends() {
     let clock = ManualClock::default();
     let (old, mut record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
     let new = KeyFormat::default().generate_for(old.id()).unwrap();
-    record.previous = Some(PreviousSecret {
+    record.previous = Some(Box::new(PreviousSecret {
         digest: record.digest,
         valid_until: clock.now_plus(Duration::from_secs(30)),
-    });
+    }));
     record.digest = new.digest();
     store.update(&record).await.unwrap();
     let authenticator = Authenticator::new(store).with_clock(clock.clone());

@@ -56,8 +56,14 @@ impl FromStr for KeyId {
 
 impl std::hash::Hash for KeyId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // One call instead of a length prefix plus bytes; ids have a fixed length.
-        state.write(&self.0);
+        // Two fixed-size words: no length prefix (ids have one length) and no copy loop.
+        let (head, tail) = self.0.split_at(8);
+        let mut word = [0u8; 8];
+        word.copy_from_slice(head);
+        state.write_u64(u64::from_le_bytes(word));
+        let mut word = [0u8; 4];
+        word.copy_from_slice(tail);
+        state.write_u32(u32::from_le_bytes(word));
     }
 }
 
@@ -99,14 +105,27 @@ pub(crate) type IdBuildHasher = std::hash::BuildHasherDefault<IdHasher>;
 #[derive(Debug, Default)]
 pub(crate) struct IdHasher(u64);
 
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 impl std::hash::Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut word = [0u8; 8];
             word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
+            self.add(u64::from_le_bytes(word));
         }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.add(u64::from(word));
     }
 
     fn finish(&self) -> u64 {

@@ -187,15 +187,17 @@ impl KeyManager {
                 if record.revoked_at.is_some() {
                     return Err(ManageError::Revoked);
                 }
-                record.previous =
-                    grace
-                        .filter(|grace| !grace.is_zero())
-                        .map(|grace| PreviousSecret {
-                            digest: record.digest,
-                            valid_until: record
-                                .expires_at
-                                .map_or(now + grace, |expiry| expiry.min(now + grace)),
-                        });
+                let valid_until = |grace| {
+                    record
+                        .expires_at
+                        .map_or(now + grace, |expiry| expiry.min(now + grace))
+                };
+                record.previous = grace.filter(|grace| !grace.is_zero()).map(|grace| {
+                    Box::new(PreviousSecret {
+                        digest: record.digest,
+                        valid_until: valid_until(grace),
+                    })
+                });
                 record.digest = key.digest();
                 Ok(true)
             })
@@ -263,7 +265,7 @@ impl KeyManager {
             let (organization, key_id) = (current.organization.clone(), current.id);
             let mut record = current.clone();
             let outcome = if record.digest != digest {
-                let in_grace = record.previous.is_some_and(|previous| {
+                let in_grace = record.previous.as_ref().is_some_and(|previous| {
                     previous.digest == digest && self.now() < previous.valid_until
                 });
                 if !in_grace {

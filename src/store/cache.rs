@@ -344,9 +344,11 @@ impl<V, H: BuildHasher> Fifo<V, H> {
         match self.entries.entry(*id) {
             hash_map::Entry::Occupied(entry) => {
                 // A clock that went backwards makes the age unknown: treat the entry as expired.
-                let fresh = now
-                    .duration_since(entry.get().stored_at)
-                    .is_ok_and(|age| age < ttl);
+                let stored_at = entry.get().stored_at;
+                let fresh = stored_at <= now
+                    && stored_at
+                        .checked_add(ttl)
+                        .is_none_or(|stale_at| now < stale_at);
                 if fresh {
                     Some(&entry.into_mut().value)
                 } else {

@@ -85,8 +85,9 @@ pub struct KeyRecord {
     pub permission: Permission,
     /// SHA-256 of the current key.
     pub digest: KeyDigest,
-    /// The secret replaced by the last regeneration, while its grace period lasts.
-    pub previous: Option<PreviousSecret>,
+    /// The secret replaced by the last regeneration, while its grace period lasts. Boxed because
+    /// few keys have one: it keeps every record 40 bytes smaller.
+    pub previous: Option<Box<PreviousSecret>>,
     /// When the key was created.
     pub created_at: SystemTime,
     /// When the key stops working, if ever.
