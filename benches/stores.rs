@@ -41,7 +41,9 @@ async fn sqlite() -> SqliteStore {
     let options = SqliteConnectOptions::new()
         .filename(&path)
         .create_if_missing(true);
+    // A ping before every checkout would be a second round trip to the connection's thread.
     let pool = SqlitePoolOptions::new()
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .unwrap();

@@ -29,7 +29,12 @@ async fn open_sqlite(path: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true);
-    let pool = SqlitePoolOptions::new().connect_with(options).await?;
+    // The database is in-process: pinging it before every checkout only adds a round trip to
+    // the connection's thread.
+    let pool = SqlitePoolOptions::new()
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await?;
     let store = SqliteStore::new(pool);
     store.migrate().await?;
     Ok(Arc::new(CachedStore::new(store).with_ttl(CACHE_TTL)))
