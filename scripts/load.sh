@@ -44,10 +44,10 @@ measure() {
 }
 
 read -r health_rps health_errors health_bad < <(measure "${URL}/health")
-read -r auth_rps auth_errors auth_bad < <(measure -H "api-key: ${key}" "${URL}/v1/me")
+read -r auth_rps auth_errors auth_bad < <(measure -H "api-key: ${key}" "${URL}/v1/forms")
 
 echo
 printf '%-28s %12s %8s %8s\n' route requests/s errors non-2xx
 printf '%-28s %12s %8s %8s\n' "GET /health (no key)" "$health_rps" "$health_errors" "$health_bad"
-printf '%-28s %12s %8s %8s\n' "GET /v1/me (read-only key)" "$auth_rps" "$auth_errors" "$auth_bad"
+printf '%-28s %12s %8s %8s\n' "GET /v1/forms (read-only key)" "$auth_rps" "$auth_errors" "$auth_bad"
 awk -v a="$auth_rps" -v h="$health_rps" 'BEGIN { printf "authenticated / unauthenticated = %.3f\n", a / h }'

@@ -145,9 +145,12 @@ impl Authenticator {
     /// Writes the last-used times of keys used since the previous flush: one store write for
     /// the whole batch. On failure the batch is kept for the next flush. Returns how many keys
     /// were written.
+    ///
+    /// The store timeout, when set, bounds the write too; a batch that timed out is kept.
     pub async fn flush_usage(&self) -> Result<usize, StoreError> {
         let inner = &*self.inner;
-        inner.usage.flush(&*inner.store, &*inner.clock).await
+        self.bounded(inner.usage.flush(&*inner.store, &*inner.clock))
+            .await
     }
 
     /// How many keys have a last-used time waiting to be written.
@@ -201,13 +204,20 @@ impl Authenticator {
 
     /// One store read, bounded by the store timeout when one is set.
     async fn lookup(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
-        let read = self.inner.store.get(id);
+        self.bounded(self.inner.store.get(id)).await
+    }
+
+    /// Gives up on a store call after the store timeout, when one is set.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         match self.inner.store_timeout {
             #[cfg(feature = "tokio")]
-            Some(timeout) => tokio::time::timeout(timeout, read)
+            Some(timeout) => tokio::time::timeout(timeout, call)
                 .await
                 .unwrap_or(Err(StoreError::Timeout)),
-            _ => read.await,
+            _ => call.await,
         }
     }
 

@@ -43,13 +43,14 @@ impl UsageRecorder {
         if batch.is_empty() {
             return Ok(0);
         }
-        match store.record_usage(&batch).await {
-            Ok(()) => Ok(batch.len()),
-            Err(error) => {
-                self.put_back(batch);
-                Err(error)
-            }
-        }
+        // The batch goes back unless it was written: on an error, and also when the caller
+        // drops this future (a timeout around a hanging store), which would otherwise lose it.
+        let mut unwritten = Unwritten {
+            recorder: self,
+            batch,
+        };
+        store.record_usage(&unwritten.batch).await?;
+        Ok(std::mem::take(&mut unwritten.batch).len())
     }
 
     /// Number of keys waiting to be written.
@@ -85,5 +86,19 @@ impl UsageRecorder {
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         // The critical sections cannot panic halfway, so a poisoned lock still holds whole data.
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A batch on its way to the store; dropped before it is written, it returns to the recorder.
+struct Unwritten<'a> {
+    recorder: &'a UsageRecorder,
+    batch: Vec<KeyUsage>,
+}
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        if !self.batch.is_empty() {
+            self.recorder.put_back(std::mem::take(&mut self.batch));
+        }
     }
 }

@@ -172,3 +172,35 @@ async fn management_operations_report_store_failures_without_changing_anything()
     assert_eq!(setup.manager.list(&org).await.unwrap(), before);
     assert_eq!(setup.send().await.0.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_flush_cancelled_while_the_store_hangs_loses_nothing() {
+    let setup = setup(Duration::from_secs(5)).await;
+    let org = OrganizationId::from("org_a");
+    assert_eq!(setup.send().await.0.status(), StatusCode::OK);
+    setup.store.set(Fault::Hang);
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(50), setup.manager.flush_usage()).await;
+    assert!(cancelled.is_err(), "the flush should still be waiting");
+    assert_eq!(setup.manager.authenticator().pending_usage(), 1);
+
+    setup.store.set(Fault::None);
+    assert_eq!(setup.manager.flush_usage().await.unwrap(), 1);
+    let keys = setup.manager.list(&org).await.unwrap();
+    assert!(keys[0].last_used_at.is_some());
+}
+
+#[tokio::test]
+async fn a_hanging_usage_write_times_out_and_is_kept() {
+    let setup = setup(Duration::from_millis(50)).await;
+    assert_eq!(setup.send().await.0.status(), StatusCode::OK);
+    setup.store.set(Fault::Hang);
+    let outcome = tokio::time::timeout(Duration::from_secs(2), setup.manager.flush_usage()).await;
+    assert!(
+        matches!(outcome, Ok(Err(formbox_auth::StoreError::Timeout))),
+        "{outcome:?}"
+    );
+    assert_eq!(setup.manager.authenticator().pending_usage(), 1);
+    setup.store.set(Fault::None);
+    assert_eq!(setup.manager.flush_usage().await.unwrap(), 1);
+}
