@@ -6,8 +6,10 @@
 //! Stores keep only a SHA-256 digest, compared in constant time.
 //!
 //! - [`KeyFormat`] generates and parses keys.
-//! - [`KeyStore`] keeps [`KeyRecord`]s; [`MemoryStore`] is the in-process backend.
+//! - [`KeyStore`] keeps [`KeyRecord`]s: [`MemoryStore`], `SqliteStore`, `PostgresStore`, and
+//!   [`CachedStore`] around any of them.
 //! - [`Authenticator`] verifies a presented key: the rules live there, once.
+//! - [`KeyManager`] creates, lists, revokes and regenerates keys, and writes last-used times.
 //! - [`ApiKeyAuthLayer`] authenticates requests by their `api-key` header, enforces the
 //!   [`Permission`] a request needs, and hands handlers an [`AuthContext`].
 //!
@@ -28,6 +30,10 @@
 //!
 //! # Features
 //!
+//! Default: `tokio`, `axum`, `serde`, `sqlite`.
+//!
+//! - `tokio`: the background last-used writer ([`KeyManager::spawn_usage_flusher`]) and store
+//!   timeouts ([`Authenticator::with_store_timeout`]).
 //! - `axum`: [`AuthContext`] as an axum extractor.
 //! - `serde`: `Serialize`/`Deserialize` for [`Permission`], [`KeyId`], [`OrganizationId`], and
 //!   `Serialize` for [`AuthContext`].
