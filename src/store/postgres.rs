@@ -8,8 +8,8 @@ use sqlx::{
     encode::IsNull,
     error::BoxDynError,
     postgres::{
-        PgArgumentBuffer, PgHasArrayType, PgListener, PgRow, PgTypeInfo, PgValueFormat, PgValueRef,
-        types::Oid,
+        PgArgumentBuffer, PgArguments, PgHasArrayType, PgListener, PgRow, PgTypeInfo,
+        PgValueFormat, PgValueRef, types::Oid,
     },
 };
 
@@ -447,6 +447,24 @@ fn decode(row: &PgRow) -> Result<KeyRecord> {
     .into_record()
 }
 
+/// A statement of this store with its arguments.
+type Statement<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+/// Binds what `update` writes, in the order the statements list them: every column but the id
+/// and `last_used_at`.
+fn bind_fields<'q>(query: Statement<'q>, c: &Columns<'_>) -> Result<Statement<'q>> {
+    Ok(query
+        .bind(c.organization)
+        .bind(c.name)
+        .bind(c.permission)
+        .bind(c.digest)
+        .bind(c.previous_digest)
+        .bind(optional_timestamp(c.previous_valid_until)?)
+        .bind(timestamp(c.created_at)?)
+        .bind(optional_timestamp(c.expires_at)?)
+        .bind(optional_timestamp(c.revoked_at)?))
+}
+
 #[async_trait]
 impl KeyStore for PostgresStore {
     async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
@@ -459,17 +477,8 @@ impl KeyStore for PostgresStore {
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
         let c = Columns::new(record)?;
-        let inserted = sqlx::query(sql(&self.queries.insert))
-            .bind(c.id)
-            .bind(c.organization)
-            .bind(c.name)
-            .bind(c.permission)
-            .bind(c.digest)
-            .bind(c.previous_digest)
-            .bind(optional_timestamp(c.previous_valid_until)?)
-            .bind(timestamp(c.created_at)?)
-            .bind(optional_timestamp(c.expires_at)?)
-            .bind(optional_timestamp(c.revoked_at)?)
+        let query = sqlx::query(sql(&self.queries.insert)).bind(c.id);
+        let inserted = bind_fields(query, &c)?
             .bind(optional_timestamp(c.last_used_at)?)
             .fetch_optional(&self.pool)
             .await?;
@@ -478,19 +487,8 @@ impl KeyStore for PostgresStore {
 
     async fn update(&self, record: &KeyRecord) -> Result<bool> {
         let c = Columns::new(record)?;
-        let updated = sqlx::query(sql(&self.queries.update))
-            .bind(c.id)
-            .bind(c.organization)
-            .bind(c.name)
-            .bind(c.permission)
-            .bind(c.digest)
-            .bind(c.previous_digest)
-            .bind(optional_timestamp(c.previous_valid_until)?)
-            .bind(timestamp(c.created_at)?)
-            .bind(optional_timestamp(c.expires_at)?)
-            .bind(optional_timestamp(c.revoked_at)?)
-            .fetch_optional(&self.pool)
-            .await?;
+        let query = sqlx::query(sql(&self.queries.update)).bind(c.id);
+        let updated = bind_fields(query, &c)?.fetch_optional(&self.pool).await?;
         Ok(updated.is_some())
     }
 
@@ -499,26 +497,9 @@ impl KeyStore for PostgresStore {
         if c.id != n.id {
             return Ok(false);
         }
-        let updated = sqlx::query(sql(&self.queries.update_if))
-            .bind(n.id)
-            .bind(n.organization)
-            .bind(n.name)
-            .bind(n.permission)
-            .bind(n.digest)
-            .bind(n.previous_digest)
-            .bind(optional_timestamp(n.previous_valid_until)?)
-            .bind(timestamp(n.created_at)?)
-            .bind(optional_timestamp(n.expires_at)?)
-            .bind(optional_timestamp(n.revoked_at)?)
-            .bind(c.organization)
-            .bind(c.name)
-            .bind(c.permission)
-            .bind(c.digest)
-            .bind(c.previous_digest)
-            .bind(optional_timestamp(c.previous_valid_until)?)
-            .bind(timestamp(c.created_at)?)
-            .bind(optional_timestamp(c.expires_at)?)
-            .bind(optional_timestamp(c.revoked_at)?)
+        // The new record's fields, then the ones it must find in place.
+        let query = sqlx::query(sql(&self.queries.update_if)).bind(n.id);
+        let updated = bind_fields(bind_fields(query, &n)?, &c)?
             .fetch_optional(&self.pool)
             .await?;
         Ok(updated.is_some())

@@ -3,7 +3,10 @@
 use std::{fmt, sync::Arc};
 
 use async_trait::async_trait;
-use sqlx::{Row, SqlitePool, sqlite::SqliteRow};
+use sqlx::{
+    Row, Sqlite, SqlitePool,
+    sqlite::{SqliteArguments, SqliteRow},
+};
 
 use super::{
     KeyRecord, KeyStore, KeyUsage, OrganizationId, Result,
@@ -215,6 +218,24 @@ fn decode(row: &SqliteRow) -> Result<KeyRecord> {
     .into_record()
 }
 
+/// A statement of this store with its arguments.
+type Statement<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
+
+/// Binds what `update` writes, in the order the statements list them: every column but the id
+/// and `last_used_at`.
+fn bind_fields<'q>(query: Statement<'q>, c: &Columns<'_>) -> Statement<'q> {
+    query
+        .bind(c.organization)
+        .bind(c.name)
+        .bind(c.permission)
+        .bind(c.digest)
+        .bind(c.previous_digest)
+        .bind(c.previous_valid_until)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .bind(c.revoked_at)
+}
+
 #[async_trait]
 impl KeyStore for SqliteStore {
     async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
@@ -227,17 +248,8 @@ impl KeyStore for SqliteStore {
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
         let c = Columns::new(record)?;
-        let done = sqlx::query(sql(&self.queries.insert))
-            .bind(c.id)
-            .bind(c.organization)
-            .bind(c.name)
-            .bind(c.permission)
-            .bind(c.digest)
-            .bind(c.previous_digest)
-            .bind(c.previous_valid_until)
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .bind(c.revoked_at)
+        let query = sqlx::query(sql(&self.queries.insert)).bind(c.id);
+        let done = bind_fields(query, &c)
             .bind(c.last_used_at)
             .execute(&self.pool)
             .await?;
@@ -246,19 +258,8 @@ impl KeyStore for SqliteStore {
 
     async fn update(&self, record: &KeyRecord) -> Result<bool> {
         let c = Columns::new(record)?;
-        let done = sqlx::query(sql(&self.queries.update))
-            .bind(c.id)
-            .bind(c.organization)
-            .bind(c.name)
-            .bind(c.permission)
-            .bind(c.digest)
-            .bind(c.previous_digest)
-            .bind(c.previous_valid_until)
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .bind(c.revoked_at)
-            .execute(&self.pool)
-            .await?;
+        let query = sqlx::query(sql(&self.queries.update)).bind(c.id);
+        let done = bind_fields(query, &c).execute(&self.pool).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -267,26 +268,9 @@ impl KeyStore for SqliteStore {
         if c.id != n.id {
             return Ok(false);
         }
-        let done = sqlx::query(sql(&self.queries.update_if))
-            .bind(n.id)
-            .bind(n.organization)
-            .bind(n.name)
-            .bind(n.permission)
-            .bind(n.digest)
-            .bind(n.previous_digest)
-            .bind(n.previous_valid_until)
-            .bind(n.created_at)
-            .bind(n.expires_at)
-            .bind(n.revoked_at)
-            .bind(c.organization)
-            .bind(c.name)
-            .bind(c.permission)
-            .bind(c.digest)
-            .bind(c.previous_digest)
-            .bind(c.previous_valid_until)
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .bind(c.revoked_at)
+        // The new record's fields, then the ones it must find in place.
+        let query = sqlx::query(sql(&self.queries.update_if)).bind(n.id);
+        let done = bind_fields(bind_fields(query, &n), &c)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
