@@ -245,7 +245,9 @@ impl PostgresStore {
     /// (held for as long as it runs), then returns a running task. That task calls
     /// [`CachedStore::invalidate`] for each notified key id, and [`CachedStore::invalidate_all`]
     /// whenever the connection was lost and is back, because notifications sent in between are
-    /// gone. While it is down, the cache's time to live bounds how long a change can go unseen.
+    /// gone. It also empties the cache when the connection drops, so during a database outage
+    /// even hot keys are looked up again and fail closed, rather than being served from a cache
+    /// that can no longer hear about revocations.
     /// The task ends when the pool is closed or [`InvalidationListener::abort`] is called;
     /// dropping the handle leaves it running.
     ///
