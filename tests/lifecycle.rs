@@ -92,6 +92,17 @@ impl Fixture {
         service.oneshot(request).await.unwrap()
     }
 
+    /// A new key of the fixture's organization, in plaintext.
+    async fn key(
+        &self,
+        name: &str,
+        permission: Permission,
+        expires_at: Option<SystemTime>,
+    ) -> formbox_auth::PlaintextKey {
+        let created = self.manager.create(&self.org, name, permission, expires_at);
+        created.await.unwrap().key
+    }
+
     async fn assert_ok(&self, key: &str) {
         assert_eq!(self.status(Method::GET, key).await.status(), StatusCode::OK);
     }
@@ -142,12 +153,7 @@ async fn create_use_list_regenerate_then_only_the_new_key_works() {
 #[tokio::test]
 async fn regenerate_with_grace_accepts_both_secrets_until_the_grace_ends() {
     let f = Fixture::new();
-    let old = f
-        .manager
-        .create(&f.org, "CI", Permission::ReadOnly, None)
-        .await
-        .unwrap()
-        .key;
+    let old = f.key("CI", Permission::ReadOnly, None).await;
     let new = f
         .manager
         .regenerate(&f.org, old.id(), Some(Duration::from_secs(600)))
@@ -175,12 +181,7 @@ async fn regenerate_with_grace_accepts_both_secrets_until_the_grace_ends() {
 async fn grace_period_ends_no_later_than_the_key_expiry() {
     let f = Fixture::new();
     let expiry = f.clock.now() + Duration::from_secs(100);
-    let old = f
-        .manager
-        .create(&f.org, "CI", Permission::ReadOnly, Some(expiry))
-        .await
-        .unwrap()
-        .key;
+    let old = f.key("CI", Permission::ReadOnly, Some(expiry)).await;
     let new = f
         .manager
         .regenerate(&f.org, old.id(), Some(Duration::from_secs(3600)))
@@ -192,12 +193,7 @@ async fn grace_period_ends_no_later_than_the_key_expiry() {
 #[tokio::test]
 async fn revoked_key_answers_revoked_api_key_and_revoke_is_idempotent() {
     let f = Fixture::new();
-    let key = f
-        .manager
-        .create(&f.org, "CI", Permission::ReadOnly, None)
-        .await
-        .unwrap()
-        .key;
+    let key = f.key("CI", Permission::ReadOnly, None).await;
     let first = f.manager.revoke(&f.org, key.id()).await.unwrap();
     assert_eq!(first.revoked_at, Some(f.clock.now()));
     assert_rejected(
@@ -222,12 +218,7 @@ async fn revoked_key_answers_revoked_api_key_and_revoke_is_idempotent() {
 async fn expired_key_answers_expired_api_key_and_expiry_can_change() {
     let f = Fixture::new();
     let expiry = f.clock.now() + Duration::from_secs(60);
-    let key = f
-        .manager
-        .create(&f.org, "CI", Permission::ReadOnly, Some(expiry))
-        .await
-        .unwrap()
-        .key;
+    let key = f.key("CI", Permission::ReadOnly, Some(expiry)).await;
     f.assert_ok(key.expose_secret()).await;
     f.clock.advance(Duration::from_secs(60));
     assert_rejected(
@@ -399,18 +390,8 @@ async fn cap_counts_only_active_keys() {
 #[tokio::test]
 async fn last_used_is_written_once_per_flush_not_per_request() {
     let f = Fixture::new();
-    let a = f
-        .manager
-        .create(&f.org, "a", Permission::ReadOnly, None)
-        .await
-        .unwrap()
-        .key;
-    let b = f
-        .manager
-        .create(&f.org, "b", Permission::ReadOnly, None)
-        .await
-        .unwrap()
-        .key;
+    let a = f.key("a", Permission::ReadOnly, None).await;
+    let b = f.key("b", Permission::ReadOnly, None).await;
     for _ in 0..50 {
         f.assert_ok(a.expose_secret()).await;
         f.assert_ok(b.expose_secret()).await;
@@ -449,12 +430,7 @@ async fn last_used_is_written_once_per_flush_not_per_request() {
 #[tokio::test]
 async fn failed_usage_flush_is_retried_and_loses_nothing() {
     let f = Fixture::new();
-    let key = f
-        .manager
-        .create(&f.org, "a", Permission::ReadOnly, None)
-        .await
-        .unwrap()
-        .key;
+    let key = f.key("a", Permission::ReadOnly, None).await;
     f.assert_ok(key.expose_secret()).await;
     let used_around = f.clock.now();
 
@@ -473,12 +449,7 @@ async fn failed_usage_flush_is_retried_and_loses_nothing() {
 #[tokio::test]
 async fn flusher_writes_on_its_interval_and_on_shutdown() {
     let f = Fixture::new();
-    let key = f
-        .manager
-        .create(&f.org, "a", Permission::ReadOnly, None)
-        .await
-        .unwrap()
-        .key;
+    let key = f.key("a", Permission::ReadOnly, None).await;
     let flusher = f.manager.spawn_usage_flusher(Duration::from_millis(20));
     f.assert_ok(key.expose_secret()).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -501,18 +472,8 @@ async fn flusher_writes_on_its_interval_and_on_shutdown() {
 #[tokio::test]
 async fn leaked_keys_are_revoked_from_their_plaintext_alone() {
     let f = Fixture::new();
-    let leaked = f
-        .manager
-        .create(&f.org, "a", Permission::FullAccess, None)
-        .await
-        .unwrap()
-        .key;
-    let rotated_old = f
-        .manager
-        .create(&f.org, "b", Permission::FullAccess, None)
-        .await
-        .unwrap()
-        .key;
+    let leaked = f.key("a", Permission::FullAccess, None).await;
+    let rotated_old = f.key("b", Permission::FullAccess, None).await;
     let rotated_new = f
         .manager
         .regenerate(&f.org, rotated_old.id(), Some(Duration::from_secs(600)))
