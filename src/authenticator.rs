@@ -2,11 +2,13 @@
 
 use std::{fmt, hint::black_box, sync::Arc, time::Duration};
 
-use subtle::{Choice, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 
 use crate::{
-    AuthContext, Clock, EventSink, KeyDigest, KeyEvent, KeyFormat, KeyId, KeyRecord, KeyStore,
-    StoreError, SystemClock, TracingEvents, usage::UsageRecorder,
+    AuthContext, CachedLookup, Clock, EventSink, KeyDigest, KeyEvent, KeyFormat, KeyId, KeyRecord,
+    KeyStore, StoreError, SystemClock, TracingEvents,
+    secret::{SecretMatch, match_secret},
+    usage::UsageRecorder,
 };
 
 /// Why a presented key was not accepted.
@@ -128,17 +130,17 @@ impl Authenticator {
     }
 
     /// The store keys are checked against.
-    pub fn store(&self) -> &Arc<dyn KeyStore> {
-        &self.inner.store
+    pub(crate) fn store(&self) -> &dyn KeyStore {
+        &*self.inner.store
     }
 
     /// The clock expiry is decided by.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
     }
 
     /// Hands `event` to the configured [`EventSink`].
-    pub fn emit(&self, event: &KeyEvent) {
+    pub(crate) fn emit(&self, event: &KeyEvent) {
         self.inner.events.record(event);
     }
 
@@ -183,7 +185,11 @@ impl Authenticator {
         id: KeyId,
         digest: &KeyDigest,
     ) -> Option<Result<AuthContext, AuthError>> {
-        let record = self.inner.store.get_cached(&id)?;
+        let record = match self.inner.store.get_cached(&id) {
+            CachedLookup::Found(record) => Some(record),
+            CachedLookup::Absent => None,
+            CachedLookup::Unknown => return None,
+        };
         Some(self.decide(id, record, digest))
     }
 
@@ -226,14 +232,7 @@ impl Authenticator {
         // Only keys that can expire, or have a superseded secret, pay for reading the clock.
         let now = (record.expires_at.is_some() || record.previous.is_some())
             .then(|| self.inner.clock.now());
-        let current = record.digest.ct_eq(digest);
-        let previous = match (&record.previous, now) {
-            (Some(previous), Some(now)) => {
-                previous.digest.ct_eq(digest) & Choice::from(u8::from(now < previous.valid_until))
-            }
-            _ => Choice::from(0),
-        };
-        if !bool::from(current | previous) {
+        if match_secret(record, digest, now) == SecretMatch::Neither {
             return Err(AuthError::InvalidKey);
         }
         if record.revoked_at.is_some() {

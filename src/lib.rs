@@ -40,6 +40,8 @@
 //! - `sqlite`: `SqliteStore`, keys in a SQLite database (through sqlx).
 //! - `postgres`: `PostgresStore`, keys in PostgreSQL shared by many instances, whose changes
 //!   reach every instance's [`CachedStore`] through `LISTEN`/`NOTIFY`.
+//! - `testing`: the `testing` module: a conformance suite for [`KeyStore`] backends
+//!   (`key_store_conformance!`), a fault-injecting store wrapper and a manual clock.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
@@ -52,10 +54,14 @@ mod context;
 mod events;
 mod key;
 mod manager;
-pub mod middleware;
+mod middleware;
 mod permission;
 mod policy;
-pub mod store;
+mod secret;
+mod store;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod usage;
 
 #[cfg(feature = "axum")]
@@ -65,7 +71,7 @@ mod axum;
 pub use authenticator::{AuthError, Authenticator};
 #[cfg(feature = "axum")]
 pub use axum::MissingAuthContext;
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, SystemClock};
 pub use context::AuthContext;
 pub use events::{EventSink, KeyEvent, TracingEvents};
 pub use key::{
@@ -82,16 +88,16 @@ pub use middleware::{
 };
 pub use permission::{Permission, UnknownPermission};
 pub use policy::{ClassifyPermission, PermissionPolicy};
-pub use store::CachedStore;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use store::InvalidTableName;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
+pub use store::{
+    CachedLookup, CachedStore, Invalidate, KeyRecord, KeyStore, KeyUsage, MemoryStore,
+    OrganizationId, PreviousSecret, StoreError,
+};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use store::{InvalidTableName, SqlDialect, SqlStore};
 #[cfg(feature = "postgres")]
 pub use store::{InvalidationListener, PostgresStore};
-pub use store::{
-    KeyRecord, KeyStore, KeyUsage, MemoryStore, OrganizationId, PreviousSecret, StoreError,
-};
 
 /// The sqlx this crate's SQL stores are built on, so pools can be made with the same version.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

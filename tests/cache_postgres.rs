@@ -5,20 +5,12 @@
 //! (`scripts/postgres.sh` starts one); without the variable these tests fail.
 #![cfg(feature = "postgres")]
 
-use std::{
-    fmt,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use formbox_auth::{
-    AuthError, Authenticator, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore, KeyUsage,
-    OrganizationId, Permission, StoreError,
-    store::{CachedStore, InvalidationListener, PostgresStore},
+    AuthError, Authenticator, CachedStore, InvalidationListener, KeyFormat, KeyId, KeyManager,
+    KeyRecord, KeyStore, OrganizationId, Permission, PostgresStore,
+    testing::{Method, TestStore},
 };
 use sqlx::{PgPool, postgres::PgPoolOptions};
 
@@ -50,46 +42,7 @@ fn unique_table() -> String {
 }
 
 /// A `PostgresStore` that counts lookups, to tell a cache hit from a read.
-#[derive(Clone)]
-struct Counted {
-    store: PostgresStore,
-    gets: Arc<AtomicUsize>,
-}
-
-impl Counted {
-    fn gets(&self) -> usize {
-        self.gets.load(Ordering::SeqCst)
-    }
-}
-
-impl fmt::Debug for Counted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Counted").field(&self.store).finish()
-    }
-}
-
-#[async_trait]
-impl KeyStore for Counted {
-    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.store.get(id).await
-    }
-    async fn insert(&self, record: &KeyRecord) -> Result<bool, StoreError> {
-        self.store.insert(record).await
-    }
-    async fn update(&self, record: &KeyRecord) -> Result<bool, StoreError> {
-        self.store.update(record).await
-    }
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>, StoreError> {
-        self.store.list(organization).await
-    }
-    async fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
-        self.store.delete(id).await
-    }
-    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<(), StoreError> {
-        self.store.record_usage(usage).await
-    }
-}
+type Counted = TestStore<PostgresStore>;
 
 /// One application instance: its own pool, a cache with a long TTL, and a listener.
 struct Instance {
@@ -107,10 +60,7 @@ impl Instance {
             .with_table_name(table)
             .unwrap();
         store.migrate().await.unwrap();
-        let counted = Counted {
-            store: store.clone(),
-            gets: Arc::default(),
-        };
+        let counted = TestStore::new(store.clone());
         let cache = CachedStore::new(counted.clone())
             .with_ttl(TTL)
             .with_negative_ttl(TTL);
@@ -161,9 +111,9 @@ async fn a_revocation_through_one_instance_reaches_the_others_cache_within_a_sec
     // B's cache is warm: requests there no longer read the database.
     let auth_b = b.manager.authenticator();
     auth_b.authenticate(&key).await.unwrap();
-    let reads = b.counted.gets();
+    let reads = b.counted.calls(Method::Get);
     auth_b.authenticate(&key).await.unwrap();
-    assert_eq!(b.counted.gets(), reads);
+    assert_eq!(b.counted.calls(Method::Get), reads);
 
     a.manager.revoke(&org, id).await.unwrap();
     let took = b
@@ -178,7 +128,7 @@ async fn a_revocation_through_one_instance_reaches_the_others_cache_within_a_sec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn regeneration_and_deletion_reach_the_other_instance_too() {
+async fn regeneration_and_updates_through_the_cache_reach_the_other_instance_too() {
     let table = unique_table();
     let (a, b) = (Instance::start(&table).await, Instance::start(&table).await);
     let org = OrganizationId::from("org_1");
@@ -207,8 +157,16 @@ async fn regeneration_and_deletion_reach_the_other_instance_too() {
         Err(AuthError::InvalidKey)
     ));
 
-    a.cache.delete(&id).await.unwrap();
-    let took = b.wait_until(id, |served| served.is_none()).await;
+    // A write through the cache itself, not the manager, is announced the same way.
+    let current = a.cache.get(&id).await.unwrap().unwrap();
+    let mut upgraded = current.next_revision();
+    upgraded.permission = Permission::FullAccess;
+    assert!(a.cache.update(&upgraded, current.revision).await.unwrap());
+    let took = b
+        .wait_until(id, |served| {
+            served.is_some_and(|r| r.permission == Permission::FullAccess)
+        })
+        .await;
     assert!(took < PROPAGATION, "took {took:?}");
 }
 
@@ -246,9 +204,9 @@ async fn after_losing_its_connection_the_listener_drops_everything_and_keeps_lis
     let b = Instance::start(&table).await;
     let id = created.info.id;
     b.cache.get(&id).await.unwrap();
-    let reads = b.counted.gets();
+    let reads = b.counted.calls(Method::Get);
     b.cache.get(&id).await.unwrap();
-    assert_eq!(b.counted.gets(), reads);
+    assert_eq!(b.counted.calls(Method::Get), reads);
 
     // Kill the server side of both listeners' connections (the statement they last ran names
     // this test's table, so other tests' listeners are spared).
@@ -264,7 +222,7 @@ async fn after_losing_its_connection_the_listener_drops_everything_and_keeps_lis
 
     // Whatever was notified while it was down is lost, so B drops what it had cached...
     let start = Instant::now();
-    while b.counted.gets() == reads {
+    while b.counted.calls(Method::Get) == reads {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "B kept its cache"

@@ -18,14 +18,13 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use async_trait::async_trait;
 use common::counting_service;
 use formbox_auth::{
-    AuthError, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore, KeyUsage, ManageError,
-    MemoryStore, OrganizationId, Permission, store,
+    AuthError, KeyFormat, KeyId, KeyManager, KeyStore, ManageError, MemoryStore, OrganizationId,
+    Permission,
+    testing::{Method, TestStore},
 };
 use http::{Request, StatusCode};
-use tokio::sync::Notify;
 use tower::{Layer, ServiceExt};
 
 const ORGANIZATIONS: [&str; 4] = ["org_a", "org_b", "org_c", "org_d"];
@@ -244,7 +243,8 @@ async fn revoke(manager: &KeyManager, key: &Tracked) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn revocation_and_regeneration_hold_under_concurrent_requests() {
-    let manager = KeyManager::new(MemoryStore::new());
+    let store = MemoryStore::new();
+    let manager = KeyManager::new(store.clone());
     let registry = Arc::new(Registry::default());
     let counts = Arc::new(Counts::default());
     let (inner, _) = counting_service();
@@ -384,14 +384,13 @@ async fn revocation_and_regeneration_hold_under_concurrent_requests() {
     assert!(Counts::get(&counts.accepted) > 0 && Counts::get(&counts.rejected) > 0);
     assert!(Counts::get(&counts.regenerated) > 0 && Counts::get(&counts.revoked) > 0);
 
-    check_store(&manager, &registry).await;
+    check_store(&store, &manager, &registry).await;
 }
 
 /// Every created key is in the store once, with its organization, name and permission; each
 /// accepts exactly its newest secret (and the one before while a grace period runs); revoked
 /// keys are revoked.
-async fn check_store(manager: &KeyManager, registry: &Registry) {
-    let store = manager.authenticator().store();
+async fn check_store(store: &MemoryStore, manager: &KeyManager, registry: &Registry) {
     let format = KeyFormat::default();
     let keys = registry.all();
     let mut listed_total = 0;
@@ -458,74 +457,31 @@ async fn check_store(manager: &KeyManager, registry: &Registry) {
     }
 }
 
-/// A store whose next `get` after [`Gate::arm`] reads, then waits until released before it
-/// answers: the lifecycle call that made it holds a record that other calls change meanwhile.
-#[derive(Debug, Clone, Default)]
-struct Gate {
-    inner: MemoryStore,
-    armed: Arc<AtomicBool>,
-    paused: Arc<Notify>,
-    release: Arc<Notify>,
-}
-
-impl Gate {
-    fn arm(&self) {
-        self.armed.store(true, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl KeyStore for Gate {
-    async fn get(&self, id: &KeyId) -> store::Result<Option<KeyRecord>> {
-        let record = self.inner.get(id).await;
-        if self.armed.swap(false, Ordering::SeqCst) {
-            self.paused.notify_one();
-            self.release.notified().await;
-        }
-        record
-    }
-    async fn insert(&self, record: &KeyRecord) -> store::Result<bool> {
-        self.inner.insert(record).await
-    }
-    async fn update(&self, record: &KeyRecord) -> store::Result<bool> {
-        self.inner.update(record).await
-    }
-    async fn list(&self, organization: &OrganizationId) -> store::Result<Vec<KeyRecord>> {
-        self.inner.list(organization).await
-    }
-    async fn delete(&self, id: &KeyId) -> store::Result<bool> {
-        self.inner.delete(id).await
-    }
-    async fn record_usage(&self, usage: &[KeyUsage]) -> store::Result<()> {
-        self.inner.record_usage(usage).await
-    }
-}
-
-/// Lets `change` read a key, revokes the key before `change` goes on, lets it finish, and says
-/// whether the key is still revoked: its record says so and neither its old
-/// secret nor one that `change` handed out authenticates.
+/// Lets `change` read a key, holds that read (a [`TestStore`] gate on `get`), revokes the key
+/// before `change` goes on, lets it finish, and says whether the key is still revoked: its
+/// record says so and neither its old secret nor one that `change` handed out authenticates.
 async fn revoke_during<F, Fut>(change: F) -> bool
 where
     F: FnOnce(KeyManager, OrganizationId, KeyId) -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>, ManageError>> + Send + 'static,
 {
-    let gate = Gate::default();
-    let manager = KeyManager::new(gate.clone());
+    let store = TestStore::new(MemoryStore::new());
+    let manager = KeyManager::new(store.clone());
     let organization = OrganizationId::from("org_a");
     let created = manager
         .create(&organization, "racing", Permission::FullAccess, None)
         .await
         .unwrap();
     let id = created.info.id;
-    gate.arm();
+    let gate = store.gate(Method::Get);
     let pending = tokio::spawn(change(manager.clone(), organization.clone(), id));
-    gate.paused.notified().await;
+    gate.entered().await;
     let revoked = manager.revoke(&organization, id).await.unwrap();
     assert!(revoked.revoked_at.is_some());
-    gate.release.notify_one();
+    gate.open();
     let handed_out = pending.await.unwrap().ok().flatten();
 
-    let record = gate.inner.get(&id).await.unwrap().unwrap();
+    let record = store.inner().get(&id).await.unwrap().unwrap();
     let mut still_revoked = record.revoked_at.is_some();
     for key in std::iter::once(created.key.expose_secret()).chain(handed_out.as_deref()) {
         let outcome = manager.authenticator().authenticate(key).await;
@@ -559,15 +515,15 @@ async fn revoke_during_an_expiry_change_is_not_undone() {
 
 #[tokio::test]
 async fn regeneration_without_grace_is_not_undone_by_an_overlapping_one() {
-    let gate = Gate::default();
-    let manager = KeyManager::new(gate.clone());
+    let store = TestStore::new(MemoryStore::new());
+    let manager = KeyManager::new(store.clone());
     let organization = OrganizationId::from("org_a");
     let leaked = manager
         .create(&organization, "leaked", Permission::FullAccess, None)
         .await
         .unwrap();
     let id = leaked.info.id;
-    gate.arm();
+    let gate = store.gate(Method::Get);
     let with_grace = {
         let (manager, organization) = (manager.clone(), organization.clone());
         tokio::spawn(async move {
@@ -576,7 +532,7 @@ async fn regeneration_without_grace_is_not_undone_by_an_overlapping_one() {
                 .await
         })
     };
-    gate.paused.notified().await;
+    gate.entered().await;
     // The leak response: a new secret, the old one to stop at once.
     manager.regenerate(&organization, id, None).await.unwrap();
     assert!(
@@ -586,7 +542,7 @@ async fn regeneration_without_grace_is_not_undone_by_an_overlapping_one() {
             .await
             .is_err()
     );
-    gate.release.notify_one();
+    gate.open();
     let _ = with_grace.await.unwrap();
     assert!(
         manager

@@ -1,27 +1,19 @@
-//! One suite, every store: each backend must keep and return records exactly as `MemoryStore`
-//! does.
+//! One suite, every store: `formbox_auth::key_store_conformance!`, the suite a backend crate
+//! runs, against `MemoryStore`, `SqliteStore` (feature `sqlite`) and `PostgresStore` (feature
+//! `postgres`), each with and without a `CachedStore` in front; then what is particular to each
+//! SQL store.
 //!
-//! `conformance!` generates the same tests for every store from the generic bodies in `suite`.
-//! `MemoryStore` and `CachedStore` always run them; `SqliteStore` with the `sqlite` feature;
-//! `PostgresStore` with the `postgres` feature, against the server in
-//! `FORMBOX_TEST_POSTGRES_URL` (`scripts/postgres.sh` starts one), each test in a table of its
-//! own. With the feature on and the variable missing, the PostgreSQL tests fail: a CI run must not
-//! skip them silently.
+//! The PostgreSQL tests use the server in `FORMBOX_TEST_POSTGRES_URL` (`scripts/postgres.sh`
+//! starts one), each test in a table of its own. With the feature on and the variable missing,
+//! they fail: a CI run must not skip them silently.
 
-use std::{
-    any::Any,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use formbox_auth::{
-    AuthError, Authenticator, KeyDigest, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore,
-    KeyUsage, ManualClock, MemoryStore, OrganizationId, Permission, PreviousSecret, StoreError,
-    store::CachedStore,
+    CachedStore, KeyFormat, KeyRecord, KeyStore, KeyUsage, MemoryStore, OrganizationId, Permission,
+    StoreError,
+    testing::{Fault, TestStore},
 };
-
-/// A fresh, empty store, and whatever must live as long as it (a temporary directory).
-type Fixture = (Arc<dyn KeyStore>, Box<dyn Any + Send>);
 
 /// Whole microseconds after the Unix epoch: every store keeps at least that precision.
 fn at(seconds: u64, micros: u32) -> SystemTime {
@@ -40,564 +32,18 @@ fn record(organization: &str, name: &str, created_at: SystemTime) -> KeyRecord {
     )
 }
 
-fn digest(byte: u8) -> KeyDigest {
-    KeyDigest::from_bytes([byte; 32])
-}
-
-fn id(text: &str) -> KeyId {
+fn id(text: &str) -> formbox_auth::KeyId {
     text.parse().unwrap()
 }
 
-fn ids(records: &[KeyRecord]) -> Vec<KeyId> {
-    records.iter().map(|record| record.id).collect()
+mod memory_store {
+    formbox_auth::key_store_conformance!(async { formbox_auth::MemoryStore::new() });
 }
 
-macro_rules! conformance {
-    ($module:ident, $fresh:expr) => {
-        mod $module {
-            use super::*;
-
-            conformance!(@tests $fresh;
-                insert_then_get_returns_the_same_record,
-                get_of_an_unknown_id_is_none,
-                duplicate_id_is_refused_without_overwriting,
-                list_is_per_organization_and_newest_first,
-                update_replaces_everything_but_last_used_at,
-                update_of_an_unknown_id_changes_nothing,
-                update_if_writes_only_over_the_record_it_read,
-                delete_removes_only_that_record,
-                record_usage_moves_last_used_forward_only_and_skips_unknown_ids,
-                every_field_round_trips_exactly,
-                names_with_quotes_and_unicode_round_trip,
-                revoked_key_is_rejected_after_revocation,
-                regenerated_key_honours_its_grace_period,
-                usage_flush_records_last_used,
-                many_tasks_insert_and_update_concurrently,
-            );
-        }
-    };
-    (@tests $fresh:expr; $($test:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                let (store, _guard): Fixture = $fresh.await;
-                suite::$test(store).await;
-            }
-        )*
-    };
-}
-
-mod suite {
-    use super::*;
-
-    pub(super) async fn insert_then_get_returns_the_same_record(store: Arc<dyn KeyStore>) {
-        let record = record("org_a", "CI", at(1_700_000_000, 123_456));
-        assert!(store.insert(&record).await.unwrap());
-        assert_eq!(store.get(&record.id).await.unwrap(), Some(record));
-    }
-
-    pub(super) async fn get_of_an_unknown_id_is_none(store: Arc<dyn KeyStore>) {
-        assert_eq!(store.get(&id("unknownKey00")).await.unwrap(), None);
-        store
-            .insert(&record("org_a", "CI", at(1_700_000_000, 0)))
-            .await
-            .unwrap();
-        assert_eq!(store.get(&id("unknownKey00")).await.unwrap(), None);
-    }
-
-    pub(super) async fn duplicate_id_is_refused_without_overwriting(store: Arc<dyn KeyStore>) {
-        let original = record("org_a", "original", at(1_700_000_000, 1));
-        assert!(store.insert(&original).await.unwrap());
-        let impostor = KeyRecord {
-            organization: OrganizationId::from("org_b"),
-            name: "impostor".into(),
-            permission: Permission::FullAccess,
-            digest: digest(9),
-            ..original.clone()
-        };
-        assert!(!store.insert(&impostor).await.unwrap());
-        assert_eq!(store.get(&original.id).await.unwrap(), Some(original));
-        assert!(
-            store
-                .list(&OrganizationId::from("org_b"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    pub(super) async fn list_is_per_organization_and_newest_first(store: Arc<dyn KeyStore>) {
-        let old = record("org_a", "old", at(1_700_000_000, 0));
-        let new = record("org_a", "new", at(1_700_000_100, 0));
-        let middle = record("org_a", "middle", at(1_700_000_050, 999_999));
-        // Same creation time: the larger id (byte order) comes first, whatever the locale.
-        let tie_lower = KeyRecord {
-            id: id("aaaaaaaaaaaa"),
-            ..record("org_a", "tie", at(1_700_000_075, 0))
-        };
-        let tie_upper = KeyRecord {
-            id: id("BBBBBBBBBBBB"),
-            ..record("org_a", "tie", at(1_700_000_075, 0))
-        };
-        let other = record("org_b", "other", at(1_700_000_200, 0));
-        let prefix = record("org_a_suffix", "prefix", at(1_700_000_300, 0));
-        for record in [&old, &new, &tie_upper, &other, &middle, &tie_lower, &prefix] {
-            assert!(store.insert(record).await.unwrap());
-        }
-
-        let listed = store.list(&OrganizationId::from("org_a")).await.unwrap();
-        assert_eq!(
-            ids(&listed),
-            vec![new.id, tie_lower.id, tie_upper.id, middle.id, old.id]
-        );
-        assert_eq!(listed[0], new);
-        assert_eq!(
-            store.list(&OrganizationId::from("org_b")).await.unwrap(),
-            vec![other]
-        );
-        assert!(
-            store
-                .list(&OrganizationId::from("org_c"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            store
-                .list(&OrganizationId::from("ORG_A"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    pub(super) async fn update_replaces_everything_but_last_used_at(store: Arc<dyn KeyStore>) {
-        let original = record("org_a", "before", at(1_700_000_000, 0));
-        store.insert(&original).await.unwrap();
-        let used_at = at(1_700_000_500, 7);
-        store
-            .record_usage(&[KeyUsage {
-                id: original.id,
-                used_at,
-            }])
-            .await
-            .unwrap();
-
-        let changed = KeyRecord {
-            organization: OrganizationId::from("org_b"),
-            name: "after".into(),
-            permission: Permission::FullAccess,
-            digest: digest(2),
-            previous: Some(Box::new(PreviousSecret {
-                digest: original.digest,
-                valid_until: at(1_700_003_600, 0),
-            })),
-            created_at: at(1_700_000_001, 1),
-            expires_at: Some(at(1_800_000_000, 0)),
-            revoked_at: Some(at(1_700_000_900, 0)),
-            // Only record_usage moves it.
-            last_used_at: Some(at(1_600_000_000, 0)),
-            ..original.clone()
-        };
-        assert!(store.update(&changed).await.unwrap());
-        let stored = store.get(&original.id).await.unwrap().unwrap();
-        assert_eq!(
-            stored,
-            KeyRecord {
-                last_used_at: Some(used_at),
-                ..changed.clone()
-            }
-        );
-        assert_eq!(
-            ids(&store.list(&OrganizationId::from("org_b")).await.unwrap()),
-            vec![original.id]
-        );
-        assert!(
-            store
-                .list(&OrganizationId::from("org_a"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-
-        // Clearing optional fields clears them too.
-        let cleared = KeyRecord {
-            previous: None,
-            expires_at: None,
-            revoked_at: None,
-            ..changed
-        };
-        assert!(store.update(&cleared).await.unwrap());
-        assert_eq!(
-            store.get(&original.id).await.unwrap().unwrap(),
-            KeyRecord {
-                last_used_at: Some(used_at),
-                ..cleared
-            }
-        );
-    }
-
-    pub(super) async fn update_if_writes_only_over_the_record_it_read(store: Arc<dyn KeyStore>) {
-        let original = record("org_a", "CI", at(1_700_000_000, 5));
-        store.insert(&original).await.unwrap();
-        store
-            .record_usage(&[KeyUsage {
-                id: original.id,
-                used_at: at(1_700_000_100, 0),
-            }])
-            .await
-            .unwrap();
-        // What a manager read: last_used_at differs from the stored one, which does not matter.
-        let read = store.get(&original.id).await.unwrap().unwrap();
-        let revoked = KeyRecord {
-            revoked_at: Some(at(1_700_000_200, 0)),
-            ..read.clone()
-        };
-        let regenerated = KeyRecord {
-            digest: digest(9),
-            previous: Some(Box::new(PreviousSecret {
-                digest: read.digest,
-                valid_until: at(1_700_003_600, 0),
-            })),
-            ..read.clone()
-        };
-        assert!(store.update_if(&original, &revoked).await.unwrap());
-        // A second writer that read the same record loses: the revocation stays.
-        assert!(!store.update_if(&read, &regenerated).await.unwrap());
-        let stored = store.get(&original.id).await.unwrap().unwrap();
-        assert_eq!(stored.revoked_at, revoked.revoked_at);
-        assert_eq!(stored.digest, original.digest);
-        assert_eq!(stored.last_used_at, read.last_used_at);
-        // Over what is stored now, it wins.
-        let regenerated = KeyRecord {
-            revoked_at: stored.revoked_at,
-            ..regenerated
-        };
-        assert!(store.update_if(&stored, &regenerated).await.unwrap());
-        assert_eq!(
-            store.get(&original.id).await.unwrap().unwrap().digest,
-            digest(9)
-        );
-        let ghost = record("org_a", "ghost", at(1_700_000_000, 0));
-        assert!(!store.update_if(&ghost, &ghost).await.unwrap());
-        assert_eq!(store.get(&ghost.id).await.unwrap(), None);
-    }
-
-    pub(super) async fn update_of_an_unknown_id_changes_nothing(store: Arc<dyn KeyStore>) {
-        let ghost = record("org_a", "ghost", at(1_700_000_000, 0));
-        assert!(!store.update(&ghost).await.unwrap());
-        assert_eq!(store.get(&ghost.id).await.unwrap(), None);
-        assert!(
-            store
-                .list(&OrganizationId::from("org_a"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    pub(super) async fn delete_removes_only_that_record(store: Arc<dyn KeyStore>) {
-        let doomed = record("org_a", "doomed", at(1_700_000_000, 0));
-        let kept = record("org_a", "kept", at(1_700_000_001, 0));
-        store.insert(&doomed).await.unwrap();
-        store.insert(&kept).await.unwrap();
-
-        assert!(store.delete(&doomed.id).await.unwrap());
-        assert_eq!(store.get(&doomed.id).await.unwrap(), None);
-        assert!(!store.delete(&doomed.id).await.unwrap());
-        assert!(!store.delete(&id("unknownKey00")).await.unwrap());
-        assert_eq!(store.get(&kept.id).await.unwrap(), Some(kept.clone()));
-        assert_eq!(
-            store.list(&OrganizationId::from("org_a")).await.unwrap(),
-            vec![kept]
-        );
-        // The id is free again.
-        assert!(store.insert(&doomed).await.unwrap());
-    }
-
-    pub(super) async fn record_usage_moves_last_used_forward_only_and_skips_unknown_ids(
-        store: Arc<dyn KeyStore>,
-    ) {
-        let first = record("org_a", "first", at(1_700_000_000, 0));
-        let second = record("org_a", "second", at(1_700_000_000, 1));
-        let never = record("org_a", "never", at(1_700_000_000, 2));
-        for record in [&first, &second, &never] {
-            store.insert(record).await.unwrap();
-        }
-        store.record_usage(&[]).await.unwrap();
-
-        let use_ = |id, used_at| KeyUsage { id, used_at };
-        store
-            .record_usage(&[
-                use_(first.id, at(1_700_000_100, 0)),
-                use_(id("unknownKey00"), at(1_700_000_100, 0)),
-                // The same key twice in one batch: the later use wins, in either order.
-                use_(second.id, at(1_700_000_300, 5)),
-                use_(second.id, at(1_700_000_200, 0)),
-            ])
-            .await
-            .unwrap();
-        let last_used = |record: Option<KeyRecord>| record.unwrap().last_used_at;
-        assert_eq!(
-            last_used(store.get(&first.id).await.unwrap()),
-            Some(at(1_700_000_100, 0))
-        );
-        assert_eq!(
-            last_used(store.get(&second.id).await.unwrap()),
-            Some(at(1_700_000_300, 5))
-        );
-        assert_eq!(last_used(store.get(&never.id).await.unwrap()), None);
-        assert_eq!(store.get(&id("unknownKey00")).await.unwrap(), None);
-
-        // An older flush (a slow instance) does not move it back; a newer one moves it on.
-        store
-            .record_usage(&[
-                use_(first.id, at(1_700_000_050, 0)),
-                use_(second.id, at(1_700_000_400, 0)),
-            ])
-            .await
-            .unwrap();
-        assert_eq!(
-            last_used(store.get(&first.id).await.unwrap()),
-            Some(at(1_700_000_100, 0))
-        );
-        assert_eq!(
-            last_used(store.get(&second.id).await.unwrap()),
-            Some(at(1_700_000_400, 0))
-        );
-        // Nothing but last_used_at changed.
-        let stored = store.get(&first.id).await.unwrap().unwrap();
-        assert_eq!(
-            stored,
-            KeyRecord {
-                last_used_at: Some(at(1_700_000_100, 0)),
-                ..first
-            }
-        );
-    }
-
-    pub(super) async fn every_field_round_trips_exactly(store: Arc<dyn KeyStore>) {
-        let mut digest_bytes = [0u8; 32];
-        for (index, byte) in digest_bytes.iter_mut().enumerate() {
-            *byte = u8::try_from(index * 8).unwrap();
-        }
-        let full = KeyRecord {
-            id: id("Zz09aZxbYc12"),
-            organization: OrganizationId::from("org_full"),
-            name: "every field".into(),
-            permission: Permission::FullAccess,
-            digest: KeyDigest::from_bytes(digest_bytes),
-            previous: Some(Box::new(PreviousSecret {
-                digest: digest(0xff),
-                valid_until: at(1_700_086_400, 999_999),
-            })),
-            created_at: at(1_700_000_000, 1),
-            // Far from today on both sides: year 2400, and 1969.
-            expires_at: Some(at(13_569_465_600, 500_000)),
-            revoked_at: Some(UNIX_EPOCH - Duration::from_micros(86_400_000_001)),
-            last_used_at: Some(at(1_700_000_123, 456_789)),
-        };
-        let plain = record("org_full", "no optional field", at(0, 0));
-        assert!(store.insert(&full).await.unwrap());
-        assert!(store.insert(&plain).await.unwrap());
-        assert_eq!(store.get(&full.id).await.unwrap(), Some(full.clone()));
-        assert_eq!(store.get(&plain.id).await.unwrap(), Some(plain.clone()));
-        assert_eq!(
-            store.list(&OrganizationId::from("org_full")).await.unwrap(),
-            vec![full, plain]
-        );
-    }
-
-    pub(super) async fn names_with_quotes_and_unicode_round_trip(store: Arc<dyn KeyStore>) {
-        let organization = "org'; DROP TABLE formbox_api_keys; --";
-        let odd = KeyRecord {
-            name: "Zapier's \"integration\" — ключ 🔑 \\ %_".into(),
-            ..record(organization, "", at(1_700_000_000, 0))
-        };
-        let empty_name = record(organization, "", at(1_700_000_001, 0));
-        assert!(store.insert(&odd).await.unwrap());
-        assert!(store.insert(&empty_name).await.unwrap());
-        assert_eq!(store.get(&odd.id).await.unwrap(), Some(odd.clone()));
-        assert_eq!(
-            store
-                .list(&OrganizationId::from(organization))
-                .await
-                .unwrap(),
-            vec![empty_name, odd]
-        );
-    }
-
-    /// A manager over `store` whose clock stands at a whole microsecond.
-    fn manager(store: Arc<dyn KeyStore>) -> (KeyManager, ManualClock) {
-        let clock = ManualClock::new(at(1_750_000_000, 250_000));
-        let authenticator = Authenticator::from_shared(store).with_clock(clock.clone());
-        (KeyManager::from_authenticator(authenticator), clock)
-    }
-
-    pub(super) async fn revoked_key_is_rejected_after_revocation(store: Arc<dyn KeyStore>) {
-        let (manager, clock) = manager(Arc::clone(&store));
-        let org = OrganizationId::from("org_a");
-        let created = manager
-            .create(&org, "to revoke", Permission::FullAccess, None)
-            .await
-            .unwrap();
-        let key = created.key.expose_secret().to_owned();
-        let auth = manager.authenticator();
-        assert_eq!(
-            auth.authenticate(&key).await.unwrap().key_id(),
-            created.info.id
-        );
-
-        clock.advance(Duration::from_secs(10));
-        manager.revoke(&org, created.info.id).await.unwrap();
-        assert!(matches!(
-            auth.authenticate(&key).await,
-            Err(AuthError::RevokedKey)
-        ));
-        let stored = store.get(&created.info.id).await.unwrap().unwrap();
-        assert_eq!(stored.revoked_at, Some(at(1_750_000_010, 250_000)));
-    }
-
-    pub(super) async fn regenerated_key_honours_its_grace_period(store: Arc<dyn KeyStore>) {
-        let (manager, clock) = manager(Arc::clone(&store));
-        let org = OrganizationId::from("org_a");
-        let created = manager
-            .create(&org, "to rotate", Permission::ReadOnly, None)
-            .await
-            .unwrap();
-        let old_key = created.key.expose_secret().to_owned();
-        let rotated = manager
-            .regenerate(&org, created.info.id, Some(Duration::from_secs(3_600)))
-            .await
-            .unwrap();
-        let new_key = rotated.key.expose_secret().to_owned();
-        assert_eq!(rotated.info.id, created.info.id);
-
-        let stored = store.get(&created.info.id).await.unwrap().unwrap();
-        let previous = stored.previous.unwrap();
-        assert_eq!(previous.valid_until, at(1_750_003_600, 250_000));
-        assert_ne!(previous.digest, stored.digest);
-
-        let auth = manager.authenticator();
-        assert!(auth.authenticate(&old_key).await.is_ok());
-        assert!(auth.authenticate(&new_key).await.is_ok());
-        clock.advance(Duration::from_secs(3_600));
-        assert!(matches!(
-            auth.authenticate(&old_key).await,
-            Err(AuthError::InvalidKey)
-        ));
-        assert!(auth.authenticate(&new_key).await.is_ok());
-
-        // Without a grace period the old secret fails at once.
-        let again = manager
-            .regenerate(&org, created.info.id, None)
-            .await
-            .unwrap();
-        assert!(matches!(
-            auth.authenticate(&new_key).await,
-            Err(AuthError::InvalidKey)
-        ));
-        assert!(auth.authenticate(again.key.expose_secret()).await.is_ok());
-        assert_eq!(
-            store.get(&created.info.id).await.unwrap().unwrap().previous,
-            None
-        );
-    }
-
-    pub(super) async fn usage_flush_records_last_used(store: Arc<dyn KeyStore>) {
-        let (manager, clock) = manager(Arc::clone(&store));
-        let org = OrganizationId::from("org_a");
-        let used = manager
-            .create(&org, "used", Permission::ReadOnly, None)
-            .await
-            .unwrap();
-        let idle = manager
-            .create(&org, "idle", Permission::ReadOnly, None)
-            .await
-            .unwrap();
-        let auth = manager.authenticator();
-        for _ in 0..3 {
-            auth.authenticate(used.key.expose_secret()).await.unwrap();
-        }
-        clock.advance(Duration::from_secs(60));
-        assert_eq!(manager.flush_usage().await.unwrap(), 1);
-
-        let listed = manager.list(&org).await.unwrap();
-        let last_used = |id: KeyId| {
-            listed
-                .iter()
-                .find(|info| info.id == id)
-                .unwrap()
-                .last_used_at
-        };
-        assert_eq!(last_used(used.info.id), Some(at(1_750_000_060, 250_000)));
-        assert_eq!(last_used(idle.info.id), None);
-    }
-
-    pub(super) async fn many_tasks_insert_and_update_concurrently(store: Arc<dyn KeyStore>) {
-        const TASKS: usize = 32;
-        const KEYS_PER_TASK: usize = 20;
-        let mut tasks = Vec::new();
-        for task in 0..TASKS {
-            let store = Arc::clone(&store);
-            tasks.push(tokio::spawn(async move {
-                let organization = format!("org_{}", task % 4);
-                let mut records = Vec::new();
-                for n in 0..KEYS_PER_TASK {
-                    let created_at = at(1_700_000_000 + (task * KEYS_PER_TASK + n) as u64, 0);
-                    let record = record(&organization, &format!("task {task} key {n}"), created_at);
-                    assert!(store.insert(&record).await.unwrap());
-                    records.push(record);
-                }
-                for (n, record) in records.iter_mut().enumerate() {
-                    record.name = format!("task {task} key {n} renamed");
-                    if n % 2 == 0 {
-                        record.revoked_at = Some(at(1_800_000_000, u32::try_from(n).unwrap()));
-                    }
-                    assert!(store.update(record).await.unwrap());
-                }
-                let usage: Vec<KeyUsage> = records
-                    .iter()
-                    .map(|record| KeyUsage {
-                        id: record.id,
-                        used_at: at(1_900_000_000, u32::try_from(task).unwrap()),
-                    })
-                    .collect();
-                store.record_usage(&usage).await.unwrap();
-                records
-            }));
-        }
-        let mut expected = Vec::new();
-        for task in tasks {
-            expected.extend(task.await.unwrap());
-        }
-        assert_eq!(expected.len(), TASKS * KEYS_PER_TASK);
-        for (index, record) in expected.iter().enumerate() {
-            let task = index / KEYS_PER_TASK;
-            let stored = store.get(&record.id).await.unwrap().unwrap();
-            assert_eq!(
-                stored,
-                KeyRecord {
-                    last_used_at: Some(at(1_900_000_000, u32::try_from(task).unwrap())),
-                    ..record.clone()
-                }
-            );
-        }
-        let mut listed = 0;
-        for org in 0..4 {
-            let records = store
-                .list(&OrganizationId::from(format!("org_{org}")))
-                .await
-                .unwrap();
-            assert!(
-                records
-                    .windows(2)
-                    .all(|w| w[0].created_at > w[1].created_at)
-            );
-            listed += records.len();
-        }
-        assert_eq!(listed, TASKS * KEYS_PER_TASK);
-    }
+mod cached_memory_store {
+    formbox_auth::key_store_conformance!(async {
+        formbox_auth::CachedStore::new(formbox_auth::MemoryStore::new())
+    });
 }
 
 /// Calls every method of a store whose backend cannot be reached: each must fail with a
@@ -612,9 +58,11 @@ async fn assert_every_method_fails(store: &dyn KeyStore) {
         let errors: Vec<StoreError> = vec![
             store.get(&record.id).await.unwrap_err(),
             store.insert(&record).await.unwrap_err(),
-            store.update(&record).await.unwrap_err(),
+            store
+                .update(&record.next_revision(), record.revision)
+                .await
+                .unwrap_err(),
             store.list(&record.organization).await.unwrap_err(),
-            store.delete(&record.id).await.unwrap_err(),
             store.record_usage(&usage).await.unwrap_err(),
         ];
         errors
@@ -630,46 +78,11 @@ async fn assert_every_method_fails(store: &dyn KeyStore) {
     }
 }
 
-async fn memory() -> Fixture {
-    (Arc::new(MemoryStore::new()), Box::new(()))
-}
-
-async fn cached_memory() -> Fixture {
-    (Arc::new(CachedStore::new(MemoryStore::new())), Box::new(()))
-}
-
-conformance!(memory_store, memory());
-conformance!(cached_store, cached_memory());
-
-/// A backend that is never there.
-#[derive(Debug)]
-struct Unreachable;
-
-#[async_trait::async_trait]
-impl KeyStore for Unreachable {
-    async fn get(&self, _: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
-        Err(StoreError::backend("connection refused"))
-    }
-    async fn insert(&self, _: &KeyRecord) -> Result<bool, StoreError> {
-        Err(StoreError::backend("connection refused"))
-    }
-    async fn update(&self, _: &KeyRecord) -> Result<bool, StoreError> {
-        Err(StoreError::backend("connection refused"))
-    }
-    async fn list(&self, _: &OrganizationId) -> Result<Vec<KeyRecord>, StoreError> {
-        Err(StoreError::backend("connection refused"))
-    }
-    async fn delete(&self, _: &KeyId) -> Result<bool, StoreError> {
-        Err(StoreError::backend("connection refused"))
-    }
-    async fn record_usage(&self, _: &[KeyUsage]) -> Result<(), StoreError> {
-        Err(StoreError::backend("connection refused"))
-    }
-}
-
 #[tokio::test]
 async fn cached_store_over_an_unreachable_backend_gives_store_errors() {
-    let cache = CachedStore::new(Unreachable);
+    let backend = TestStore::new(MemoryStore::new());
+    backend.fault_all(Fault::Error);
+    let cache = CachedStore::new(backend);
     assert_every_method_fails(&cache).await;
     // Twice: a failure must not have been cached as "no such key".
     assert_every_method_fails(&cache).await;
@@ -677,7 +90,7 @@ async fn cached_store_over_an_unreachable_backend_gives_store_errors() {
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    use formbox_auth::{InvalidTableName, store::SqliteStore};
+    use formbox_auth::{InvalidTableName, SqliteStore};
     use sqlx::{
         SqlitePool,
         sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
@@ -700,21 +113,26 @@ mod sqlite {
             .unwrap()
     }
 
-    /// A store in a new database file, with several connections, as in production.
-    pub(super) async fn fresh() -> Fixture {
+    /// A store in a new database file, with several connections, as in production; the
+    /// directory lives as long as the test.
+    pub(crate) async fn fresh() -> (SqliteStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::new(pool(&dir.path().join("keys.db")).await);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
-        (Arc::new(store), Box::new(dir))
+        (store, dir)
     }
 
-    conformance!(sqlite_store, fresh());
-    conformance!(cached_sqlite_store, async {
-        let (store, guard) = fresh().await;
-        let cached: Arc<dyn KeyStore> = Arc::new(CachedStore::new(store));
-        (cached, guard)
-    });
+    mod sqlite_store {
+        formbox_auth::key_store_conformance!(with_guard: super::fresh());
+    }
+
+    mod cached_sqlite_store {
+        formbox_auth::key_store_conformance!(with_guard: async {
+            let (store, dir) = super::fresh().await;
+            (formbox_auth::CachedStore::new(store), dir)
+        });
+    }
 
     #[tokio::test]
     async fn unreachable_database_gives_store_errors() {
@@ -823,7 +241,7 @@ mod sqlite {
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use formbox_auth::{InvalidTableName, store::PostgresStore};
+    use formbox_auth::{InvalidTableName, PostgresStore};
     use sqlx::{PgPool, postgres::PgPoolOptions};
 
     use super::*;
@@ -854,21 +272,24 @@ mod postgres {
         format!("conformance_{suffix}")
     }
 
-    pub(super) async fn fresh() -> Fixture {
+    pub(crate) async fn fresh() -> PostgresStore {
         let store = PostgresStore::new(pool().await)
             .with_table_name(&unique_table())
             .unwrap();
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
-        (Arc::new(store), Box::new(()))
+        store
     }
 
-    conformance!(postgres_store, fresh());
-    conformance!(cached_postgres_store, async {
-        let (store, guard) = fresh().await;
-        let cached: Arc<dyn KeyStore> = Arc::new(CachedStore::new(store));
-        (cached, guard)
-    });
+    mod postgres_store {
+        formbox_auth::key_store_conformance!(super::fresh());
+    }
+
+    mod cached_postgres_store {
+        formbox_auth::key_store_conformance!(async {
+            formbox_auth::CachedStore::new(super::fresh().await)
+        });
+    }
 
     #[tokio::test]
     async fn unreachable_server_gives_store_errors() {
@@ -984,10 +405,8 @@ mod postgres {
             Err(StoreError::Decode(_))
         ));
         // A record far outside any calendar type's range is still written and read exactly.
-        let far = KeyRecord {
-            expires_at: Some(UNIX_EPOCH + Duration::from_secs(200_000 * 365 * 86_400)),
-            ..record("org_far", "far", at(1_700_000_000, 0))
-        };
+        let mut far = record("org_far", "far", at(1_700_000_000, 0));
+        far.expires_at = Some(UNIX_EPOCH + Duration::from_secs(200_000 * 365 * 86_400));
         store.insert(&far).await.unwrap();
         assert_eq!(store.get(&far.id).await.unwrap(), Some(far));
     }

@@ -5,7 +5,6 @@
 #[path = "../examples/server/app.rs"]
 #[allow(dead_code)]
 mod app;
-mod common;
 
 use std::{
     io::{self, Write},
@@ -14,10 +13,10 @@ use std::{
 };
 
 use axum::{Router, body::Body};
-use common::faults::{Fault, FaultyStore};
 use formbox_auth::{
-    AuthContext, Authenticator, Clock, KeyFormat, KeyManager, LeakOutcome, ManualClock,
-    MemoryStore, OrganizationId, Permission,
+    AuthContext, Authenticator, Clock, KeyFormat, KeyManager, LeakOutcome, MemoryStore,
+    OrganizationId, Permission,
+    testing::{Fault, ManualClock, TestStore},
 };
 use http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
@@ -87,7 +86,7 @@ fn forbidden_forms(key: &str) -> Vec<String> {
 struct Run {
     router: Router,
     manager: KeyManager,
-    store: FaultyStore<MemoryStore>,
+    store: TestStore<MemoryStore>,
     clock: ManualClock,
     /// Every key text presented or handed out during the run.
     involved: Vec<String>,
@@ -95,7 +94,8 @@ struct Run {
 
 impl Run {
     fn new() -> Self {
-        let store = FaultyStore::new(MemoryStore::new());
+        // Requests wait for the store, as on a database, so the logs of that path are checked.
+        let store = TestStore::new(MemoryStore::new()).without_cached_lookups();
         let clock = ManualClock::default();
         let authenticator = Authenticator::new(store.clone()).with_clock(clock.clone());
         let manager = KeyManager::from_authenticator(authenticator);
@@ -291,12 +291,12 @@ async fn a_whole_lifecycle_logs_events_but_no_key_secret_or_digest() {
 
     // The store fails: requests are turned away and the usage flush fails, then succeeds.
     let flusher = run.manager.spawn_usage_flusher(Duration::from_secs(3600));
-    run.store.set(Fault::Error);
+    run.store.fault_all(Fault::Error);
     run.expect("GET", "/v1/me", &full, StatusCode::SERVICE_UNAVAILABLE)
         .await;
     flusher.shutdown().await;
     assert!(run.manager.authenticator().pending_usage() > 0);
-    run.store.set(Fault::None);
+    run.store.clear_faults();
     assert!(run.manager.flush_usage().await.unwrap() > 0);
 
     drop(guard);

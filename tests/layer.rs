@@ -7,10 +7,11 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use common::{CountingStore, FailingStore, assert_rejected, counting_service, issue_key};
+use common::{assert_rejected, change, counting_service, issue_key};
 use formbox_auth::{
-    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyStore, ManualClock, MemoryStore, Permission,
-    PermissionPolicy, PreviousSecret, Rejection,
+    ApiKeyAuthLayer, Authenticator, KeyFormat, MemoryStore, Permission, PermissionPolicy,
+    PreviousSecret, Rejection,
+    testing::{self, Fault, ManualClock, TestStore},
 };
 use http::{Method, Request, Response, StatusCode, header};
 use tower::{Layer, ServiceExt};
@@ -110,7 +111,7 @@ async fn request_without_key_is_missing_api_key() {
 
 #[tokio::test]
 async fn malformed_keys_are_invalid_without_touching_the_store() {
-    let store = CountingStore::default();
+    let store = TestStore::new(MemoryStore::new());
     let (key, _) = issue_key(&store, "org_a", Permission::FullAccess).await;
     let text = key.expose_secret();
     let mut bad_checksum = text.to_owned();
@@ -130,12 +131,12 @@ async fn malformed_keys_are_invalid_without_touching_the_store() {
         assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
         assert!(!response.body().contains(presented), "the key is echoed");
     }
-    assert_eq!(store.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(store.lookups(), 0);
 }
 
 #[tokio::test]
 async fn unknown_key_is_invalid_after_one_store_read() {
-    let store = CountingStore::default();
+    let store = TestStore::new(MemoryStore::new());
     let unknown = KeyFormat::default().generate().unwrap();
     let service = ApiKeyAuthLayer::new(store.clone()).layer(counting_service().0);
     let response = send(
@@ -144,7 +145,7 @@ async fn unknown_key_is_invalid_after_one_store_read() {
     )
     .await;
     assert_rejected(&response, StatusCode::UNAUTHORIZED, "invalid_api_key");
-    assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+    assert_eq!(store.lookups(), 1);
 }
 
 #[tokio::test]
@@ -166,9 +167,11 @@ async fn wrong_secret_for_a_known_id_is_invalid() {
 #[tokio::test]
 async fn revoked_key_is_revoked_api_key() {
     let store = MemoryStore::new();
-    let (key, mut record) = issue_key(&store, "org_a", Permission::FullAccess).await;
-    record.revoked_at = Some(SystemTime::now());
-    store.update(&record).await.unwrap();
+    let (key, record) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    change(&store, &record, |next| {
+        next.revoked_at = Some(SystemTime::now())
+    })
+    .await;
     let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
     let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
     assert_rejected(&response, StatusCode::UNAUTHORIZED, "revoked_api_key");
@@ -177,9 +180,11 @@ async fn revoked_key_is_revoked_api_key() {
 #[tokio::test]
 async fn revoked_key_with_a_wrong_secret_is_only_invalid() {
     let store = MemoryStore::new();
-    let (key, mut record) = issue_key(&store, "org_a", Permission::FullAccess).await;
-    record.revoked_at = Some(SystemTime::now());
-    store.update(&record).await.unwrap();
+    let (key, record) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    change(&store, &record, |next| {
+        next.revoked_at = Some(SystemTime::now())
+    })
+    .await;
     let impostor = KeyFormat::default().generate_for(key.id()).unwrap();
     let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
     let response = send(
@@ -194,9 +199,9 @@ async fn revoked_key_with_a_wrong_secret_is_only_invalid() {
 async fn key_is_expired_from_its_expiry_time_on() {
     let store = MemoryStore::new();
     let clock = ManualClock::default();
-    let (key, mut record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
-    record.expires_at = Some(clock.now_plus(Duration::from_secs(60)));
-    store.update(&record).await.unwrap();
+    let (key, record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let expires_at = clock.now_plus(Duration::from_secs(60));
+    change(&store, &record, |next| next.expires_at = Some(expires_at)).await;
     let authenticator = Authenticator::new(store).with_clock(clock.clone());
     let service = ApiKeyAuthLayer::from_authenticator(authenticator).layer(counting_service().0);
 
@@ -211,14 +216,17 @@ async fn key_is_expired_from_its_expiry_time_on() {
 async fn previous_secret_works_only_until_its_grace_period_ends() {
     let store = MemoryStore::new();
     let clock = ManualClock::default();
-    let (old, mut record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let (old, record) = issue_key(&store, "org_a", Permission::ReadOnly).await;
     let new = KeyFormat::default().generate_for(old.id()).unwrap();
-    record.previous = Some(Box::new(PreviousSecret {
-        digest: record.digest,
-        valid_until: clock.now_plus(Duration::from_secs(30)),
-    }));
-    record.digest = new.digest();
-    store.update(&record).await.unwrap();
+    let valid_until = clock.now_plus(Duration::from_secs(30));
+    change(&store, &record, |next| {
+        next.previous = Some(Box::new(PreviousSecret {
+            digest: record.digest,
+            valid_until,
+        }));
+        next.digest = new.digest();
+    })
+    .await;
     let authenticator = Authenticator::new(store).with_clock(clock.clone());
     let service = ApiKeyAuthLayer::from_authenticator(authenticator).layer(counting_service().0);
 
@@ -254,10 +262,10 @@ async fn two_keys_in_one_request_are_ambiguous() {
 
 #[tokio::test]
 async fn failing_store_fails_closed_without_calling_the_service() {
-    let store = std::sync::Arc::new(FailingStore::default());
+    let store = TestStore::new(MemoryStore::new());
+    store.fault_all(Fault::Error);
     let (inner, calls) = counting_service();
-    let service =
-        ApiKeyAuthLayer::from_authenticator(Authenticator::from_shared(store.clone())).layer(inner);
+    let service = ApiKeyAuthLayer::new(store.clone()).layer(inner);
     let key = KeyFormat::default().generate().unwrap();
     let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
     assert_rejected(
@@ -266,7 +274,8 @@ async fn failing_store_fails_closed_without_calling_the_service() {
         "key_store_unavailable",
     );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
-    assert_eq!(store.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(store.calls(testing::Method::Get), 1);
+    assert_eq!(store.failures(), 1);
 }
 
 #[tokio::test]
@@ -322,6 +331,55 @@ async fn rejection_response_can_be_replaced() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(response.headers()["x-error"], "missing_api_key");
     assert_eq!(response.body(), "nope: missing_api_key");
+}
+
+/// The rejection each request got, read from the response's extensions as an outer layer would.
+async fn rejections<S>(service: &S, key: &str, unknown: &str) -> Vec<Option<Rejection>>
+where
+    S: tower::Service<
+            Request<String>,
+            Response = Response<String>,
+            Error = std::convert::Infallible,
+        > + Clone,
+{
+    let mut found = Vec::new();
+    for request in [
+        request(Method::GET, None),
+        request(Method::POST, Some(key)),
+        request(Method::GET, Some(unknown)),
+        request(Method::GET, Some(key)),
+    ] {
+        let response = send(service, request).await;
+        found.push(response.extensions().get::<Rejection>().copied());
+    }
+    found
+}
+
+#[tokio::test]
+async fn rejection_response_carries_the_rejection_whatever_built_the_body() {
+    // Without cached lookups the unknown key is rejected once the store answered, after the
+    // permission check that rejects the POST at once: both ways out of the layer are covered.
+    let store = TestStore::new(MemoryStore::new()).without_cached_lookups();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let unknown = KeyFormat::default().generate().unwrap();
+    let expected = [
+        Some(Rejection::MissingKey),
+        Some(Rejection::InsufficientPermissions {
+            required: Permission::FullAccess,
+        }),
+        Some(Rejection::InvalidKey),
+        None,
+    ];
+    let json = ApiKeyAuthLayer::new(store.clone()).layer(counting_service().0);
+    let custom = ApiKeyAuthLayer::new(store)
+        .with_rejection(|_: Rejection| Response::new(String::from("nope")))
+        .layer(counting_service().0);
+    for service_rejections in [
+        rejections(&json, key.expose_secret(), unknown.expose_secret()).await,
+        rejections(&custom, key.expose_secret(), unknown.expose_secret()).await,
+    ] {
+        assert_eq!(service_rejections, expected);
+    }
 }
 
 #[tokio::test]

@@ -3,62 +3,25 @@
 mod common;
 
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
 
-use async_trait::async_trait;
 use common::{assert_rejected, counting_service};
 use formbox_auth::{
-    Authenticator, Clock, KeyEvent, KeyId, KeyManager, KeyRecord, KeyStore, KeyUsage, LeakOutcome,
-    ManageError, ManualClock, MemoryStore, OrganizationId, Permission, StoreError, store,
+    Authenticator, Clock, KeyEvent, KeyManager, LeakOutcome, ManageError, MemoryStore,
+    OrganizationId, Permission,
+    testing::{self, Fault, ManualClock, TestStore},
 };
 use http::{Method, Request, Response, StatusCode};
 use tower::{Layer, ServiceExt};
 
 /// A memory store that counts usage writes and can be told to fail them or to refuse inserts.
-#[derive(Debug, Default, Clone)]
-struct ObservedStore {
-    inner: MemoryStore,
-    usage_writes: Arc<AtomicUsize>,
-    fail_usage: Arc<std::sync::atomic::AtomicBool>,
-    refuse_inserts: Arc<AtomicUsize>,
-}
+type ObservedStore = TestStore<MemoryStore>;
 
-#[async_trait]
-impl KeyStore for ObservedStore {
-    async fn get(&self, id: &KeyId) -> store::Result<Option<KeyRecord>> {
-        self.inner.get(id).await
-    }
-    async fn insert(&self, record: &KeyRecord) -> store::Result<bool> {
-        let refuse = self
-            .refuse_inserts
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if refuse {
-            return Ok(false);
-        }
-        self.inner.insert(record).await
-    }
-    async fn update(&self, record: &KeyRecord) -> store::Result<bool> {
-        self.inner.update(record).await
-    }
-    async fn list(&self, organization: &OrganizationId) -> store::Result<Vec<KeyRecord>> {
-        self.inner.list(organization).await
-    }
-    async fn delete(&self, id: &KeyId) -> store::Result<bool> {
-        self.inner.delete(id).await
-    }
-    async fn record_usage(&self, usage: &[KeyUsage]) -> store::Result<()> {
-        if self.fail_usage.load(Ordering::SeqCst) {
-            return Err(StoreError::Timeout);
-        }
-        self.usage_writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.record_usage(usage).await
-    }
+/// Usage writes the store was asked for.
+fn usage_writes(store: &ObservedStore) -> usize {
+    store.calls(testing::Method::RecordUsage)
 }
 
 struct Fixture {
@@ -70,7 +33,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let store = ObservedStore::default();
+        let store = TestStore::new(MemoryStore::new());
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
         let authenticator = Authenticator::new(store.clone()).with_clock(clock.clone());
         Self {
@@ -340,7 +303,8 @@ async fn names_are_trimmed_and_validated() {
 #[tokio::test]
 async fn id_collisions_are_retried_without_overwriting() {
     let f = Fixture::new();
-    f.store.refuse_inserts.store(2, Ordering::SeqCst);
+    f.store
+        .fault_next(testing::Method::Insert, 2, Fault::Refuse);
     let created = f
         .manager
         .create(&f.org, "CI", Permission::ReadOnly, None)
@@ -348,7 +312,7 @@ async fn id_collisions_are_retried_without_overwriting() {
         .unwrap();
     f.assert_ok(created.key.expose_secret()).await;
 
-    f.store.refuse_inserts.store(usize::MAX, Ordering::SeqCst);
+    f.store.fault(testing::Method::Insert, Fault::Refuse);
     assert!(matches!(
         f.manager
             .create(&f.org, "CI", Permission::ReadOnly, None)
@@ -396,11 +360,7 @@ async fn last_used_is_written_once_per_flush_not_per_request() {
         f.assert_ok(a.expose_secret()).await;
         f.assert_ok(b.expose_secret()).await;
     }
-    assert_eq!(
-        f.store.usage_writes.load(Ordering::SeqCst),
-        0,
-        "no write per request"
-    );
+    assert_eq!(usage_writes(&f.store), 0, "no write per request");
     assert!(
         f.manager
             .get(&f.org, a.id())
@@ -411,11 +371,7 @@ async fn last_used_is_written_once_per_flush_not_per_request() {
     );
 
     assert_eq!(f.manager.flush_usage().await.unwrap(), 2);
-    assert_eq!(
-        f.store.usage_writes.load(Ordering::SeqCst),
-        1,
-        "one write for the batch"
-    );
+    assert_eq!(usage_writes(&f.store), 1, "one write for the batch");
     let used_at = f.manager.get(&f.org, a.id()).await.unwrap().last_used_at;
     assert_eq!(used_at, Some(f.clock.now()));
 
@@ -424,7 +380,7 @@ async fn last_used_is_written_once_per_flush_not_per_request() {
         0,
         "nothing used since"
     );
-    assert_eq!(f.store.usage_writes.load(Ordering::SeqCst), 1);
+    assert_eq!(usage_writes(&f.store), 1);
 }
 
 #[tokio::test]
@@ -434,13 +390,13 @@ async fn failed_usage_flush_is_retried_and_loses_nothing() {
     f.assert_ok(key.expose_secret()).await;
     let used_around = f.clock.now();
 
-    f.store.fail_usage.store(true, Ordering::SeqCst);
+    f.store.fault(testing::Method::RecordUsage, Fault::Timeout);
     assert!(f.manager.flush_usage().await.is_err());
     f.assert_ok(key.expose_secret()).await;
     assert_eq!(f.manager.authenticator().pending_usage(), 1);
 
     f.clock.advance(Duration::from_secs(30));
-    f.store.fail_usage.store(false, Ordering::SeqCst);
+    f.store.clear_faults();
     assert_eq!(f.manager.flush_usage().await.unwrap(), 1);
     let last_used = f.manager.get(&f.org, key.id()).await.unwrap().last_used_at;
     assert_eq!(last_used, Some(used_around + Duration::from_secs(30)));
@@ -453,7 +409,7 @@ async fn flusher_writes_on_its_interval_and_on_shutdown() {
     let flusher = f.manager.spawn_usage_flusher(Duration::from_millis(20));
     f.assert_ok(key.expose_secret()).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while f.store.usage_writes.load(Ordering::SeqCst) == 0 {
+    while usage_writes(&f.store) == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "no flush within 5 s"

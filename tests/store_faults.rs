@@ -7,17 +7,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{
-    assert_rejected, counting_service,
-    faults::{Fault, FaultyStore},
-    issue_key,
+use common::{assert_rejected, counting_service, issue_key};
+use formbox_auth::{
+    Authenticator, KeyManager, MemoryStore, OrganizationId, Permission,
+    testing::{Fault, TestStore},
 };
-use formbox_auth::{Authenticator, KeyManager, MemoryStore, OrganizationId, Permission};
 use http::{Request, Response, StatusCode};
 use tower::{Layer, ServiceExt};
 
 struct Setup {
-    store: FaultyStore<MemoryStore>,
+    store: TestStore<MemoryStore>,
     manager: KeyManager,
     key: String,
 }
@@ -25,7 +24,9 @@ struct Setup {
 async fn setup(timeout: Duration) -> Setup {
     let memory = MemoryStore::new();
     let (key, _) = issue_key(&memory, "org_a", Permission::FullAccess).await;
-    let store = FaultyStore::new(memory);
+    // Every lookup takes the store's asynchronous path, as on a database, so that the faults
+    // and the timeout apply to requests between faults too.
+    let store = TestStore::new(memory).without_cached_lookups();
     let authenticator = Authenticator::new(store.clone()).with_store_timeout(timeout);
     Setup {
         store,
@@ -50,7 +51,7 @@ impl Setup {
 #[tokio::test]
 async fn store_error_fails_closed_and_the_service_is_never_called() {
     let setup = setup(Duration::from_secs(5)).await;
-    setup.store.set(Fault::Error);
+    setup.store.fault_all(Fault::Error);
     for _ in 0..20 {
         let (response, calls) = setup.send().await;
         assert_rejected(
@@ -60,13 +61,13 @@ async fn store_error_fails_closed_and_the_service_is_never_called() {
         );
         assert_eq!(calls, 0);
     }
-    assert_eq!(setup.store.failures.load(Ordering::SeqCst), 20);
+    assert_eq!(setup.store.failures(), 20);
 }
 
 #[tokio::test]
 async fn a_hanging_store_times_out_with_503() {
     let setup = setup(Duration::from_millis(50)).await;
-    setup.store.set(Fault::Hang);
+    setup.store.fault_all(Fault::Hang);
     let started = Instant::now();
     let (response, calls) = setup.send().await;
     assert_rejected(
@@ -85,7 +86,9 @@ async fn a_hanging_store_times_out_with_503() {
 #[tokio::test]
 async fn a_slow_store_within_the_timeout_still_authenticates() {
     let setup = setup(Duration::from_secs(2)).await;
-    setup.store.set(Fault::Delay(Duration::from_millis(20)));
+    setup
+        .store
+        .fault_all(Fault::Delay(Duration::from_millis(20)));
     let (response, calls) = setup.send().await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(calls, 1);
@@ -94,17 +97,17 @@ async fn a_slow_store_within_the_timeout_still_authenticates() {
 #[tokio::test]
 async fn requests_recover_by_themselves_when_the_store_comes_back() {
     let setup = setup(Duration::from_millis(50)).await;
-    setup.store.set(Fault::Error);
+    setup.store.fault_all(Fault::Error);
     assert_eq!(
         setup.send().await.0.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
-    setup.store.set(Fault::Hang);
+    setup.store.fault_all(Fault::Hang);
     assert_eq!(
         setup.send().await.0.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
-    setup.store.set(Fault::None);
+    setup.store.clear_faults();
     let (response, calls) = setup.send().await;
     assert_eq!((response.status(), calls), (StatusCode::OK, 1));
 }
@@ -120,14 +123,14 @@ async fn failed_flushes_lose_no_last_used_time() {
         .unwrap();
     assert_eq!(setup.send().await.0.status(), StatusCode::OK);
 
-    setup.store.set(Fault::Error);
+    setup.store.fault_all(Fault::Error);
     for _ in 0..3 {
         assert!(setup.manager.flush_usage().await.is_err());
     }
     // Used during the outage: the other key cannot authenticate, but the first key's use is pending.
     assert_eq!(setup.manager.authenticator().pending_usage(), 1);
 
-    setup.store.set(Fault::None);
+    setup.store.clear_faults();
     let service = setup.manager.layer().layer(counting_service().0);
     let request = Request::get("/")
         .header("api-key", created.key.expose_secret())
@@ -152,7 +155,7 @@ async fn management_operations_report_store_failures_without_changing_anything()
     let setup = setup(Duration::from_secs(5)).await;
     let org = OrganizationId::from("org_a");
     let before = setup.manager.list(&org).await.unwrap();
-    setup.store.set(Fault::Error);
+    setup.store.fault_all(Fault::Error);
     assert!(
         setup
             .manager
@@ -168,7 +171,7 @@ async fn management_operations_report_store_failures_without_changing_anything()
             .await
             .is_err()
     );
-    setup.store.set(Fault::None);
+    setup.store.clear_faults();
     assert_eq!(setup.manager.list(&org).await.unwrap(), before);
     assert_eq!(setup.send().await.0.status(), StatusCode::OK);
 }
@@ -178,13 +181,13 @@ async fn a_flush_cancelled_while_the_store_hangs_loses_nothing() {
     let setup = setup(Duration::from_secs(5)).await;
     let org = OrganizationId::from("org_a");
     assert_eq!(setup.send().await.0.status(), StatusCode::OK);
-    setup.store.set(Fault::Hang);
+    setup.store.fault_all(Fault::Hang);
     let cancelled =
         tokio::time::timeout(Duration::from_millis(50), setup.manager.flush_usage()).await;
     assert!(cancelled.is_err(), "the flush should still be waiting");
     assert_eq!(setup.manager.authenticator().pending_usage(), 1);
 
-    setup.store.set(Fault::None);
+    setup.store.clear_faults();
     assert_eq!(setup.manager.flush_usage().await.unwrap(), 1);
     let keys = setup.manager.list(&org).await.unwrap();
     assert!(keys[0].last_used_at.is_some());
@@ -194,13 +197,13 @@ async fn a_flush_cancelled_while_the_store_hangs_loses_nothing() {
 async fn a_hanging_usage_write_times_out_and_is_kept() {
     let setup = setup(Duration::from_millis(50)).await;
     assert_eq!(setup.send().await.0.status(), StatusCode::OK);
-    setup.store.set(Fault::Hang);
+    setup.store.fault_all(Fault::Hang);
     let outcome = tokio::time::timeout(Duration::from_secs(2), setup.manager.flush_usage()).await;
     assert!(
         matches!(outcome, Ok(Err(formbox_auth::StoreError::Timeout))),
         "{outcome:?}"
     );
     assert_eq!(setup.manager.authenticator().pending_usage(), 1);
-    setup.store.set(Fault::None);
+    setup.store.clear_faults();
     assert_eq!(setup.manager.flush_usage().await.unwrap(), 1);
 }

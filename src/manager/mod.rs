@@ -17,6 +17,8 @@ pub use leak::LeakOutcome;
 use crate::{
     ApiKeyAuthLayer, Authenticator, KeyEvent, KeyId, KeyRecord, KeyStore, OrganizationId,
     Permission, PreviousSecret, StoreError,
+    secret::{SecretMatch, match_secret},
+    store::whole_micros,
 };
 
 /// Longest key name, in characters.
@@ -120,6 +122,7 @@ impl KeyManager {
                 now,
             );
             record.expires_at = expires_at;
+            let record = record.with_whole_micros();
             if self.store().insert(&record).await? {
                 self.emit(KeyEvent::Created {
                     organization: organization.clone(),
@@ -263,32 +266,31 @@ impl KeyManager {
                 return Ok(LeakOutcome::Unknown);
             };
             let (organization, key_id) = (current.organization.clone(), current.id);
-            let mut record = current.clone();
-            let outcome = if record.digest != digest {
-                let in_grace = record.previous.as_ref().is_some_and(|previous| {
-                    previous.digest == digest && self.now() < previous.valid_until
-                });
-                if !in_grace {
-                    return Ok(LeakOutcome::Unknown);
+            let mut record = current.next_revision();
+            let outcome = match match_secret(&current, &digest, Some(self.now())) {
+                SecretMatch::Neither => return Ok(LeakOutcome::Unknown),
+                SecretMatch::Previous => {
+                    record.previous = None;
+                    LeakOutcome::GraceEnded {
+                        organization,
+                        key_id,
+                    }
                 }
-                record.previous = None;
-                LeakOutcome::GraceEnded {
-                    organization,
-                    key_id,
+                SecretMatch::Current if current.revoked_at.is_some() => {
+                    return Ok(LeakOutcome::AlreadyRevoked {
+                        organization,
+                        key_id,
+                    });
                 }
-            } else if record.revoked_at.is_some() {
-                return Ok(LeakOutcome::AlreadyRevoked {
-                    organization,
-                    key_id,
-                });
-            } else {
-                record.revoked_at = Some(self.now());
-                LeakOutcome::Revoked {
-                    organization,
-                    key_id,
+                SecretMatch::Current => {
+                    record.revoked_at = Some(self.now());
+                    LeakOutcome::Revoked {
+                        organization,
+                        key_id,
+                    }
                 }
             };
-            if self.store().update_if(&current, &record).await? {
+            if self.store().update(&record, current.revision).await? {
                 if let LeakOutcome::Revoked {
                     organization,
                     key_id,
@@ -347,9 +349,9 @@ impl KeyManager {
     }
 
     /// Reads the key, lets `apply` change it (`Ok(false)`: nothing to write), and writes the
-    /// result only if the stored record is still the one read ([`KeyStore::update_if`]). When
-    /// another change of the same key came in between, it starts over from that change, so that
-    /// neither is lost. Returns the record as stored and whether this call changed it.
+    /// result only if the stored record is still at the revision read ([`KeyStore::update`]).
+    /// When another change of the same key came in between, it starts over from that change, so
+    /// that neither is lost. Returns the record as stored and whether this call changed it.
     async fn change(
         &self,
         organization: &OrganizationId,
@@ -358,11 +360,12 @@ impl KeyManager {
     ) -> ManageResult<(KeyRecord, bool)> {
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.record(organization, id).await?;
-            let mut record = current.clone();
+            let mut record = current.next_revision();
             if !apply(&mut record)? {
                 return Ok((current, false));
             }
-            if self.store().update_if(&current, &record).await? {
+            let record = record.with_whole_micros();
+            if self.store().update(&record, current.revision).await? {
                 return Ok((record, true));
             }
         }
@@ -381,11 +384,13 @@ impl KeyManager {
     }
 
     fn store(&self) -> &dyn KeyStore {
-        &**self.authenticator.store()
+        self.authenticator.store()
     }
 
+    /// The time, to the microsecond: the precision every store keeps, so that what this manager
+    /// returns is exactly what it stored.
     fn now(&self) -> SystemTime {
-        self.authenticator.clock().now()
+        whole_micros(self.authenticator.clock().now())
     }
 
     fn emit(&self, event: KeyEvent) {

@@ -8,6 +8,10 @@ use crate::Permission;
 
 /// Why the layer turned a request away. Each maps to one status and error code.
 ///
+/// The layer also puts it into the response's extensions, whatever [`OnRejection`] built the
+/// body, so that an outer layer can count rejections by reason:
+/// `response.extensions().get::<Rejection>()`.
+///
 /// ```
 /// use formbox_auth::{Permission, Rejection};
 /// use http::StatusCode;

@@ -103,7 +103,8 @@ where
     }
 }
 
-/// Reports a rejection as an event and builds its response.
+/// Reports a rejection as an event and builds its response, which carries the [`Rejection`] in
+/// its extensions.
 fn reject<C, R: OnRejection<B>, B>(
     shared: &Shared<C, R>,
     key_id: Option<KeyId>,
@@ -113,7 +114,10 @@ fn reject<C, R: OnRejection<B>, B>(
     shared
         .authenticator
         .emit(&KeyEvent::Rejected { key_id, code });
-    shared.on_rejection.on_rejection(rejection)
+    let mut response = shared.on_rejection.on_rejection(rejection);
+    // An outer layer (metrics, access logs) reads why without parsing the body.
+    response.extensions_mut().insert(rejection);
+    response
 }
 
 /// Turns a verification outcome and the request's needs into a context or a rejection.

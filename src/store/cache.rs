@@ -10,7 +10,9 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result};
+use super::{
+    CachedLookup, Invalidate, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result, whole_micros,
+};
 use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 
 /// A store that remembers what another store answered to [`get`](KeyStore::get), so that most
@@ -24,7 +26,7 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 ///   the answer "no such key" for [`with_negative_ttl`](Self::with_negative_ttl). Without
 ///   invalidations from other instances, the time to live is how long a change made elsewhere
 ///   (a revocation) can go unseen.
-/// - **Invalidation**: an insert, update or delete through the cache drops the key at once, in
+/// - **Invalidation**: an insert or update through the cache drops the key at once, in
 ///   every clone, whatever the outcome of the write. [`invalidate`](Self::invalidate) and
 ///   [`invalidate_all`](Self::invalidate_all) do the same for changes made elsewhere;
 ///   `PostgresStore::listen_invalidations` (feature `postgres`) calls them for every change any
@@ -40,29 +42,26 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 /// Clones share the cached entries. `Debug` shows the settings, never a record.
 ///
 /// ```
-/// use formbox_auth::{KeyFormat, KeyRecord, KeyStore, ManualClock, MemoryStore, Permission};
-/// use formbox_auth::store::CachedStore;
+/// use formbox_auth::{CachedStore, KeyFormat, KeyRecord, KeyStore, MemoryStore, Permission};
 /// use std::time::{Duration, SystemTime};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let clock = ManualClock::default();
 /// let store = MemoryStore::new();
-/// let cache = CachedStore::new(store.clone())
-///     .with_ttl(Duration::from_secs(30))
-///     .with_clock(clock.clone());
+/// let cache = CachedStore::new(store.clone()).with_ttl(Duration::from_secs(30));
 ///
 /// let key = KeyFormat::default().generate()?;
 /// let record = KeyRecord::new(key.id(), "org_1".into(), "CI", Permission::ReadOnly, key.digest(), SystemTime::now());
 /// cache.insert(&record).await?;
-/// assert_eq!(cache.get(&key.id()).await?, Some(record.clone()));
+/// assert_eq!(cache.get(&key.id()).await?.map(|r| r.revoked_at), Some(None));
 ///
 /// // Another instance revokes the key: this one serves its cached copy until the time to live
 /// // ends, or until it is told.
-/// let revoked = KeyRecord { revoked_at: Some(SystemTime::now()), ..record.clone() };
-/// store.update(&revoked).await?;
-/// assert_eq!(cache.get(&key.id()).await?, Some(record));
-/// clock.advance(Duration::from_secs(30));
-/// assert_eq!(cache.get(&key.id()).await?, Some(revoked));
+/// let mut revoked = record.next_revision();
+/// revoked.revoked_at = Some(SystemTime::now());
+/// store.update(&revoked, record.revision).await?;
+/// assert_eq!(cache.get(&key.id()).await?.map(|r| r.revoked_at), Some(None));
+/// cache.invalidate(&key.id());
+/// assert!(cache.get(&key.id()).await?.is_some_and(|r| r.revoked_at.is_some()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
@@ -167,6 +166,16 @@ impl<S> CachedStore<S> {
     }
 }
 
+impl<S: Send + Sync + 'static> Invalidate for CachedStore<S> {
+    fn invalidate(&self, id: &KeyId) {
+        CachedStore::invalidate(self, id);
+    }
+
+    fn invalidate_all(&self) {
+        CachedStore::invalidate_all(self);
+    }
+}
+
 impl<S> Clone for CachedStore<S> {
     fn clone(&self) -> Self {
         Self {
@@ -236,19 +245,19 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     /// A fresh cached answer, without copying the record; otherwise whatever the store behind
     /// can answer at once (nothing, for a database), which is not cached.
-    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
+    fn get_cached(&self, id: &KeyId) -> CachedLookup {
         let now = self.clock.now();
         {
             let mut state = self.lock();
             if let Some(record) = state.hits.fresh(id, now, self.config.ttl) {
-                return Some(Some(Arc::clone(record)));
+                return CachedLookup::Found(Arc::clone(record));
             }
             if state
                 .misses
                 .fresh(id, now, self.config.negative_ttl)
                 .is_some()
             {
-                return Some(None);
+                return CachedLookup::Absent;
             }
         }
         self.store.get_cached(id)
@@ -260,15 +269,9 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         inserted
     }
 
-    async fn update(&self, record: &KeyRecord) -> Result<bool> {
-        let updated = self.store.update(record).await;
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+        let updated = self.store.update(record, expected_revision).await;
         self.invalidate(&record.id);
-        updated
-    }
-
-    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
-        let updated = self.store.update_if(current, new).await;
-        self.invalidate(&current.id);
         updated
     }
 
@@ -276,21 +279,15 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         self.store.list(organization).await
     }
 
-    async fn delete(&self, id: &KeyId) -> Result<bool> {
-        let deleted = self.store.delete(id).await;
-        self.invalidate(id);
-        deleted
-    }
-
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
         self.store.record_usage(usage).await?;
         let mut state = self.lock();
         for use_ in usage {
             if let Some(record) = state.hits.get_mut(&use_.id)
-                && record.last_used_at < Some(use_.used_at)
+                && record.last_used_at < Some(whole_micros(use_.used_at))
             {
                 // Copies the record only if a request is still holding the old one.
-                Arc::make_mut(record).last_used_at = Some(use_.used_at);
+                Arc::make_mut(record).last_used_at = Some(whole_micros(use_.used_at));
             }
         }
         Ok(())

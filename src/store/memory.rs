@@ -7,12 +7,14 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result};
+use super::{CachedLookup, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result, whole_micros};
 use crate::{KeyId, key::IdBuildHasher};
 
 /// A store in process memory, for tests and single-process services. Clones share the same keys.
 ///
-/// Keys are lost when the process exits; use a persistent store in production.
+/// Keys are lost when the process exits; use a persistent store in production. Times are kept to
+/// the microsecond, as in the SQL stores, so that code tested against this store behaves the
+/// same on them.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     records: Arc<RwLock<Records>>,
@@ -44,42 +46,30 @@ impl KeyStore for MemoryStore {
         Ok(self.read(|records| records.get(id).map(|record| KeyRecord::clone(record))))
     }
 
-    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
-        Some(self.read(|records| records.get(id).cloned()))
+    fn get_cached(&self, id: &KeyId) -> CachedLookup {
+        match self.read(|records| records.get(id).cloned()) {
+            Some(record) => CachedLookup::Found(record),
+            None => CachedLookup::Absent,
+        }
     }
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
+        let record = Arc::new(record.with_whole_micros());
         Ok(self.write(|records| {
             if records.contains_key(&record.id) {
                 return false;
             }
-            records.insert(record.id, Arc::new(record.clone()));
+            records.insert(record.id, record);
             true
         }))
     }
 
-    async fn update(&self, record: &KeyRecord) -> Result<bool> {
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+        let mut record = record.with_whole_micros();
         Ok(self.write(|records| match records.get_mut(&record.id) {
-            Some(stored) => {
-                let last_used_at = stored.last_used_at;
-                *stored = Arc::new(KeyRecord {
-                    last_used_at,
-                    ..record.clone()
-                });
-                true
-            }
-            None => false,
-        }))
-    }
-
-    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
-        Ok(self.write(|records| match records.get_mut(&current.id) {
-            Some(stored) if super::same_but_usage(stored, current) => {
-                let last_used_at = stored.last_used_at;
-                *stored = Arc::new(KeyRecord {
-                    last_used_at,
-                    ..new.clone()
-                });
+            Some(stored) if stored.revision == expected_revision => {
+                record.last_used_at = stored.last_used_at;
+                *stored = Arc::new(record);
                 true
             }
             _ => false,
@@ -102,16 +92,13 @@ impl KeyStore for MemoryStore {
         Ok(found)
     }
 
-    async fn delete(&self, id: &KeyId) -> Result<bool> {
-        Ok(self.write(|records| records.remove(id).is_some()))
-    }
-
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
         self.write(|records| {
             for use_ in usage {
                 if let Some(record) = records.get_mut(&use_.id) {
                     let record = Arc::make_mut(record);
-                    record.last_used_at = record.last_used_at.max(Some(use_.used_at));
+                    let used_at = whole_micros(use_.used_at);
+                    record.last_used_at = record.last_used_at.max(Some(used_at));
                 }
             }
         });

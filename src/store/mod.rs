@@ -1,41 +1,12 @@
 //! Where key records live.
 //!
-//! [`KeyStore`] is storage only: get, insert, update, list, delete, and a batched last-used write.
-//! Hashing, verification, expiry and grace periods live once in the crate, so a new backend has
-//! nothing security-relevant to get wrong.
-//!
-//! | store | feature | for |
-//! |---|---|---|
-//! | [`MemoryStore`] | | tests and single-process services |
-//! | `SqliteStore` | `sqlite` | the embedded default: keys in a file |
-//! | `PostgresStore` | `postgres` | many instances sharing one database |
-//! | [`CachedStore`] | | wraps any store: bounded, with times to live and invalidation |
-//!
-//! Every backend passes the same conformance suite (`tests/conformance.rs`).
-//!
-//! ```
-//! use formbox_auth::{KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission};
-//! use std::{sync::Arc, time::SystemTime};
-//!
-//! # tokio_test();
-//! # fn tokio_test() { tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let store = MemoryStore::new();
-//! let key = KeyFormat::default().generate()?;
-//! let record = KeyRecord::new(
-//!     key.id(),
-//!     OrganizationId::from("org_1"),
-//!     "CI",
-//!     Permission::ReadOnly,
-//!     key.digest(),
-//!     SystemTime::now(),
-//! );
-//! assert!(store.insert(&record).await?);
-//! assert_eq!(store.get(&key.id()).await?, Some(record));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! # }).unwrap() }
-//! ```
+//! [`KeyStore`] is storage only. Hashing, verification, expiry and grace periods live once in the
+//! crate, so a new backend has nothing security-relevant to get wrong; the one thing it must get
+//! right is that [`update`](KeyStore::update) is an atomic compare-and-swap.
 
 mod cache;
+mod error;
+mod invalidate;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -50,43 +21,20 @@ use std::{sync::Arc, time::SystemTime};
 use async_trait::async_trait;
 
 pub use cache::CachedStore;
+pub(crate) use error::Result;
+pub use error::StoreError;
+pub use invalidate::Invalidate;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{InvalidationListener, PostgresStore};
+pub(crate) use record::whole_micros;
 pub use record::{KeyRecord, OrganizationId, PreviousSecret};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sql::InvalidTableName;
+pub use sql::{InvalidTableName, SqlDialect, SqlStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 use crate::KeyId;
-
-/// Result of a store operation.
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// The backend failed; the crate answers `503 key_store_unavailable` and lets nothing through.
-///
-/// "Not found" is never an error: methods return `Ok(None)` or `Ok(false)` for it.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The database or service behind the store failed.
-    #[error("the key store failed: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The store returned data that is not a valid record.
-    #[error("the key store returned a malformed record: {0}")]
-    Decode(String),
-    /// The store did not answer in time.
-    #[error("the key store did not answer in time")]
-    Timeout,
-}
-
-impl StoreError {
-    /// Wraps a backend's own error.
-    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self::Backend(error.into())
-    }
-}
 
 /// One key's last use, as the usage recorder flushes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,56 +45,76 @@ pub struct KeyUsage {
     pub used_at: SystemTime,
 }
 
+/// What a store can say about a key id without waiting: [`KeyStore::get_cached`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedLookup {
+    /// The store holds this record.
+    Found(Arc<KeyRecord>),
+    /// The store is known to hold no record with this id.
+    Absent,
+    /// The store cannot tell without waiting: ask [`KeyStore::get`].
+    Unknown,
+}
+
 /// Storage for key records.
 ///
-/// Implementations are plain storage: they keep what they are given and return it unchanged. All
-/// methods take `&self`, so one store is shared as `Arc<dyn KeyStore>`. `Err` means only that the
-/// backend failed; absence is `Ok(None)` or `Ok(false)`.
+/// Implementations are plain storage: they keep what they are given and return it unchanged.
+/// All methods take `&self`, so one store is shared as `Arc<dyn KeyStore>`. `Err` means only
+/// that the backend failed; absence is `Ok(None)` or `Ok(false)`.
+///
+/// What the crate relies on, for every method:
+///
+/// - **Exactness**: a record comes back equal to what was written, with every field, including
+///   names with quotes or any Unicode. Times are kept to the microsecond: the crate writes only
+///   whole microseconds (any time since 1970 and well before), and a store may round finer parts
+///   down, never up.
+/// - **Isolation**: one organization's records never appear in another's answers.
+///
+/// [`key_store_conformance!`](crate::key_store_conformance) (feature `testing`) checks all of
+/// this, and each method's own promise, against a backend.
 #[async_trait]
 pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// The record with this id, or `None`.
+    ///
+    /// The crate reads a key once per uncached request, so this is the call to make fast (a
+    /// primary-key lookup).
     async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>>;
 
     /// The record with this id if the store can answer at once from memory (an in-process table
-    /// or a warm cache): `Some(Some(record))` found, `Some(None)` known to be absent, `None` to
-    /// ask [`get`](Self::get). The layer uses it to skip the asynchronous path for hot keys.
+    /// or a warm cache); otherwise [`CachedLookup::Unknown`], and the crate calls
+    /// [`get`](Self::get). The layer uses it to skip the asynchronous path for hot keys.
     ///
-    /// The default answers `None`. Never block here.
-    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
+    /// The default answers `Unknown`. Never block or wait here.
+    fn get_cached(&self, id: &KeyId) -> CachedLookup {
         let _ = id;
-        None
+        CachedLookup::Unknown
     }
 
-    /// Stores a new record. Returns `false`, changing nothing, if a record with its id exists.
+    /// Stores a new record as given. Returns `false`, changing nothing, if a record with its id
+    /// exists: the crate relies on this to never overwrite a key with a colliding id.
     async fn insert(&self, record: &KeyRecord) -> Result<bool>;
 
-    /// Replaces the record with the same id, except `last_used_at`, which only
-    /// [`record_usage`](Self::record_usage) moves. Returns `false` if there is no such record.
-    async fn update(&self, record: &KeyRecord) -> Result<bool>;
-
-    /// Replaces `current` with `new` (same id) only if the stored record still equals `current`
-    /// in everything [`update`](Self::update) writes, that is all but `last_used_at`: a
-    /// compare-and-swap, so that two concurrent changes of one key (a revocation and a
-    /// regeneration) cannot silently overwrite each other. Returns `false`, changing nothing, if
-    /// the record changed since `current` was read, or is gone.
+    /// Replaces the record with `record.id` by `record`, but only if the stored record is still
+    /// at `expected_revision`: an atomic compare-and-swap, so that two concurrent changes of one
+    /// key (a revocation and a regeneration, on two instances) cannot silently undo each other.
     ///
-    /// The default compares and then updates in two steps, which is not atomic: a store that
-    /// several writers share must override it with one atomic operation.
-    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
-        match self.get(&current.id).await? {
-            Some(stored) if same_but_usage(&stored, current) => self.update(new).await,
-            _ => Ok(false),
-        }
-    }
+    /// - Writes every field of `record`, its [`revision`](KeyRecord::revision) included (the
+    ///   crate passes `expected_revision + 1`), except `last_used_at`, which stays as stored:
+    ///   only [`record_usage`](Self::record_usage) moves it.
+    /// - Returns `false`, changing nothing, if the stored revision differs or there is no such
+    ///   record.
+    /// - Must be atomic among all writers of the store: in SQL,
+    ///   `UPDATE ... WHERE id = ? AND revision = ?` and the count of changed rows.
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool>;
 
-    /// Every record of `organization`, newest first (by `created_at`, then id).
+    /// Every record of `organization`, newest first: by `created_at` descending, then by id
+    /// descending in byte order (`"b" > "a" > "B"`), whatever the database's collation.
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>>;
 
-    /// Removes a record. Returns `false` if there was none.
-    async fn delete(&self, id: &KeyId) -> Result<bool>;
-
-    /// Moves `last_used_at` of each listed key forward to `used_at` (never backward). Unknown ids
-    /// are skipped.
+    /// Moves `last_used_at` of each listed key forward to `used_at`, never backward (an older
+    /// batch from a slow instance changes nothing), and changes nothing else, not the revision
+    /// either. The same key may appear more than once; the latest use wins. Unknown ids are
+    /// skipped.
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()>;
 }
 
@@ -156,7 +124,7 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
         (**self).get(id).await
     }
 
-    fn get_cached(&self, id: &KeyId) -> Option<Option<Arc<KeyRecord>>> {
+    fn get_cached(&self, id: &KeyId) -> CachedLookup {
         (**self).get_cached(id)
     }
 
@@ -164,35 +132,15 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
         (**self).insert(record).await
     }
 
-    async fn update(&self, record: &KeyRecord) -> Result<bool> {
-        (**self).update(record).await
-    }
-
-    async fn update_if(&self, current: &KeyRecord, new: &KeyRecord) -> Result<bool> {
-        (**self).update_if(current, new).await
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+        (**self).update(record, expected_revision).await
     }
 
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
         (**self).list(organization).await
     }
 
-    async fn delete(&self, id: &KeyId) -> Result<bool> {
-        (**self).delete(id).await
-    }
-
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
         (**self).record_usage(usage).await
-    }
-}
-
-/// Whether two records agree in everything but `last_used_at`, which only
-/// [`KeyStore::record_usage`] moves: what [`KeyStore::update_if`] compares.
-pub(crate) fn same_but_usage(a: &KeyRecord, b: &KeyRecord) -> bool {
-    KeyRecord {
-        last_used_at: None,
-        ..a.clone()
-    } == KeyRecord {
-        last_used_at: None,
-        ..b.clone()
     }
 }

@@ -1,7 +1,5 @@
-//! Helpers shared by the integration tests.
+//! What the integration tests share.
 #![allow(dead_code, unreachable_pub)]
-
-pub mod faults;
 
 use std::{
     convert::Infallible,
@@ -9,18 +7,23 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::SystemTime,
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use async_trait::async_trait;
 use formbox_auth::{
-    AuthContext, KeyFormat, KeyId, KeyRecord, KeyStore, KeyUsage, MemoryStore, OrganizationId,
-    Permission, PlaintextKey, StoreError, store,
+    AuthContext, KeyFormat, KeyRecord, KeyStore, OrganizationId, Permission, PlaintextKey,
 };
 use http::{Request, Response, StatusCode};
-use tower::{BoxError, service_fn};
+use tower::service_fn;
 
-/// A key of `organization` with `permission`, inserted into `store`.
+/// `time` to the whole microsecond, the precision every store keeps, so that a record built
+/// with it compares equal to the one read back.
+pub fn whole_micros(time: SystemTime) -> SystemTime {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap();
+    UNIX_EPOCH + Duration::from_micros(since_epoch.as_micros().try_into().unwrap())
+}
+
+/// A key of `organization` with `permission`, inserted into `store`, and its record as stored.
 pub async fn issue_key(
     store: &impl KeyStore,
     organization: &str,
@@ -33,10 +36,27 @@ pub async fn issue_key(
         "test key",
         permission,
         key.digest(),
-        SystemTime::now(),
+        whole_micros(SystemTime::now()),
     );
     assert!(store.insert(&record).await.unwrap());
     (key, record)
+}
+
+/// Writes `record` with `edit` applied over the stored `record`, and returns what was written.
+/// Fails the test if the stored record moved on since `record` was read.
+pub async fn change(
+    store: &impl KeyStore,
+    record: &KeyRecord,
+    edit: impl FnOnce(&mut KeyRecord),
+) -> KeyRecord {
+    let mut next = record.next_revision();
+    edit(&mut next);
+    assert!(
+        store.update(&next, record.revision).await.unwrap(),
+        "the stored record is no longer at revision {}",
+        record.revision
+    );
+    next
 }
 
 /// An inner service that counts its calls and answers 200 with the organization it was given.
@@ -83,69 +103,4 @@ pub fn assert_rejected(response: &Response<String>, status: StatusCode, code: &s
         response.headers()[http::header::CONTENT_TYPE],
         "application/json"
     );
-}
-
-/// A store whose every call fails, as an unreachable database does.
-#[derive(Debug, Default)]
-pub struct FailingStore {
-    pub calls: AtomicUsize,
-}
-
-impl FailingStore {
-    fn fail<T>(&self) -> store::Result<T> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Err(StoreError::backend(BoxError::from("connection refused")))
-    }
-}
-
-#[async_trait]
-impl KeyStore for FailingStore {
-    async fn get(&self, _: &KeyId) -> store::Result<Option<KeyRecord>> {
-        self.fail()
-    }
-    async fn insert(&self, _: &KeyRecord) -> store::Result<bool> {
-        self.fail()
-    }
-    async fn update(&self, _: &KeyRecord) -> store::Result<bool> {
-        self.fail()
-    }
-    async fn list(&self, _: &OrganizationId) -> store::Result<Vec<KeyRecord>> {
-        self.fail()
-    }
-    async fn delete(&self, _: &KeyId) -> store::Result<bool> {
-        self.fail()
-    }
-    async fn record_usage(&self, _: &[KeyUsage]) -> store::Result<()> {
-        self.fail()
-    }
-}
-
-/// A memory store that counts reads, to show which requests reach the store.
-#[derive(Debug, Default, Clone)]
-pub struct CountingStore {
-    pub inner: MemoryStore,
-    pub gets: Arc<AtomicUsize>,
-}
-
-#[async_trait]
-impl KeyStore for CountingStore {
-    async fn get(&self, id: &KeyId) -> store::Result<Option<KeyRecord>> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(id).await
-    }
-    async fn insert(&self, record: &KeyRecord) -> store::Result<bool> {
-        self.inner.insert(record).await
-    }
-    async fn update(&self, record: &KeyRecord) -> store::Result<bool> {
-        self.inner.update(record).await
-    }
-    async fn list(&self, organization: &OrganizationId) -> store::Result<Vec<KeyRecord>> {
-        self.inner.list(organization).await
-    }
-    async fn delete(&self, id: &KeyId) -> store::Result<bool> {
-        self.inner.delete(id).await
-    }
-    async fn record_usage(&self, usage: &[KeyUsage]) -> store::Result<()> {
-        self.inner.record_usage(usage).await
-    }
 }

@@ -1,0 +1,191 @@
+//! Keys in PostgreSQL, shared by many instances of a service.
+
+mod listener;
+mod queries;
+mod timestamp;
+
+use std::collections::BTreeMap;
+
+use sqlx::{
+    PgPool, Postgres, Row,
+    postgres::{PgQueryResult, PgRow},
+};
+
+pub use listener::InvalidationListener;
+use timestamp::PgTimestamp;
+
+use super::{
+    Invalidate, Result,
+    sql::{Column, Dialect, Query, SqlDialect, SqlStore, Value, sql},
+};
+use crate::KeyId;
+
+/// A store in a PostgreSQL database, for a service that runs as many instances sharing their
+/// keys.
+///
+/// It takes a [`PgPool`] and keeps its records in one table (`formbox_api_keys` unless
+/// [`with_table_name`](SqlStore::with_table_name) says otherwise), which
+/// [`migrate`](SqlStore::migrate) creates. Clones share the pool.
+///
+/// Every insert and update publishes the key id on the `NOTIFY` channel named after the table, in
+/// the same statement, so the notification goes out exactly when the change commits.
+/// [`listen_invalidations`](SqlStore::listen_invalidations) feeds those notifications to a
+/// [`CachedStore`](crate::CachedStore), so that a key revoked through one instance stops working
+/// on all of them at once, not only after the cache's time to live.
+///
+/// # Schema
+///
+/// The key id (`TEXT`, byte-order collation) is the primary key; an index on
+/// `(organization, created_at, id)` serves [`list`](crate::KeyStore::list). Digests are `BYTEA`,
+/// `revision` a `BIGINT` and timestamps `TIMESTAMPTZ`, which keeps microseconds: the precision
+/// the store guarantees.
+///
+/// # Example
+///
+/// ```no_run
+/// use formbox_auth::{CachedStore, KeyStore, PostgresStore};
+/// use sqlx::PgPool;
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = PgPool::connect("postgres://app@localhost/app").await?;
+/// let store = PostgresStore::new(pool);
+/// store.migrate().await?;
+///
+/// // Every instance caches lookups and drops a key as soon as any instance changes it.
+/// let cache = CachedStore::new(store.clone());
+/// let _listener = store.listen_invalidations(&cache).await?;
+/// assert!(cache.list(&"org_1".into()).await?.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub type PostgresStore = SqlStore<Postgres>;
+
+impl SqlStore<Postgres> {
+    /// Makes `target` (a [`CachedStore`](crate::CachedStore), usually) forget keys as soon as any
+    /// instance inserts or updates them.
+    ///
+    /// It subscribes to the table's `NOTIFY` channel on a connection of its own from the pool
+    /// (held for as long as it runs), tells `target` to forget everything, since anything it
+    /// holds may already be stale, then returns a running task. That task calls
+    /// [`Invalidate::invalidate`] for each notified key id, and [`Invalidate::invalidate_all`]
+    /// for a notification that is not a key id, and whenever the connection was lost and is
+    /// back, because notifications sent in between are gone. It also empties `target` when the
+    /// connection drops, so during a database outage even hot keys are looked up again and fail
+    /// closed, rather than being served from a cache that can no longer hear about revocations.
+    /// The task ends when the pool is closed or [`InvalidationListener::abort`] is called;
+    /// dropping the handle leaves it running.
+    ///
+    /// It must be called within a Tokio runtime; an error means the subscription failed.
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn listen_invalidations<I: Invalidate + Clone>(
+        &self,
+        target: &I,
+    ) -> Result<InvalidationListener> {
+        listener::listen(self.pool(), self.table_name(), target).await
+    }
+}
+
+impl SqlDialect for Postgres {}
+
+impl Dialect for Postgres {
+    const STORE_NAME: &'static str = "PostgresStore";
+    const PLACEHOLDER: char = '$';
+    const TABLE_OPTIONS: &'static str = "";
+
+    fn declaration(column: &Column) -> &'static str {
+        column.postgres
+    }
+
+    fn announced(table: &str, write: &str) -> String {
+        queries::announced(table, write)
+    }
+
+    fn record_usage_statement(table: &str) -> String {
+        queries::record_usage(table)
+    }
+
+    fn bind(query: Query<Self>, value: Value<'_>) -> Result<Query<Self>> {
+        Ok(match value {
+            Value::Text(text) => query.bind(text),
+            Value::Bytes(bytes) => query.bind(bytes),
+            Value::Time(micros) => {
+                query.bind(micros.map(PgTimestamp::from_unix_micros).transpose()?)
+            }
+            Value::Integer(integer) => query.bind(integer),
+        })
+    }
+
+    fn text(row: &PgRow, column: &str) -> Result<Option<String>> {
+        Ok(row.try_get(column)?)
+    }
+
+    fn bytes(row: &PgRow, column: &str) -> Result<Option<Vec<u8>>> {
+        Ok(row.try_get(column)?)
+    }
+
+    fn time(row: &PgRow, column: &str) -> Result<Option<i64>> {
+        row.try_get::<Option<PgTimestamp>, _>(column)?
+            .map(|time| time.unix_micros(column))
+            .transpose()
+    }
+
+    fn integer(row: &PgRow, column: &str) -> Result<Option<i64>> {
+        Ok(row.try_get(column)?)
+    }
+
+    async fn fetch_optional(pool: &PgPool, query: Query<Self>) -> Result<Option<PgRow>> {
+        Ok(query.fetch_optional(pool).await?)
+    }
+
+    async fn fetch_all(pool: &PgPool, query: Query<Self>) -> Result<Vec<PgRow>> {
+        Ok(query.fetch_all(pool).await?)
+    }
+
+    /// A write that announces itself selects one row per row it changed, and PostgreSQL reports
+    /// that count.
+    async fn execute(pool: &PgPool, query: Query<Self>) -> Result<u64> {
+        let done: PgQueryResult = query.execute(pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn migrate(store: &PostgresStore) -> Result<()> {
+        let statements = store.statements();
+        let mut transaction = store.pool().begin().await?;
+        sqlx::query(queries::LOCK)
+            .bind(store.table_name())
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(sql(&statements.create_table))
+            .execute(&mut *transaction)
+            .await?;
+        let has_revision: i64 = sqlx::query_scalar(queries::HAS_REVISION)
+            .bind(store.table_name())
+            .fetch_one(&mut *transaction)
+            .await?;
+        if has_revision == 0 {
+            sqlx::query(sql(&statements.add_revision))
+                .execute(&mut *transaction)
+                .await?;
+        }
+        sqlx::query(sql(&statements.create_index))
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn record_usage(store: &PostgresStore, latest: &BTreeMap<KeyId, i64>) -> Result<()> {
+        let ids: Vec<&str> = latest.keys().map(KeyId::as_str).collect();
+        let times = latest
+            .values()
+            .map(|&micros| PgTimestamp::from_unix_micros(micros))
+            .collect::<Result<Vec<_>>>()?;
+        sqlx::query(sql(&store.statements().record_usage))
+            .bind(ids)
+            .bind(times)
+            .execute(store.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,36 @@
+//! The statements only PostgreSQL runs.
+
+/// Instances that start together all migrate: without the lock, two concurrent
+/// `CREATE TABLE IF NOT EXISTS` can both try to create the table, and one fails; and two
+/// instances upgrading a table of version 0.1 would both add its column.
+pub(super) const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('formbox_auth.' || $1))";
+
+/// Whether the table (`$1`) has its `revision` column yet. `ALTER TABLE` locks out even readers
+/// until the transaction ends, so `migrate` only alters a table that needs it, not at every
+/// start.
+pub(super) const HAS_REVISION: &str = "SELECT COUNT(*) FROM pg_attribute \
+     WHERE attrelid = to_regclass(quote_ident($1)) AND attname = 'revision' AND NOT attisdropped";
+
+/// `write`, made to publish the id of the row it changed on the channel named after `table`, in
+/// the same statement, so the notification goes out exactly when the change commits, and only if
+/// it changed a row.
+pub(super) fn announced(table: &str, write: &str) -> String {
+    format!("WITH changed AS ({write} RETURNING id) SELECT pg_notify('{table}', id) FROM changed")
+}
+
+/// One statement per batch. Rows are locked in id order, so two instances flushing overlapping
+/// batches at once wait for each other instead of deadlocking. GREATEST ignores NULL, so a first
+/// use simply sets the column.
+pub(super) fn record_usage(table: &str) -> String {
+    format!(
+        r#"UPDATE "{table}" AS t SET last_used_at = GREATEST(t.last_used_at, u.used_at)
+        FROM (
+            SELECT k.id, u.used_at
+            FROM UNNEST($1::text[], $2::timestamptz[]) AS u (id, used_at)
+            JOIN "{table}" AS k ON k.id = u.id
+            ORDER BY k.id
+            FOR UPDATE OF k
+        ) AS u
+        WHERE t.id = u.id"#
+    )
+}

@@ -1,0 +1,169 @@
+//! The table's columns: the one list every statement is written from and every record is bound
+//! in.
+
+use std::time::SystemTime;
+
+use super::time::unix_micros;
+use crate::store::{KeyRecord, Result, StoreError};
+
+/// One column of the table, as each database declares it.
+#[derive(Debug)]
+pub struct Column {
+    pub(crate) name: &'static str,
+    // A build with one of the two features reads only its own database's declarations.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) sqlite: &'static str,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) postgres: &'static str,
+    /// Whether [`KeyStore::update`](crate::store::KeyStore::update) writes it.
+    pub(crate) updated: bool,
+}
+
+impl Column {
+    const fn new(name: &'static str, sqlite: &'static str, postgres: &'static str) -> Self {
+        Self {
+            name,
+            sqlite,
+            postgres,
+            updated: true,
+        }
+    }
+
+    /// A column that only an insert writes.
+    const fn not_updated(self) -> Self {
+        Self {
+            updated: false,
+            ..self
+        }
+    }
+}
+
+/// The column a table of version 0.1 lacks.
+pub(crate) const REVISION: Column = Column::new(
+    "revision",
+    "INTEGER NOT NULL DEFAULT 0",
+    "BIGINT NOT NULL DEFAULT 0",
+);
+
+/// Every column, in the order [`values`] gives a record's values.
+///
+/// SQLite has no timestamp type: its times are `INTEGER` microseconds since the Unix epoch, which
+/// keep every microsecond, sort as numbers and need no parsing. PostgreSQL's `TIMESTAMPTZ` keeps
+/// microseconds too. In PostgreSQL, `COLLATE "C"` orders ids by their bytes, as every other store
+/// does, whatever the database's locale.
+pub(crate) const COLUMNS: [Column; 12] = [
+    // The id an update finds its row by.
+    Column::new(
+        "id",
+        "TEXT NOT NULL PRIMARY KEY",
+        r#"TEXT COLLATE "C" PRIMARY KEY"#,
+    )
+    .not_updated(),
+    Column::new(
+        "organization",
+        "TEXT NOT NULL",
+        r#"TEXT COLLATE "C" NOT NULL"#,
+    ),
+    Column::new("name", "TEXT NOT NULL", "TEXT NOT NULL"),
+    Column::new("permission", "TEXT NOT NULL", "TEXT NOT NULL"),
+    Column::new("digest", "BLOB NOT NULL", "BYTEA NOT NULL"),
+    Column::new("previous_digest", "BLOB", "BYTEA"),
+    Column::new("previous_valid_until", "INTEGER", "TIMESTAMPTZ"),
+    Column::new("created_at", "INTEGER NOT NULL", "TIMESTAMPTZ NOT NULL"),
+    Column::new("expires_at", "INTEGER", "TIMESTAMPTZ"),
+    Column::new("revoked_at", "INTEGER", "TIMESTAMPTZ"),
+    // Only `record_usage` moves it, so that a flush never undoes a change and the other way round.
+    Column::new("last_used_at", "INTEGER", "TIMESTAMPTZ").not_updated(),
+    REVISION,
+];
+
+/// One value as a statement binds it.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    /// `TEXT`.
+    Text(&'a str),
+    /// `BLOB` or `BYTEA`.
+    Bytes(Option<&'a [u8]>),
+    /// A time, in whole microseconds since the Unix epoch.
+    Time(Option<i64>),
+    /// `INTEGER` or `BIGINT`.
+    Integer(i64),
+}
+
+/// `record`'s value for each of [`COLUMNS`], in their order.
+pub(crate) fn values(record: &KeyRecord) -> Result<[Value<'_>; COLUMNS.len()]> {
+    let time = |time: Option<SystemTime>| time.map(unix_micros).transpose().map(Value::Time);
+    let previous = record.previous.as_deref();
+    Ok([
+        Value::Text(record.id.as_str()),
+        Value::Text(record.organization.as_str()),
+        Value::Text(&record.name),
+        Value::Text(record.permission.as_str()),
+        Value::Bytes(Some(record.digest.as_bytes())),
+        Value::Bytes(previous.map(|previous| &previous.digest.as_bytes()[..])),
+        time(previous.map(|previous| previous.valid_until))?,
+        time(Some(record.created_at))?,
+        time(record.expires_at)?,
+        time(record.revoked_at)?,
+        time(record.last_used_at)?,
+        Value::Integer(revision(record.revision)?),
+    ])
+}
+
+/// The values an update writes: those of the [`COLUMNS`] it updates, in their order.
+pub(crate) fn updated_values(record: &KeyRecord) -> Result<impl Iterator<Item = Value<'_>>> {
+    let values = values(record)?;
+    Ok(COLUMNS
+        .iter()
+        .zip(values)
+        .filter(|(column, _)| column.updated)
+        .map(|(_, value)| value))
+}
+
+/// A revision as the `revision` column holds it.
+pub(crate) fn revision(revision: u64) -> Result<i64> {
+    i64::try_from(revision)
+        .map_err(|_| StoreError::backend("the revision is beyond what the key store can hold"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::{KeyDigest, Permission};
+
+    fn record() -> KeyRecord {
+        let id = "0123456789ab".parse().unwrap();
+        let digest = KeyDigest::from_bytes([7; 32]);
+        let created_at = UNIX_EPOCH + Duration::from_micros(5);
+        KeyRecord::new(
+            id,
+            "org".into(),
+            "CI",
+            Permission::ReadOnly,
+            digest,
+            created_at,
+        )
+    }
+
+    #[test]
+    fn an_update_writes_everything_but_the_id_and_the_last_use() {
+        let mut record = record();
+        record.last_used_at = Some(UNIX_EPOCH);
+        record.revision = 3;
+        let updated: Vec<_> = updated_values(&record).unwrap().collect();
+        assert_eq!(updated.len(), COLUMNS.len() - 2);
+        assert!(matches!(updated[0], Value::Text("org")));
+        assert!(matches!(updated.last(), Some(Value::Integer(3))));
+    }
+
+    #[test]
+    fn revisions_beyond_the_column_are_errors() {
+        let mut record = record();
+        record.revision = u64::MAX;
+        assert!(matches!(values(&record), Err(StoreError::Backend(_))));
+        record.revision = i64::MAX.unsigned_abs();
+        assert!(values(&record).is_ok());
+    }
+}

@@ -1,0 +1,90 @@
+//! What differs between the databases a [`SqlStore`] runs on.
+
+use std::{collections::BTreeMap, future::Future, sync::Arc};
+
+use sqlx::{Database, Pool};
+
+use super::{Column, SqlStore, Value, sql};
+use crate::{KeyId, store::Result};
+
+/// A database a [`SqlStore`] can keep keys in.
+///
+/// The trait is sealed: it is implemented for `sqlx::Sqlite` (feature `sqlite`), which makes
+/// `SqliteStore`, and for `sqlx::Postgres` (feature `postgres`), which makes `PostgresStore`, and
+/// cannot be implemented outside this crate. What a database must provide is then free to change
+/// without a breaking release.
+pub trait SqlDialect: Dialect {}
+
+/// A statement with the values bound so far.
+pub(crate) type Query<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
+
+/// Everything in which the databases differ. The rest of the SQL layer is written once, against
+/// this: in particular it never names a sqlx type that needs bounds only a concrete database
+/// meets.
+pub trait Dialect: Database {
+    /// The name `Debug` shows for the store.
+    const STORE_NAME: &'static str;
+    /// What precedes a bind parameter's position, as in `?1` or `$1`.
+    const PLACEHOLDER: char;
+    /// What follows the column list of `CREATE TABLE`.
+    const TABLE_OPTIONS: &'static str;
+
+    /// `column`'s type and constraints.
+    fn declaration(column: &Column) -> &'static str;
+
+    /// `write`, a statement that changes one row of `table`, made to also announce the change to
+    /// other instances, in the same statement.
+    fn announced(table: &str, write: &str) -> String;
+
+    /// The statement [`record_usage`](Self::record_usage) runs.
+    fn record_usage_statement(table: &str) -> String;
+
+    /// `query` with `value` bound as its next parameter.
+    fn bind(query: Query<Self>, value: Value<'_>) -> Result<Query<Self>>;
+
+    /// A `TEXT` column of `row`.
+    fn text(row: &Self::Row, column: &str) -> Result<Option<String>>;
+    /// A `BLOB` or `BYTEA` column of `row`.
+    fn bytes(row: &Self::Row, column: &str) -> Result<Option<Vec<u8>>>;
+    /// A time column of `row`, in whole microseconds since the Unix epoch.
+    fn time(row: &Self::Row, column: &str) -> Result<Option<i64>>;
+    /// An integer column of `row`.
+    fn integer(row: &Self::Row, column: &str) -> Result<Option<i64>>;
+
+    /// The row `query` reads, if any.
+    fn fetch_optional(
+        pool: &Pool<Self>,
+        query: Query<Self>,
+    ) -> impl Future<Output = Result<Option<Self::Row>>> + Send;
+    /// Every row `query` reads.
+    fn fetch_all(
+        pool: &Pool<Self>,
+        query: Query<Self>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
+    /// Runs `query`, a write, and counts the rows it changed.
+    fn execute(pool: &Pool<Self>, query: Query<Self>) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Creates or upgrades `store`'s table: [`SqlStore::migrate`].
+    fn migrate(store: &SqlStore<Self>) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: SqlDialect;
+
+    /// Moves each key's `last_used_at` forward to its latest use, given in id order as Unix
+    /// microseconds: [`KeyStore::record_usage`](crate::store::KeyStore::record_usage).
+    fn record_usage(
+        store: &SqlStore<Self>,
+        latest: &BTreeMap<KeyId, i64>,
+    ) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: SqlDialect;
+}
+
+/// `statement` with `values` bound in order: the one place a statement gets its values.
+pub(crate) fn bound<'a, DB: Dialect>(
+    statement: &Arc<str>,
+    values: impl IntoIterator<Item = Value<'a>>,
+) -> Result<Query<DB>> {
+    values
+        .into_iter()
+        .try_fold(sqlx::query(sql(statement)), DB::bind)
+}

@@ -1,0 +1,105 @@
+//! Every statement of a SQL store, written from [`COLUMNS`] once per table name.
+
+use std::sync::Arc;
+
+use super::{
+    Dialect,
+    columns::{COLUMNS, REVISION},
+    table_name::TableName,
+};
+
+/// Every statement of a store, shared by its clones.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    pub(crate) create_table: Arc<str>,
+    /// Upgrades a table of version 0.1: every key starts at revision 0.
+    pub(crate) add_revision: Arc<str>,
+    pub(crate) create_index: Arc<str>,
+    pub(crate) get: Arc<str>,
+    pub(crate) insert: Arc<str>,
+    /// The compare-and-swap: binds the updated columns, then the id and the expected revision.
+    pub(crate) update: Arc<str>,
+    pub(crate) list: Arc<str>,
+    pub(crate) record_usage: Arc<str>,
+}
+
+impl Statements {
+    pub(crate) fn new<DB: Dialect>(table: &TableName) -> Self {
+        let name = table.as_str();
+        // Quoted, so that its case is kept.
+        let t = format!("\"{name}\"");
+        let p = |position: usize| format!("{}{position}", DB::PLACEHOLDER);
+        let columns = COLUMNS.map(|column| column.name).join(", ");
+        let declarations = COLUMNS
+            .map(|column| format!("{} {}", column.name, DB::declaration(&column)))
+            .join(",\n    ");
+        let values = comma_separated((1..=COLUMNS.len()).map(p));
+        let updated: Vec<_> = COLUMNS.iter().filter(|column| column.updated).collect();
+        let assignments = comma_separated(
+            (updated.iter().zip(1..))
+                .map(|(column, position)| format!("{} = {}", column.name, p(position))),
+        );
+        let (id, revision) = (p(updated.len() + 1), p(updated.len() + 2));
+        let insert =
+            format!("INSERT INTO {t} ({columns}) VALUES ({values}) ON CONFLICT (id) DO NOTHING");
+        let update =
+            format!("UPDATE {t} SET {assignments} WHERE id = {id} AND revision = {revision}");
+        Self {
+            create_table: format!(
+                "CREATE TABLE IF NOT EXISTS {t} (\n    {declarations}\n){}",
+                DB::TABLE_OPTIONS
+            )
+            .into(),
+            add_revision: format!(
+                "ALTER TABLE {t} ADD COLUMN {} {}",
+                REVISION.name,
+                DB::declaration(&REVISION)
+            )
+            .into(),
+            create_index: format!(
+                "CREATE INDEX IF NOT EXISTS \"{name}_organization_idx\" \
+                 ON {t} (organization, created_at DESC, id DESC)"
+            )
+            .into(),
+            get: format!("SELECT {columns} FROM {t} WHERE id = {}", p(1)).into(),
+            insert: DB::announced(name, &insert).into(),
+            update: DB::announced(name, &update).into(),
+            list: format!(
+                "SELECT {columns} FROM {t} WHERE organization = {} \
+                 ORDER BY created_at DESC, id DESC",
+                p(1)
+            )
+            .into(),
+            record_usage: DB::record_usage_statement(name).into(),
+        }
+    }
+}
+
+fn comma_separated(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(all(test, feature = "sqlite", feature = "postgres"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_writes_the_updated_columns_then_finds_the_row_by_id_and_revision() {
+        let table = TableName::default_name();
+        let sqlite = Statements::new::<sqlx::Sqlite>(&table);
+        assert!(sqlite.update.contains("revision = ?10"));
+        assert!(sqlite.update.ends_with("WHERE id = ?11 AND revision = ?12"));
+        assert!(!sqlite.update.contains("last_used_at"));
+        let postgres = Statements::new::<sqlx::Postgres>(&table);
+        assert!(
+            postgres
+                .update
+                .contains("WHERE id = $11 AND revision = $12 RETURNING id")
+        );
+        assert!(
+            postgres
+                .insert
+                .contains("$12) ON CONFLICT (id) DO NOTHING RETURNING id")
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The SQL store, written once for every [`SqlDialect`].
+
+use std::{collections::BTreeMap, fmt, sync::Arc};
+
+use async_trait::async_trait;
+use sqlx::Pool;
+
+use super::{
+    Dialect, SqlDialect, Value, bound,
+    columns::{revision, updated_values, values},
+    raw_record::RawRecord,
+    statements::Statements,
+    table_name::{InvalidTableName, TableName},
+    time::unix_micros,
+};
+use crate::{
+    KeyId,
+    store::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result},
+};
+
+/// Keys in a SQL database, through sqlx: `SqliteStore` (feature `sqlite`) or `PostgresStore`
+/// (feature `postgres`), whose pages say what each database adds.
+///
+/// It takes a pool and keeps its records in one table (`formbox_api_keys` unless
+/// [`with_table_name`](Self::with_table_name) says otherwise), which [`migrate`](Self::migrate)
+/// creates. Clones share the pool.
+///
+/// # Schema
+///
+/// The key id is the primary key; an index on `(organization, created_at, id)` serves
+/// [`list`](KeyStore::list). Digests are binary, times keep whole microseconds, and `revision`
+/// is the integer that makes [`update`](KeyStore::update) a compare-and-swap.
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub struct SqlStore<DB: SqlDialect> {
+    pool: Pool<DB>,
+    table: TableName,
+    statements: Arc<Statements>,
+}
+
+impl<DB: SqlDialect> SqlStore<DB> {
+    /// A store using the default table, `formbox_api_keys`.
+    pub fn new(pool: Pool<DB>) -> Self {
+        Self::with_table(pool, TableName::default_name())
+    }
+
+    /// Uses the table `name` instead, for example to keep two sets of keys in one database.
+    ///
+    /// The name must match `[A-Za-z_][A-Za-z0-9_]{0,62}`. The index is named after it, with
+    /// `_organization_idx` appended. In PostgreSQL, where the quoted name keeps its case, the
+    /// `NOTIFY` channel has the same name.
+    pub fn with_table_name(self, name: &str) -> Result<Self, InvalidTableName> {
+        Ok(Self::with_table(self.pool, TableName::new(name)?))
+    }
+
+    fn with_table(pool: Pool<DB>, table: TableName) -> Self {
+        Self {
+            statements: Arc::new(Statements::new::<DB>(&table)),
+            pool,
+            table,
+        }
+    }
+
+    /// The table the records live in.
+    pub fn table_name(&self) -> &str {
+        self.table.as_str()
+    }
+
+    /// The pool the store uses.
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    /// Creates the table and its index unless they exist, and upgrades a table created by
+    /// version 0.1 by adding its `revision` column, at `0` for every key. Running it again, or
+    /// from several instances at once, changes nothing.
+    ///
+    /// Instances of 0.1 still running against an upgraded table keep working, but their changes
+    /// do not move revisions: finish a rolling upgrade before two instances may change one key
+    /// at the same time.
+    pub async fn migrate(&self) -> Result<()> {
+        DB::migrate(self).await
+    }
+
+    pub(crate) fn statements(&self) -> &Statements {
+        &self.statements
+    }
+}
+
+impl<DB: SqlDialect> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            table: self.table.clone(),
+            statements: Arc::clone(&self.statements),
+        }
+    }
+}
+
+impl<DB: SqlDialect> fmt::Debug for SqlStore<DB> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(DB::STORE_NAME)
+            .field("pool", &self.pool)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+fn decode<DB: Dialect>(row: &DB::Row) -> Result<KeyRecord> {
+    RawRecord::read::<DB>(row)?.into_record()
+}
+
+#[async_trait]
+impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        let query = bound(&self.statements.get, [Value::Text(id.as_str())])?;
+        let row = DB::fetch_optional(&self.pool, query).await?;
+        row.as_ref().map(decode::<DB>).transpose()
+    }
+
+    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
+        let query = bound(&self.statements.insert, values(record)?)?;
+        Ok(DB::execute(&self.pool, query).await? > 0)
+    }
+
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+        let found_by = [
+            Value::Text(record.id.as_str()),
+            Value::Integer(revision(expected_revision)?),
+        ];
+        let query = bound(
+            &self.statements.update,
+            updated_values(record)?.chain(found_by),
+        )?;
+        Ok(DB::execute(&self.pool, query).await? > 0)
+    }
+
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
+        let query = bound(&self.statements.list, [Value::Text(organization.as_str())])?;
+        let rows = DB::fetch_all(&self.pool, query).await?;
+        rows.iter().map(decode::<DB>).collect()
+    }
+
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        let latest = latest_use_per_key(usage)?;
+        if latest.is_empty() {
+            return Ok(());
+        }
+        DB::record_usage(self, &latest).await
+    }
+}
+
+/// The latest use of each key in a batch, in id order (the order rows are locked in), as Unix
+/// microseconds.
+fn latest_use_per_key(usage: &[KeyUsage]) -> Result<BTreeMap<KeyId, i64>> {
+    let mut latest = BTreeMap::new();
+    for use_ in usage {
+        let used_at = unix_micros(use_.used_at)?;
+        latest
+            .entry(use_.id)
+            .and_modify(|known: &mut i64| *known = (*known).max(used_at))
+            .or_insert(used_at);
+    }
+    Ok(latest)
+}

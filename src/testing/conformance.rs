@@ -1,0 +1,657 @@
+//! The behaviours every [`KeyStore`] must show, one function each.
+//!
+//! [`key_store_conformance!`](crate::key_store_conformance) runs all of them, each as a test of
+//! its own on a fresh store; call one directly to look at a single behaviour. Each panics, with
+//! what it expected, when the store misbehaves.
+//!
+//! Every function takes an empty store. Records use times in whole microseconds between 1969 and
+//! 2400: what every store must keep exactly.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use crate::{
+    AuthError, Authenticator, KeyDigest, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore,
+    KeyUsage, OrganizationId, Permission, PreviousSecret, store::CachedLookup,
+    testing::ManualClock,
+};
+
+/// Whole microseconds after the Unix epoch.
+fn at(seconds: u64, micros: u32) -> SystemTime {
+    UNIX_EPOCH + Duration::new(seconds, micros * 1_000)
+}
+
+fn record(organization: &str, name: &str, created_at: SystemTime) -> KeyRecord {
+    let key = KeyFormat::default()
+        .generate()
+        .unwrap_or_else(|error| panic!("no randomness: {error}"));
+    KeyRecord::new(
+        key.id(),
+        OrganizationId::from(organization),
+        name,
+        Permission::ReadOnly,
+        key.digest(),
+        created_at,
+    )
+}
+
+fn digest(byte: u8) -> KeyDigest {
+    KeyDigest::from_bytes([byte; 32])
+}
+
+fn id(text: &str) -> KeyId {
+    text.parse()
+        .unwrap_or_else(|_| panic!("{text} is not a key id"))
+}
+
+fn ids(records: &[KeyRecord]) -> Vec<KeyId> {
+    records.iter().map(|record| record.id).collect()
+}
+
+/// Unwraps an answer, naming the call that failed.
+fn ok<T, E: std::fmt::Display>(answer: Result<T, E>, call: &str) -> T {
+    answer.unwrap_or_else(|error| panic!("`{call}` failed: {error}"))
+}
+
+async fn get(store: &impl KeyStore, id: &KeyId) -> Option<KeyRecord> {
+    ok(store.get(id).await, "get")
+}
+
+async fn list(store: &impl KeyStore, organization: &str) -> Vec<KeyRecord> {
+    ok(
+        store.list(&OrganizationId::from(organization)).await,
+        "list",
+    )
+}
+
+async fn insert(store: &impl KeyStore, record: &KeyRecord) -> bool {
+    ok(store.insert(record).await, "insert")
+}
+
+async fn update(store: &impl KeyStore, record: &KeyRecord, expected_revision: u64) -> bool {
+    ok(store.update(record, expected_revision).await, "update")
+}
+
+async fn record_usage(store: &impl KeyStore, usage: &[KeyUsage]) {
+    ok(store.record_usage(usage).await, "record_usage");
+}
+
+/// `insert` then `get` returns the record unchanged.
+pub async fn insert_then_get_returns_the_same_record(store: impl KeyStore) {
+    let record = record("org_a", "CI", at(1_700_000_000, 123_456));
+    assert!(insert(&store, &record).await, "insert of a new id");
+    assert_eq!(get(&store, &record.id).await, Some(record));
+}
+
+/// `get` of an id never inserted is `None`, not an error.
+pub async fn get_of_an_unknown_id_is_none(store: impl KeyStore) {
+    assert_eq!(get(&store, &id("unknownKey00")).await, None);
+    insert(&store, &record("org_a", "CI", at(1_700_000_000, 0))).await;
+    assert_eq!(get(&store, &id("unknownKey00")).await, None);
+}
+
+/// `insert` of an existing id answers `false` and changes nothing.
+pub async fn duplicate_id_is_refused_without_overwriting(store: impl KeyStore) {
+    let original = record("org_a", "original", at(1_700_000_000, 1));
+    assert!(insert(&store, &original).await);
+    let mut impostor = original.clone();
+    impostor.organization = OrganizationId::from("org_b");
+    impostor.name = "impostor".into();
+    impostor.permission = Permission::FullAccess;
+    impostor.digest = digest(9);
+    assert!(
+        !insert(&store, &impostor).await,
+        "a second insert of one id must answer false"
+    );
+    assert_eq!(get(&store, &original.id).await, Some(original));
+    assert!(list(&store, "org_b").await.is_empty());
+}
+
+/// `list` returns exactly the organization's records, newest first, ties by id in byte order.
+pub async fn list_is_per_organization_and_newest_first(store: impl KeyStore) {
+    let old = record("org_a", "old", at(1_700_000_000, 0));
+    let new = record("org_a", "new", at(1_700_000_100, 0));
+    let middle = record("org_a", "middle", at(1_700_000_050, 999_999));
+    // Same creation time: the larger id in byte order comes first, whatever the locale.
+    let mut tie_lower = record("org_a", "tie", at(1_700_000_075, 0));
+    tie_lower.id = id("aaaaaaaaaaaa");
+    let mut tie_upper = record("org_a", "tie", at(1_700_000_075, 0));
+    tie_upper.id = id("BBBBBBBBBBBB");
+    let other = record("org_b", "other", at(1_700_000_200, 0));
+    let prefix = record("org_a_suffix", "prefix", at(1_700_000_300, 0));
+    for record in [&old, &new, &tie_upper, &other, &middle, &tie_lower, &prefix] {
+        assert!(insert(&store, record).await);
+    }
+
+    let listed = list(&store, "org_a").await;
+    assert_eq!(
+        ids(&listed),
+        vec![new.id, tie_lower.id, tie_upper.id, middle.id, old.id],
+        "org_a's keys, newest first"
+    );
+    assert_eq!(listed[0], new);
+    assert_eq!(list(&store, "org_b").await, vec![other]);
+    assert!(list(&store, "org_c").await.is_empty());
+    assert!(
+        list(&store, "ORG_A").await.is_empty(),
+        "ids are case-sensitive"
+    );
+}
+
+/// `update` writes every field and the revision, but keeps the stored `last_used_at`.
+pub async fn update_writes_everything_but_last_used_at(store: impl KeyStore) {
+    let original = record("org_a", "before", at(1_700_000_000, 0));
+    insert(&store, &original).await;
+    let used_at = at(1_700_000_500, 7);
+    record_usage(
+        &store,
+        &[KeyUsage {
+            id: original.id,
+            used_at,
+        }],
+    )
+    .await;
+
+    let mut changed = original.next_revision();
+    changed.organization = OrganizationId::from("org_b");
+    changed.name = "after".into();
+    changed.permission = Permission::FullAccess;
+    changed.digest = digest(2);
+    changed.previous = Some(Box::new(PreviousSecret {
+        digest: original.digest,
+        valid_until: at(1_700_003_600, 0),
+    }));
+    changed.created_at = at(1_700_000_001, 1);
+    changed.expires_at = Some(at(1_800_000_000, 0));
+    changed.revoked_at = Some(at(1_700_000_900, 0));
+    // Only record_usage moves it.
+    changed.last_used_at = Some(at(1_600_000_000, 0));
+    assert!(update(&store, &changed, original.revision).await);
+    let mut expected = changed.clone();
+    expected.last_used_at = Some(used_at);
+    assert_eq!(get(&store, &original.id).await, Some(expected));
+    assert_eq!(ids(&list(&store, "org_b").await), vec![original.id]);
+    assert!(list(&store, "org_a").await.is_empty());
+
+    // Clearing optional fields clears them too.
+    let mut cleared = changed.next_revision();
+    cleared.previous = None;
+    cleared.expires_at = None;
+    cleared.revoked_at = None;
+    assert!(update(&store, &cleared, changed.revision).await);
+    let mut expected = cleared;
+    expected.last_used_at = Some(used_at);
+    assert_eq!(get(&store, &original.id).await, Some(expected));
+}
+
+/// `update` of an id that does not exist answers `false` and creates nothing.
+pub async fn update_of_an_unknown_id_changes_nothing(store: impl KeyStore) {
+    let ghost = record("org_a", "ghost", at(1_700_000_000, 0));
+    assert!(!update(&store, &ghost.next_revision(), ghost.revision).await);
+    assert_eq!(get(&store, &ghost.id).await, None);
+    assert!(list(&store, "org_a").await.is_empty());
+}
+
+/// `update` at a revision other than the stored one answers `false` and changes nothing: the
+/// second of two writers that read the same record loses.
+pub async fn update_at_a_stale_revision_is_refused(store: impl KeyStore) {
+    let original = record("org_a", "CI", at(1_700_000_000, 5));
+    insert(&store, &original).await;
+    let read = get(&store, &original.id)
+        .await
+        .unwrap_or_else(|| panic!("inserted"));
+
+    let mut revoked = read.next_revision();
+    revoked.revoked_at = Some(at(1_700_000_200, 0));
+    let mut regenerated = read.next_revision();
+    regenerated.digest = digest(9);
+
+    assert!(update(&store, &revoked, read.revision).await);
+    assert!(
+        !update(&store, &regenerated, read.revision).await,
+        "an update at a stale revision must answer false"
+    );
+    let stored = get(&store, &original.id)
+        .await
+        .unwrap_or_else(|| panic!("kept"));
+    assert_eq!(stored, revoked, "the first writer's change stays");
+
+    // From the revision stored now, it wins; a revision from the future loses too.
+    let mut regenerated = stored.next_revision();
+    regenerated.digest = digest(9);
+    assert!(!update(&store, &regenerated, stored.revision + 1).await);
+    assert!(update(&store, &regenerated, stored.revision).await);
+    assert_eq!(get(&store, &original.id).await, Some(regenerated));
+}
+
+/// `update` is one atomic compare-and-swap: 32 tasks incrementing one record, each retrying
+/// until its write lands, lose no increment.
+pub async fn update_is_atomic_under_concurrent_writers(store: impl KeyStore) {
+    const WRITERS: u64 = 32;
+    const INCREMENTS: u64 = 5;
+    let store = Arc::new(store);
+    let counter = record("org_a", "0", at(1_700_000_000, 0));
+    insert(&*store, &counter).await;
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut landed = 0;
+                while landed < INCREMENTS {
+                    let current = get(&*store, &counter.id)
+                        .await
+                        .unwrap_or_else(|| panic!("kept"));
+                    let mut next = current.next_revision();
+                    let count: u64 = current.name.parse().unwrap_or_else(|_| panic!("a count"));
+                    next.name = (count + 1).to_string();
+                    if update(&*store, &next, current.revision).await {
+                        landed += 1;
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+    }
+    let stored = get(&*store, &counter.id)
+        .await
+        .unwrap_or_else(|| panic!("kept"));
+    let total = WRITERS * INCREMENTS;
+    assert_eq!(
+        (stored.name.as_str(), stored.revision),
+        (total.to_string().as_str(), total),
+        "every successful update must apply on top of the previous one"
+    );
+}
+
+/// `record_usage` moves `last_used_at` forward only, skips unknown ids and changes nothing else.
+pub async fn record_usage_moves_last_used_forward_only(store: impl KeyStore) {
+    let first = record("org_a", "first", at(1_700_000_000, 0));
+    let second = record("org_a", "second", at(1_700_000_000, 1));
+    let never = record("org_a", "never", at(1_700_000_000, 2));
+    for record in [&first, &second, &never] {
+        insert(&store, record).await;
+    }
+    record_usage(&store, &[]).await;
+
+    let use_ = |id, used_at| KeyUsage { id, used_at };
+    record_usage(
+        &store,
+        &[
+            use_(first.id, at(1_700_000_100, 0)),
+            use_(id("unknownKey00"), at(1_700_000_100, 0)),
+            // The same key twice in one batch: the later use wins, in either order.
+            use_(second.id, at(1_700_000_300, 5)),
+            use_(second.id, at(1_700_000_200, 0)),
+        ],
+    )
+    .await;
+    let last_used = |record: Option<KeyRecord>| record.and_then(|record| record.last_used_at);
+    assert_eq!(
+        last_used(get(&store, &first.id).await),
+        Some(at(1_700_000_100, 0))
+    );
+    assert_eq!(
+        last_used(get(&store, &second.id).await),
+        Some(at(1_700_000_300, 5))
+    );
+    assert_eq!(last_used(get(&store, &never.id).await), None);
+    assert_eq!(get(&store, &id("unknownKey00")).await, None);
+
+    // An older flush (a slow instance) does not move it back; a newer one moves it on.
+    record_usage(
+        &store,
+        &[
+            use_(first.id, at(1_700_000_050, 0)),
+            use_(second.id, at(1_700_000_400, 0)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        last_used(get(&store, &first.id).await),
+        Some(at(1_700_000_100, 0))
+    );
+    assert_eq!(
+        last_used(get(&store, &second.id).await),
+        Some(at(1_700_000_400, 0))
+    );
+    // Nothing but last_used_at changed, not the revision either.
+    let mut expected = first;
+    expected.last_used_at = Some(at(1_700_000_100, 0));
+    assert_eq!(get(&store, &expected.id).await, Some(expected));
+}
+
+/// Every field, at the edges of what it can hold, comes back exactly: digests, microseconds on
+/// both sides of 1970, far-future expiries, large revisions.
+pub async fn every_field_round_trips_exactly(store: impl KeyStore) {
+    let mut digest_bytes = [0u8; 32];
+    for (byte, value) in digest_bytes.iter_mut().zip((0u8..).step_by(8)) {
+        *byte = value;
+    }
+    let mut full = record("org_full", "every field", at(1_700_000_000, 1));
+    full.id = id("Zz09aZxbYc12");
+    full.permission = Permission::FullAccess;
+    full.digest = KeyDigest::from_bytes(digest_bytes);
+    full.previous = Some(Box::new(PreviousSecret {
+        digest: digest(0xff),
+        valid_until: at(1_700_086_400, 999_999),
+    }));
+    // Far from today on both sides: year 2400, and 1969.
+    full.expires_at = Some(at(13_569_465_600, 500_000));
+    full.revoked_at = Some(UNIX_EPOCH - Duration::from_micros(86_400_000_001));
+    full.last_used_at = Some(at(1_700_000_123, 456_789));
+    full.revision = 1 << 40;
+    let plain = record("org_full", "no optional field", at(0, 0));
+    assert!(insert(&store, &full).await);
+    assert!(insert(&store, &plain).await);
+    assert_eq!(get(&store, &full.id).await, Some(full.clone()));
+    assert_eq!(get(&store, &plain.id).await, Some(plain.clone()));
+    assert_eq!(list(&store, "org_full").await, vec![full, plain]);
+}
+
+/// Times keep every microsecond, in every field and through every write.
+pub async fn times_keep_every_microsecond(store: impl KeyStore) {
+    for (n, micros) in [1, 999, 1_001, 123_457, 999_999].into_iter().enumerate() {
+        let time = at(1_750_000_000 + n as u64, micros);
+        let mut record = record("org_time", "micro", time);
+        record.expires_at = Some(time);
+        insert(&store, &record).await;
+        assert_eq!(
+            get(&store, &record.id).await,
+            Some(record.clone()),
+            "{micros} µs"
+        );
+
+        let mut next = record.next_revision();
+        next.revoked_at = Some(time + Duration::from_micros(1));
+        next.previous = Some(Box::new(PreviousSecret {
+            digest: digest(1),
+            valid_until: time + Duration::from_micros(3),
+        }));
+        assert!(update(&store, &next, record.revision).await);
+        record_usage(
+            &store,
+            &[KeyUsage {
+                id: record.id,
+                used_at: time + Duration::from_micros(2),
+            }],
+        )
+        .await;
+        next.last_used_at = Some(time + Duration::from_micros(2));
+        assert_eq!(get(&store, &record.id).await, Some(next), "{micros} µs");
+    }
+}
+
+/// Names and organizations with quotes, SQL and any Unicode are kept as text, not code.
+pub async fn names_with_quotes_and_unicode_round_trip(store: impl KeyStore) {
+    let organization = "org'; DROP TABLE formbox_api_keys; --";
+    let mut odd = record(organization, "", at(1_700_000_000, 0));
+    odd.name = "Zapier's \"integration\" — ключ 🔑 \\ %_".into();
+    let empty_name = record(organization, "", at(1_700_000_001, 0));
+    assert!(insert(&store, &odd).await);
+    assert!(insert(&store, &empty_name).await);
+    assert_eq!(get(&store, &odd.id).await, Some(odd.clone()));
+    assert_eq!(list(&store, organization).await, vec![empty_name, odd]);
+}
+
+/// What `get_cached` answers from memory agrees with `get`.
+pub async fn get_cached_agrees_with_get(store: impl KeyStore) {
+    let kept = record("org_a", "kept", at(1_700_000_000, 0));
+    insert(&store, &kept).await;
+    // A cache learns from a read.
+    get(&store, &kept.id).await;
+    get(&store, &id("unknownKey00")).await;
+    for key_id in [kept.id, id("unknownKey00")] {
+        let stored = get(&store, &key_id).await;
+        match store.get_cached(&key_id) {
+            CachedLookup::Found(record) => assert_eq!(Some(&*record), stored.as_ref()),
+            CachedLookup::Absent => assert_eq!(stored, None, "answered absent"),
+            CachedLookup::Unknown => {}
+        }
+    }
+    // After a write through the store, no stale answer.
+    let mut revoked = kept.next_revision();
+    revoked.revoked_at = Some(at(1_700_000_001, 0));
+    assert!(update(&store, &revoked, kept.revision).await);
+    if let CachedLookup::Found(record) = store.get_cached(&kept.id) {
+        assert_eq!(*record, revoked, "a cached answer after an update");
+    }
+}
+
+/// Concurrent inserts, updates and usage writes from 32 tasks all land.
+pub async fn many_tasks_insert_and_update_concurrently(store: impl KeyStore) {
+    const TASKS: usize = 32;
+    const KEYS_PER_TASK: usize = 10;
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let organization = format!("org_{}", task % 4);
+                let mut records = Vec::new();
+                for n in 0..KEYS_PER_TASK {
+                    let created_at = at(1_700_000_000 + (task * KEYS_PER_TASK + n) as u64, 0);
+                    let record = record(&organization, &format!("task {task} key {n}"), created_at);
+                    assert!(insert(&*store, &record).await);
+                    records.push(record);
+                }
+                let used_at = at(1_900_000_000, u32::try_from(task).unwrap_or_default());
+                for (n, record) in records.iter_mut().enumerate() {
+                    let mut next = record.next_revision();
+                    next.name = format!("task {task} key {n} renamed");
+                    if n % 2 == 0 {
+                        next.revoked_at = Some(at(1_800_000_000, 0));
+                    }
+                    assert!(update(&*store, &next, record.revision).await);
+                    next.last_used_at = Some(used_at);
+                    *record = next;
+                }
+                let usage: Vec<KeyUsage> = records
+                    .iter()
+                    .map(|record| KeyUsage {
+                        id: record.id,
+                        used_at,
+                    })
+                    .collect();
+                record_usage(&*store, &usage).await;
+                records
+            })
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for task in tasks {
+        let records = task
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+        expected.extend(records);
+    }
+    for record in &expected {
+        assert_eq!(get(&*store, &record.id).await.as_ref(), Some(record));
+    }
+    let mut listed = 0;
+    for org in 0..4 {
+        let records = list(&*store, &format!("org_{org}")).await;
+        assert!(
+            records
+                .windows(2)
+                .all(|w| w[0].created_at > w[1].created_at)
+        );
+        listed += records.len();
+    }
+    assert_eq!(listed, TASKS * KEYS_PER_TASK);
+}
+
+/// A manager over `store` whose clock stands at a whole microsecond.
+fn manager(store: impl KeyStore) -> (KeyManager, ManualClock) {
+    let clock = ManualClock::new(at(1_750_000_000, 250_000));
+    let authenticator = Authenticator::new(store).with_clock(clock.clone());
+    (KeyManager::from_authenticator(authenticator), clock)
+}
+
+/// Through the crate: a revoked key is rejected as revoked, from the next request on.
+pub async fn revoked_key_is_rejected_after_revocation(store: impl KeyStore) {
+    let store = Arc::new(store);
+    let (manager, clock) = manager(Arc::clone(&store));
+    let org = OrganizationId::from("org_a");
+    let created = ok(
+        manager
+            .create(&org, "to revoke", Permission::FullAccess, None)
+            .await,
+        "create",
+    );
+    let key = created.key.expose_secret().to_owned();
+    let auth = manager.authenticator();
+    assert!(auth.authenticate(&key).await.is_ok(), "a new key works");
+
+    clock.advance(Duration::from_secs(10));
+    ok(manager.revoke(&org, created.info.id).await, "revoke");
+    assert!(matches!(
+        auth.authenticate(&key).await,
+        Err(AuthError::RevokedKey)
+    ));
+    let stored = get(&*store, &created.info.id)
+        .await
+        .unwrap_or_else(|| panic!("kept"));
+    assert_eq!(stored.revoked_at, Some(at(1_750_000_010, 250_000)));
+    assert_eq!(stored.revision, 1);
+}
+
+/// Through the crate: a regenerated key's old secret works only during its grace period.
+pub async fn regenerated_key_honours_its_grace_period(store: impl KeyStore) {
+    let store = Arc::new(store);
+    let (manager, clock) = manager(Arc::clone(&store));
+    let org = OrganizationId::from("org_a");
+    let created = ok(
+        manager
+            .create(&org, "to rotate", Permission::ReadOnly, None)
+            .await,
+        "create",
+    );
+    let old_key = created.key.expose_secret().to_owned();
+    let grace = Some(Duration::from_secs(3_600));
+    let rotated = ok(
+        manager.regenerate(&org, created.info.id, grace).await,
+        "regenerate",
+    );
+    let new_key = rotated.key.expose_secret().to_owned();
+
+    let stored = get(&*store, &created.info.id)
+        .await
+        .unwrap_or_else(|| panic!("kept"));
+    let previous = stored
+        .previous
+        .unwrap_or_else(|| panic!("a previous secret"));
+    assert_eq!(previous.valid_until, at(1_750_003_600, 250_000));
+
+    let auth = manager.authenticator();
+    assert!(
+        auth.authenticate(&old_key).await.is_ok(),
+        "old key in grace"
+    );
+    assert!(auth.authenticate(&new_key).await.is_ok(), "new key");
+    clock.advance(Duration::from_secs(3_600));
+    assert!(matches!(
+        auth.authenticate(&old_key).await,
+        Err(AuthError::InvalidKey)
+    ));
+    assert!(auth.authenticate(&new_key).await.is_ok());
+}
+
+/// Through the crate: a usage flush records when each used key was last used.
+pub async fn usage_flush_records_last_used(store: impl KeyStore) {
+    let (manager, clock) = manager(store);
+    let org = OrganizationId::from("org_a");
+    let used = ok(
+        manager
+            .create(&org, "used", Permission::ReadOnly, None)
+            .await,
+        "create",
+    );
+    let idle = ok(
+        manager
+            .create(&org, "idle", Permission::ReadOnly, None)
+            .await,
+        "create",
+    );
+    let auth = manager.authenticator();
+    for _ in 0..3 {
+        assert!(auth.authenticate(used.key.expose_secret()).await.is_ok());
+    }
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(ok(manager.flush_usage().await, "record_usage"), 1);
+
+    let listed = ok(manager.list(&org).await, "list");
+    let last_used = |id: KeyId| {
+        listed
+            .iter()
+            .find(|info| info.id == id)
+            .and_then(|info| info.last_used_at)
+    };
+    assert_eq!(last_used(used.info.id), Some(at(1_750_000_060, 250_000)));
+    assert_eq!(last_used(idle.info.id), None);
+}
+
+/// Runs every behaviour of [`conformance`](crate::testing::conformance) against a store, each
+/// as a `#[tokio::test]` of its own on a fresh store from the async block.
+///
+/// ```ignore
+/// // tests/my_store.rs of a backend crate, with formbox-auth's `testing` feature and tokio
+/// // (features `macros` and `rt-multi-thread`) as dev-dependencies.
+/// formbox_auth::key_store_conformance!(async { MyStore::connect().await });
+/// ```
+///
+/// When the store needs something kept alive beside it (a temporary directory, a container),
+/// let the block return both and say so; the guard is dropped after the test:
+///
+/// ```ignore
+/// formbox_auth::key_store_conformance!(with_guard: async {
+///     let dir = tempfile::tempdir().unwrap();
+///     (MyStore::open(dir.path()).await, dir)
+/// });
+/// ```
+///
+/// The tests run on a two-thread runtime, so that concurrent writers really race. To run the
+/// suite against several stores in one file, call the macro in a module per store.
+#[macro_export]
+macro_rules! key_store_conformance {
+    (@each $fresh:expr; __behaviours__) => {
+        $crate::key_store_conformance!(@each $fresh;
+            insert_then_get_returns_the_same_record,
+            get_of_an_unknown_id_is_none,
+            duplicate_id_is_refused_without_overwriting,
+            list_is_per_organization_and_newest_first,
+            update_writes_everything_but_last_used_at,
+            update_of_an_unknown_id_changes_nothing,
+            update_at_a_stale_revision_is_refused,
+            update_is_atomic_under_concurrent_writers,
+            record_usage_moves_last_used_forward_only,
+            every_field_round_trips_exactly,
+            times_keep_every_microsecond,
+            names_with_quotes_and_unicode_round_trip,
+            get_cached_agrees_with_get,
+            many_tasks_insert_and_update_concurrently,
+            revoked_key_is_rejected_after_revocation,
+            regenerated_key_honours_its_grace_period,
+            usage_flush_records_last_used,
+        );
+    };
+    (@each $fresh:expr; $($behaviour:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $behaviour() {
+                let (store, _guard) = $fresh.await;
+                $crate::testing::conformance::$behaviour(store).await;
+            }
+        )*
+    };
+    (with_guard: $fresh:expr) => {
+        $crate::key_store_conformance!(@each $fresh; __behaviours__);
+    };
+    ($fresh:expr) => {
+        $crate::key_store_conformance!(with_guard: async { ($fresh.await, ()) });
+    };
+}

@@ -1,0 +1,370 @@
+//! `migrate()` upgrades a table written by version 0.1, which had no `revision` column, in place:
+//! every key it holds keeps working, starts at revision 0, and takes part in compare-and-swap
+//! updates from then on.
+//!
+//! Each test builds the 0.1 schema with the statements 0.1 ran, fills it with raw SQL, and
+//! upgrades it, against SQLite (feature `sqlite`, a file in a temporary directory) and PostgreSQL
+//! (feature `postgres`, the server in `FORMBOX_TEST_POSTGRES_URL`, which `scripts/postgres.sh`
+//! starts, each test in a table of its own). With the `postgres` feature on and the variable
+//! missing, the PostgreSQL tests fail: a CI run must not skip them silently.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use formbox_auth::{
+    Authenticator, KeyFormat, KeyRecord, KeyStore, OrganizationId, Permission, PlaintextKey,
+    PreviousSecret,
+};
+
+/// Whole microseconds after the Unix epoch: every store keeps at least that precision.
+fn at(seconds: u64, micros: u32) -> SystemTime {
+    UNIX_EPOCH + Duration::new(seconds, micros * 1_000)
+}
+
+/// Microseconds since the Unix epoch, as the raw rows hold times.
+fn micros(time: SystemTime) -> i64 {
+    let micros = time.duration_since(UNIX_EPOCH).unwrap().as_micros();
+    i64::try_from(micros).unwrap()
+}
+
+/// What version 0.1 left in a table, and the records the upgraded store must return for it.
+struct Legacy {
+    /// A key 0.1 issued; it must still authenticate.
+    key: PlaintextKey,
+    /// Its record: nothing optional set.
+    issued: KeyRecord,
+    /// A regenerated, expiring, revoked and used key: every optional column set.
+    full: KeyRecord,
+}
+
+impl Legacy {
+    fn new() -> Self {
+        let organization = OrganizationId::from("org_legacy");
+        let key = KeyFormat::default().generate().unwrap();
+        let issued = KeyRecord::new(
+            key.id(),
+            organization.clone(),
+            "issued by 0.1",
+            Permission::FullAccess,
+            key.digest(),
+            at(1_700_000_000, 42),
+        );
+        let [current, old] = [(); 2].map(|()| KeyFormat::default().generate().unwrap());
+        let mut full = KeyRecord::new(
+            current.id(),
+            organization,
+            "it's \"quoted\" – ünïcode",
+            Permission::ReadOnly,
+            current.digest(),
+            at(1_700_000_100, 7),
+        );
+        full.previous = Some(Box::new(PreviousSecret {
+            digest: old.digest(),
+            valid_until: at(4_000_000_000, 1),
+        }));
+        full.expires_at = Some(at(4_100_000_000, 2));
+        full.revoked_at = Some(at(1_700_000_200, 3));
+        full.last_used_at = Some(at(1_700_000_150, 999_999));
+        Self { key, issued, full }
+    }
+
+    fn records(&self) -> [&KeyRecord; 2] {
+        [&self.issued, &self.full]
+    }
+}
+
+/// What every upgraded store must do with the keys 0.1 left.
+async fn assert_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) {
+    let (issued, full) = (&legacy.issued, &legacy.full);
+    for record in legacy.records() {
+        let found = store.get(&record.id).await.unwrap();
+        assert_eq!(found.as_ref(), Some(record));
+        assert_eq!(found.map(|found| found.revision), Some(0));
+    }
+    let listed = store.list(&issued.organization).await.unwrap();
+    assert_eq!(listed, [full.clone(), issued.clone()]);
+
+    let context = Authenticator::new(store.clone())
+        .authenticate(legacy.key.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(context.key_id(), issued.id);
+
+    let mut next = issued.next_revision();
+    next.name = "renamed after the upgrade".into();
+    assert!(store.update(&next, 0).await.unwrap());
+    let stored = store.get(&issued.id).await.unwrap().unwrap();
+    assert_eq!((stored.revision, &stored), (1, &next));
+
+    let mut stale = issued.next_revision();
+    stale.name = "written over a revision that is gone".into();
+    assert!(!store.update(&stale, 0).await.unwrap());
+    assert_eq!(store.get(&issued.id).await.unwrap(), Some(next));
+}
+
+/// What a store whose table `migrate()` created must do, however often it ran.
+async fn assert_fresh<S: KeyStore>(store: &S) {
+    let key = KeyFormat::default().generate().unwrap();
+    let record = KeyRecord::new(
+        key.id(),
+        "org_fresh".into(),
+        "fresh",
+        Permission::ReadOnly,
+        key.digest(),
+        at(1_700_000_000, 0),
+    );
+    assert!(store.insert(&record).await.unwrap());
+    assert_eq!(store.get(&record.id).await.unwrap(), Some(record.clone()));
+    assert!(store.update(&record.next_revision(), 0).await.unwrap());
+    assert_eq!(store.get(&record.id).await.unwrap().unwrap().revision, 1);
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use formbox_auth::SqliteStore;
+    use sqlx::{
+        SqlitePool,
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+    };
+    use tempfile::TempDir;
+
+    use super::*;
+
+    /// The schema of version 0.1, as it created it.
+    const CREATE_TABLE_0_1: &str = r#"CREATE TABLE IF NOT EXISTS "formbox_api_keys" (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    organization TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BLOB NOT NULL,
+                    previous_digest BLOB,
+                    previous_valid_until INTEGER,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER,
+                    last_used_at INTEGER
+                ) STRICT, WITHOUT ROWID"#;
+    const CREATE_INDEX_0_1: &str = r#"CREATE INDEX IF NOT EXISTS "formbox_api_keys_organization_idx"
+                    ON "formbox_api_keys" (organization, created_at DESC, id DESC)"#;
+
+    /// A database file of its own, with several connections, as in production.
+    async fn pool() -> (SqlitePool, TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("keys.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
+        (pool, dir)
+    }
+
+    /// A database as 0.1 left it, holding `legacy`'s keys.
+    async fn legacy_database(legacy: &Legacy) -> (SqlitePool, TempDir) {
+        let (pool, dir) = pool().await;
+        for statement in [CREATE_TABLE_0_1, CREATE_INDEX_0_1] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        for record in legacy.records() {
+            let previous = record.previous.as_deref();
+            sqlx::query(
+                "INSERT INTO formbox_api_keys (id, organization, name, permission, digest,
+                    previous_digest, previous_valid_until, created_at, expires_at, revoked_at,
+                    last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .bind(record.id.as_str())
+            .bind(record.organization.as_str())
+            .bind(&record.name)
+            .bind(record.permission.as_str())
+            .bind(record.digest.as_bytes().as_slice())
+            .bind(previous.map(|previous| previous.digest.as_bytes().to_vec()))
+            .bind(previous.map(|previous| micros(previous.valid_until)))
+            .bind(micros(record.created_at))
+            .bind(record.expires_at.map(micros))
+            .bind(record.revoked_at.map(micros))
+            .bind(record.last_used_at.map(micros))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        (pool, dir)
+    }
+
+    #[tokio::test]
+    async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
+        let legacy = Legacy::new();
+        let (pool, _dir) = legacy_database(&legacy).await;
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+    }
+
+    #[tokio::test]
+    async fn migrating_a_fresh_database_twice_changes_nothing() {
+        let (pool, _dir) = pool().await;
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_fresh(&store).await;
+        store.migrate().await.unwrap();
+        assert_eq!(store.list(&"org_fresh".into()).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_migrations_of_a_0_1_table_all_succeed() {
+        let legacy = Legacy::new();
+        let (pool, _dir) = legacy_database(&legacy).await;
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let store = SqliteStore::new(pool.clone());
+                tokio::spawn(async move { store.migrate().await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_upgraded(&SqliteStore::new(pool), &legacy).await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use formbox_auth::PostgresStore;
+    use sqlx::{PgPool, postgres::PgPoolOptions};
+
+    use super::*;
+
+    /// The schema of version 0.1, as it created it, for the table `{t}`.
+    const CREATE_TABLE_0_1: &str = r#"CREATE TABLE IF NOT EXISTS "{t}" (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    organization TEXT COLLATE "C" NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BYTEA NOT NULL,
+                    previous_digest BYTEA,
+                    previous_valid_until TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    last_used_at TIMESTAMPTZ
+                )"#;
+    const CREATE_INDEX_0_1: &str = r#"CREATE INDEX IF NOT EXISTS "{t}_organization_idx"
+                    ON "{t}" (organization, created_at DESC, id DESC)"#;
+
+    /// The test server's URL; its absence fails the test, so that CI cannot skip these silently.
+    fn url() -> String {
+        std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!(
+                "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
+                 throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
+                 `scripts/postgres.sh run cargo test --features postgres --test migrate`"
+            )
+        })
+    }
+
+    async fn pool() -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url())
+            .await
+            .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"))
+    }
+
+    /// A table name no other test (or earlier run) uses.
+    fn unique_table() -> String {
+        let suffix = KeyFormat::default().generate().unwrap().id();
+        format!("migrate_{suffix}")
+    }
+
+    fn store(pool: &PgPool, table: &str) -> PostgresStore {
+        PostgresStore::new(pool.clone())
+            .with_table_name(table)
+            .unwrap()
+    }
+
+    /// A table as 0.1 left it, holding `legacy`'s keys. Times go in as microseconds after the
+    /// epoch, which PostgreSQL adds exactly.
+    async fn legacy_table(pool: &PgPool, legacy: &Legacy) -> String {
+        let table = unique_table();
+        for statement in [CREATE_TABLE_0_1, CREATE_INDEX_0_1] {
+            let statement = statement.replace("{t}", &table);
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let time =
+            |n: u8| format!("'epoch'::timestamptz + ${n}::bigint * interval '1 microsecond'");
+        let insert = format!(
+            r#"INSERT INTO "{table}" (id, organization, name, permission, digest, previous_digest,
+                previous_valid_until, created_at, expires_at, revoked_at, last_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, {}, {}, {}, {}, {})"#,
+            time(7),
+            time(8),
+            time(9),
+            time(10),
+            time(11),
+        );
+        for record in legacy.records() {
+            let previous = record.previous.as_deref();
+            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+                .bind(record.id.as_str())
+                .bind(record.organization.as_str())
+                .bind(&record.name)
+                .bind(record.permission.as_str())
+                .bind(record.digest.as_bytes().as_slice())
+                .bind(previous.map(|previous| previous.digest.as_bytes().to_vec()))
+                .bind(previous.map(|previous| micros(previous.valid_until)))
+                .bind(micros(record.created_at))
+                .bind(record.expires_at.map(micros))
+                .bind(record.revoked_at.map(micros))
+                .bind(record.last_used_at.map(micros))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        table
+    }
+
+    #[tokio::test]
+    async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
+        let legacy = Legacy::new();
+        let pool = pool().await;
+        let store = store(&pool, &legacy_table(&pool, &legacy).await);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+    }
+
+    #[tokio::test]
+    async fn migrating_a_fresh_database_twice_changes_nothing() {
+        let store = store(&pool().await, &unique_table());
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_fresh(&store).await;
+        store.migrate().await.unwrap();
+        assert_eq!(store.list(&"org_fresh".into()).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn six_instances_upgrading_a_0_1_table_at_once_all_succeed() {
+        let legacy = Legacy::new();
+        let pool = pool().await;
+        let table = legacy_table(&pool, &legacy).await;
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let store = store(&pool, &table);
+                tokio::spawn(async move { store.migrate().await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_upgraded(&store(&pool, &table), &legacy).await;
+    }
+}
