@@ -70,8 +70,8 @@ pub enum CachedLookup {
 ///   down, never up.
 /// - **Isolation**: one organization's records never appear in another's answers.
 ///
-/// [`key_store_conformance!`](crate::key_store_conformance) (feature `testing`) checks all of
-/// this, and each method's own promise, against a backend.
+/// `key_store_conformance!` (feature `testing`) checks all of this, and each method's own
+/// promise, against a backend.
 #[async_trait]
 pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// The record with this id, or `None`.
