@@ -30,14 +30,15 @@
 //!
 //! # Features
 //!
-//! Default: `tokio`, `axum`, `serde`, `sqlite`.
+//! Default: `tokio` and `axum`, which an axum service already depends on; adding the layer compiles
+//! no database driver. Stores, `serde` and the test tools are opt-in.
 //!
-//! - `tokio`: the background last-used writer ([`KeyManager::spawn_usage_flusher`]) and store
-//!   timeouts ([`Authenticator::with_store_timeout`]).
-//! - `axum`: [`AuthContext`] as an axum extractor.
+//! - `tokio` (default): the background last-used writer (`KeyManager::spawn_usage_flusher`) and
+//!   store timeouts (`Authenticator::with_store_timeout`).
+//! - `axum` (default): [`AuthContext`] as an axum extractor.
 //! - `serde`: `Serialize`/`Deserialize` for [`Permission`], [`KeyId`], [`OrganizationId`], and
-//!   `Serialize` for [`AuthContext`].
-//! - `sqlite`: `SqliteStore`, keys in a SQLite database (through sqlx).
+//!   `Serialize` for [`AuthContext`] and [`KeyInfo`].
+//! - `sqlite`: `SqliteStore`, keys in a SQLite database (through sqlx, with SQLite compiled in).
 //! - `postgres`: `PostgresStore`, keys in PostgreSQL shared by many instances, whose changes
 //!   reach every instance's [`CachedStore`] through `LISTEN`/`NOTIFY`.
 //! - `testing`: the `testing` module: a conformance suite for [`KeyStore`] backends
