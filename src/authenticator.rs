@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     AuthContext, CachedLookup, Clock, EventSink, KeyDigest, KeyEvent, KeyFormat, KeyId, KeyRecord,
     KeyStore, StoreError, SystemClock, TracingEvents,
+    deadline::{Deadline, bounded_by},
     secret::{SecretMatch, match_secret},
     usage::UsageRecorder,
 };
@@ -70,10 +71,22 @@ struct Inner {
     store_timeout: Option<Duration>,
 }
 
+/// The store timeout unless changed: bounded wherever Tokio can time it.
+const DEFAULT_STORE_TIMEOUT: Option<Duration> = if cfg!(feature = "tokio") {
+    Some(Authenticator::DEFAULT_STORE_TIMEOUT)
+} else {
+    None
+};
+
 /// Compared against on an unknown id, so that a miss does the same work as a wrong secret.
 const DUMMY_DIGEST: KeyDigest = KeyDigest::from_bytes([0x5a; 32]);
 
 impl Authenticator {
+    /// How long a store call may take before it fails with [`StoreError::Timeout`], unless
+    /// changed (feature `tokio`): long enough for a healthy database under load, short enough
+    /// that an outage answers `503` before clients give up.
+    pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
     /// Verifies keys of the default `fbsk` format against `store`.
     pub fn new(store: impl KeyStore) -> Self {
         Self::from_shared(Arc::new(store))
@@ -88,7 +101,7 @@ impl Authenticator {
                 clock: Arc::new(SystemClock),
                 events: Arc::new(TracingEvents),
                 usage: Arc::default(),
-                store_timeout: None,
+                store_timeout: DEFAULT_STORE_TIMEOUT,
             }),
         }
     }
@@ -114,14 +127,34 @@ impl Authenticator {
         self
     }
 
-    /// Gives up on a store read after `timeout`: the request is rejected with
-    /// `503 key_store_unavailable` ([`StoreError::Timeout`]) instead of waiting on a stuck database.
+    /// Gives up on a store call after `timeout` instead of the default 2 s
+    /// ([`DEFAULT_STORE_TIMEOUT`](Self::DEFAULT_STORE_TIMEOUT)): a request is then rejected with
+    /// `503 key_store_unavailable` ([`StoreError::Timeout`]) instead of waiting on a stuck
+    /// database. A [`KeyManager`](crate::KeyManager) operation gets the same time for all its
+    /// store calls together, plus a fifth of it to settle a write that failed (whether it landed:
+    /// a key is never left changed without the caller knowing), then fails with that error.
+    ///
+    /// The timeout needs Tokio's timer, which `#[tokio::main]` and `#[tokio::test]` enable; outside
+    /// a Tokio runtime, store calls are not bounded.
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[must_use]
     pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.inner).store_timeout = Some(timeout);
         self
+    }
+
+    /// Waits for the store as long as it takes. Only for a store that bounds its own calls: with
+    /// a stuck database, requests then hang instead of failing.
+    #[must_use]
+    pub fn without_store_timeout(mut self) -> Self {
+        Arc::make_mut(&mut self.inner).store_timeout = None;
+        self
+    }
+
+    /// How long a store call may take, if bounded.
+    pub fn store_timeout(&self) -> Option<Duration> {
+        self.inner.store_timeout
     }
 
     /// The key format this authenticator accepts.
@@ -213,18 +246,18 @@ impl Authenticator {
         self.bounded(self.inner.store.get(id)).await
     }
 
-    /// Gives up on a store call after the store timeout, when one is set.
+    /// Gives up on a store call after the store timeout, when one is set and a Tokio runtime
+    /// can time it.
     async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match self.inner.store_timeout {
-            #[cfg(feature = "tokio")]
-            Some(timeout) => tokio::time::timeout(timeout, call)
-                .await
-                .unwrap_or(Err(StoreError::Timeout)),
-            _ => call.await,
-        }
+        bounded_by(call, self.inner.store_timeout).await
+    }
+
+    /// A deadline for every store call of one key operation.
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::after(self.inner.store_timeout)
     }
 
     /// The rules, in an order that reveals nothing before the secret matched.

@@ -52,6 +52,7 @@
 mod authenticator;
 mod clock;
 mod context;
+mod deadline;
 mod events;
 mod key;
 mod manager;
@@ -92,13 +93,13 @@ pub use policy::{ClassifyPermission, PermissionPolicy};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{
-    CachedLookup, CachedStore, Invalidate, KeyRecord, KeyStore, KeyUsage, MemoryStore,
-    OrganizationId, PreviousSecret, StoreError,
+    ActiveKeyLimit, CachedLookup, CachedStore, Inserted, Invalidate, KeyRecord, KeyStore, KeyUsage,
+    MemoryStore, OrganizationId, PreviousSecret, StoreError,
 };
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use store::{InvalidTableName, SqlDialect, SqlStore};
 #[cfg(feature = "postgres")]
-pub use store::{InvalidationListener, PostgresStore};
+pub use store::{InvalidationListener, OnListenerLoss, PostgresStore};
 
 /// The sqlx this crate's SQL stores are built on, so pools can be made with the same version.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

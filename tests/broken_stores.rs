@@ -2,7 +2,7 @@
 //! that covers it, while the same store without the defect passes.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, hash_map::Entry},
     future::Future,
     sync::Mutex,
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -10,7 +10,8 @@ use std::{
 
 use async_trait::async_trait;
 use formbox_auth::{
-    KeyId, KeyRecord, KeyStore, KeyUsage, OrganizationId, StoreError, testing::conformance,
+    ActiveKeyLimit, Inserted, KeyId, KeyRecord, KeyStore, KeyUsage, OrganizationId, StoreError,
+    testing::conformance,
 };
 
 /// The one thing a [`Broken`] store gets wrong.
@@ -28,6 +29,8 @@ enum Defect {
     UpdateNotAtomic,
     /// Times are kept to the millisecond.
     LosesMicroseconds,
+    /// `insert_within` counts, then inserts in a second step.
+    LimitNotAtomic,
 }
 
 /// A store in memory that behaves correctly except for its [`Defect`].
@@ -75,6 +78,23 @@ impl KeyStore for Broken {
         }
         records.insert(record.id, self.kept(record));
         Ok(true)
+    }
+
+    async fn insert_within(
+        &self,
+        record: &KeyRecord,
+        limit: ActiveKeyLimit,
+    ) -> Result<Inserted, StoreError> {
+        if self.defect == Defect::LimitNotAtomic {
+            let room = has_room(&self.records.lock().unwrap(), record, limit);
+            // What a network round trip between the count and the insert allows.
+            tokio::task::yield_now().await;
+            let mut records = self.records.lock().unwrap();
+            return Ok(insert_counted(&mut records, self.kept(record), room));
+        }
+        let mut records = self.records.lock().unwrap();
+        let room = has_room(&records, record, limit);
+        Ok(insert_counted(&mut records, self.kept(record), room))
     }
 
     async fn update(&self, record: &KeyRecord, expected: u64) -> Result<bool, StoreError> {
@@ -133,6 +153,39 @@ impl KeyStore for Broken {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether `record`'s organization has fewer than `limit.max` keys active at `limit.at`.
+fn has_room(
+    records: &HashMap<KeyId, KeyRecord>,
+    record: &KeyRecord,
+    limit: ActiveKeyLimit,
+) -> bool {
+    let active = records
+        .values()
+        .filter(|stored| {
+            stored.organization == record.organization
+                && stored.revoked_at.is_none()
+                && !stored.is_expired_at(limit.at)
+        })
+        .count();
+    active < limit.max as usize
+}
+
+/// Inserts `record` if its id is new and there was `room`.
+fn insert_counted(
+    records: &mut HashMap<KeyId, KeyRecord>,
+    record: KeyRecord,
+    room: bool,
+) -> Inserted {
+    match records.entry(record.id) {
+        Entry::Occupied(_) => Inserted::IdTaken,
+        Entry::Vacant(_) if !room => Inserted::LimitReached,
+        Entry::Vacant(slot) => {
+            slot.insert(record);
+            Inserted::Stored
+        }
     }
 }
 
@@ -203,6 +256,21 @@ async fn a_compare_and_swap_that_is_not_atomic_fails() {
     caught!(
         Defect::UpdateNotAtomic,
         update_is_atomic_under_concurrent_writers
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_insert_that_is_not_atomic_fails() {
+    caught!(
+        Defect::LimitNotAtomic,
+        insert_within_is_atomic_under_concurrent_writers
+    );
+    assert!(
+        !fails(
+            Defect::None,
+            conformance::insert_within_counts_only_active_keys_of_the_organization
+        )
+        .await
     );
 }
 

@@ -460,3 +460,92 @@ async fn a_revocation_through_the_cache_rejects_a_hot_key_at_once() {
         Err(formbox_auth::AuthError::RevokedKey)
     ));
 }
+
+#[tokio::test]
+async fn a_failing_store_is_answered_with_the_expired_record_within_the_stale_window() {
+    let (cache, store, clock) = setup();
+    let cache = cache.with_stale_if_error(Duration::from_secs(30));
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+
+    store.fault_all(Fault::Error);
+    clock.advance(Duration::from_secs(31));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(store.calls(Method::Get), 2, "the store was asked first");
+    // Served from memory for a second, then the store is asked again.
+    assert!(matches!(
+        cache.get_cached(&record.id),
+        CachedLookup::Found(_)
+    ));
+    clock.advance(Duration::from_secs(1));
+    assert!(matches!(
+        cache.get_cached(&record.id),
+        CachedLookup::Unknown
+    ));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(record.clone()));
+    assert_eq!(store.calls(Method::Get), 3);
+
+    // Sixty seconds after the store last answered, the error goes through.
+    clock.set(at(1_750_000_060));
+    assert!(matches!(
+        cache.get(&record.id).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(matches!(
+        cache.get_cached(&record.id),
+        CachedLookup::Unknown
+    ));
+}
+
+#[tokio::test]
+async fn without_a_stale_window_an_expired_record_fails_closed() {
+    let (cache, store, clock) = setup();
+    let cache = cache.with_stale_if_error(Duration::ZERO);
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+
+    store.fault_all(Fault::Error);
+    clock.advance(Duration::from_secs(30));
+    assert!(cache.get(&record.id).await.is_err());
+}
+
+#[tokio::test]
+async fn unknown_keys_are_never_served_stale() {
+    let (cache, store, clock) = setup();
+    assert_eq!(cache.get(&unknown_id(1)).await.unwrap(), None);
+    store.fault_all(Fault::Error);
+    clock.advance(Duration::from_secs(5));
+    assert!(cache.get(&unknown_id(1)).await.is_err());
+    assert!(cache.get(&unknown_id(2)).await.is_err());
+}
+
+#[tokio::test]
+async fn a_store_that_answers_again_replaces_the_stale_record() {
+    let (cache, store, clock) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+    store.fault_all(Fault::Error);
+    clock.advance(Duration::from_secs(31));
+    cache.get(&record.id).await.unwrap();
+
+    // Revoked meanwhile by another instance; once the store answers, that is what counts.
+    store.clear_faults();
+    revoke(store.inner(), &record).await.unwrap();
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked(&record)));
+}
+
+#[tokio::test]
+async fn an_invalidated_record_is_not_served_stale() {
+    let (cache, store, clock) = setup();
+    let record = record("CI");
+    store.insert(&record).await.unwrap();
+    cache.get(&record.id).await.unwrap();
+    cache.invalidate_all();
+    store.fault_all(Fault::Error);
+    clock.advance(Duration::from_secs(31));
+    assert!(cache.get(&record.id).await.is_err());
+}

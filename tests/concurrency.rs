@@ -553,3 +553,115 @@ async fn regeneration_without_grace_is_not_undone_by_an_overlapping_one() {
         "the secret retired without grace works again"
     );
 }
+
+/// Creates started at once for one organization.
+const RACING_CREATES: usize = 32;
+/// The cap on that organization's active keys.
+const KEY_CAP: usize = 5;
+
+/// Starts [`RACING_CREATES`] creates for one organization at once, under a cap of [`KEY_CAP`]:
+/// exactly that many succeed, every other one is refused with the cap, and the store then holds
+/// exactly that many keys for the organization.
+async fn racing_creates_stop_at_the_cap(store: impl KeyStore + Clone) {
+    let manager = KeyManager::new(store.clone()).with_max_keys_per_organization(KEY_CAP);
+    let organization = OrganizationId::from("org_a");
+    // Every create is ready before any starts, so they all count the same empty organization.
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACING_CREATES));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..RACING_CREATES {
+        let (manager, organization) = (manager.clone(), organization.clone());
+        let barrier = Arc::clone(&barrier);
+        tasks.spawn(async move {
+            barrier.wait().await;
+            let name = format!("racing {n}");
+            manager
+                .create(&organization, &name, Permission::ReadOnly, None)
+                .await
+        });
+    }
+    let (mut created, mut refused) = (0, 0);
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            Ok(_) => created += 1,
+            Err(ManageError::TooManyKeys { limit: KEY_CAP }) => refused += 1,
+            Err(error) => panic!("a racing create failed otherwise: {error}"),
+        }
+    }
+    assert_eq!((created, refused), (KEY_CAP, RACING_CREATES - KEY_CAP));
+    let stored = store.list(&organization).await.unwrap();
+    assert_eq!(
+        stored.len(),
+        KEY_CAP,
+        "the store holds {} keys",
+        stored.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_stop_at_the_key_cap_in_memory() {
+    racing_creates_stop_at_the_cap(MemoryStore::new()).await;
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use formbox_auth::{
+        SqliteStore,
+        sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+    };
+
+    use super::*;
+
+    /// Several connections to one file, as in production, so that the creates write at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_creates_stop_at_the_key_cap_in_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("keys.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        racing_creates_stop_at_the_cap(store).await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use formbox_auth::{PostgresStore, sqlx::postgres::PgPoolOptions};
+
+    use super::*;
+
+    /// The test server's URL; its absence fails the test, so that CI cannot skip it silently.
+    fn url() -> String {
+        std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!(
+                "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
+                 throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
+                 `scripts/postgres.sh run cargo test --features postgres`"
+            )
+        })
+    }
+
+    /// Several connections, so that the creates reach the server at once; a table of its own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_creates_stop_at_the_key_cap_in_postgres() {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url())
+            .await
+            .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"));
+        let table = format!(
+            "concurrency_{}",
+            KeyFormat::default().generate().unwrap().id()
+        );
+        let store = PostgresStore::new(pool).with_table_name(&table).unwrap();
+        store.migrate().await.unwrap();
+        racing_creates_stop_at_the_cap(store).await;
+    }
+}

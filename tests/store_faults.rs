@@ -9,8 +9,9 @@ use std::{
 
 use common::{assert_rejected, counting_service, issue_key};
 use formbox_auth::{
-    Authenticator, KeyManager, MemoryStore, OrganizationId, Permission,
-    testing::{Fault, TestStore},
+    Authenticator, CreatedKey, KeyManager, KeyStore, ManageError, MemoryStore, OrganizationId,
+    Permission,
+    testing::{Fault, Method, TestStore},
 };
 use http::{Request, Response, StatusCode};
 use tower::{Layer, ServiceExt};
@@ -206,4 +207,172 @@ async fn a_hanging_usage_write_times_out_and_is_kept() {
     assert_eq!(setup.manager.authenticator().pending_usage(), 1);
     setup.store.clear_faults();
     assert_eq!(setup.manager.flush_usage().await.unwrap(), 1);
+}
+
+/// Sends `key` through `manager`'s layer and returns the status.
+async fn status_with(manager: &KeyManager, key: &str) -> StatusCode {
+    let service = manager.layer().layer(counting_service().0);
+    let request = Request::get("/v1/forms")
+        .header("api-key", key)
+        .body(String::new())
+        .unwrap();
+    service.oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_hanging_store_answers_503_within_the_default_timeout() {
+    let memory = MemoryStore::new();
+    let (key, _) = issue_key(&memory, "org_a", Permission::FullAccess).await;
+    let store = TestStore::new(memory).without_cached_lookups();
+    let manager = KeyManager::new(store.clone());
+    assert_eq!(
+        manager.authenticator().store_timeout(),
+        Some(Authenticator::DEFAULT_STORE_TIMEOUT)
+    );
+    store.fault_all(Fault::Hang);
+
+    let started = Instant::now();
+    let status = status_with(&manager, key.expose_secret()).await;
+    let request_took = started.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let started = Instant::now();
+    let org = OrganizationId::from("org_a");
+    let created = manager.create(&org, "x", Permission::ReadOnly, None).await;
+    let create_took = started.elapsed();
+    assert!(
+        matches!(
+            created,
+            Err(ManageError::Store(formbox_auth::StoreError::Timeout))
+        ),
+        "{created:?}"
+    );
+    for took in [request_took, create_took] {
+        assert!(
+            (Duration::from_secs(2)..Duration::from_millis(2_500)).contains(&took),
+            "took {took:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_store_timeout_a_hanging_store_is_waited_for() {
+    let store = TestStore::new(MemoryStore::new()).without_cached_lookups();
+    let authenticator = Authenticator::new(store.clone()).without_store_timeout();
+    assert_eq!(authenticator.store_timeout(), None);
+    store.fault_all(Fault::Hang);
+    let key = formbox_auth::KeyFormat::default().generate().unwrap();
+    let waited = tokio::time::timeout(
+        Duration::from_millis(2_500),
+        authenticator.authenticate(key.expose_secret()),
+    )
+    .await;
+    assert!(waited.is_err(), "{waited:?}");
+}
+
+/// A manager with a short store timeout over `store`, and a key of `org_a` issued through it.
+async fn manager_with_key(store: &TestStore<MemoryStore>) -> (KeyManager, CreatedKey) {
+    let authenticator =
+        Authenticator::new(store.clone()).with_store_timeout(Duration::from_millis(200));
+    let manager = KeyManager::from_authenticator(authenticator);
+    let created = manager
+        .create(&"org_a".into(), "rotated", Permission::FullAccess, None)
+        .await
+        .unwrap();
+    (manager, created)
+}
+
+#[tokio::test]
+async fn a_regeneration_whose_answer_was_lost_hands_out_the_key_that_now_works() {
+    let store = TestStore::new(MemoryStore::new());
+    let (manager, created) = manager_with_key(&store).await;
+    let org = OrganizationId::from("org_a");
+    // The write lands, but its answer never comes back in time.
+    let gate = store.gate(Method::Update);
+    let regenerated = manager.regenerate(&org, created.info.id, None).await;
+    gate.open();
+    let regenerated = regenerated.expect("the write landed: its key must be handed out");
+    assert_eq!(
+        status_with(&manager, regenerated.key.expose_secret()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&manager, created.key.expose_secret()).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_regeneration_that_never_landed_fails_and_can_no_longer_land() {
+    let store = TestStore::new(MemoryStore::new());
+    let (manager, created) = manager_with_key(&store).await;
+    let org = OrganizationId::from("org_a");
+    let before = store.get(&created.info.id).await.unwrap().unwrap();
+    // The write is lost on its way.
+    store.fault_next(Method::Update, 1, Fault::Hang);
+    let regenerated = manager.regenerate(&org, created.info.id, None).await;
+    assert!(
+        matches!(
+            regenerated,
+            Err(ManageError::Store(formbox_auth::StoreError::Timeout))
+        ),
+        "{regenerated:?}"
+    );
+    // The old key still works; only the revision moved, so the lost write can never land.
+    let after = store.get(&created.info.id).await.unwrap().unwrap();
+    assert_eq!(after.digest, before.digest);
+    assert_eq!(after.revision, before.revision + 1);
+    assert!(
+        !store
+            .update(&before.next_revision(), before.revision)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        status_with(&manager, created.key.expose_secret()).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_regeneration_during_a_whole_outage_fails_and_changes_nothing() {
+    let store = TestStore::new(MemoryStore::new());
+    let (manager, created) = manager_with_key(&store).await;
+    let org = OrganizationId::from("org_a");
+    let before = store.get(&created.info.id).await.unwrap().unwrap();
+    store.fault(Method::Update, Fault::Error);
+    store.fault_next(Method::Get, 1, Fault::Error);
+    let regenerated = manager.regenerate(&org, created.info.id, None).await;
+    assert!(regenerated.is_err(), "{regenerated:?}");
+    store.fault_all(Fault::Error);
+    assert!(
+        manager
+            .regenerate(&org, created.info.id, None)
+            .await
+            .is_err()
+    );
+    store.clear_faults();
+    assert_eq!(store.get(&created.info.id).await.unwrap(), Some(before));
+    assert_eq!(
+        status_with(&manager, created.key.expose_secret()).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_creation_whose_answer_was_lost_hands_out_the_key_that_now_works() {
+    let store = TestStore::new(MemoryStore::new());
+    let authenticator =
+        Authenticator::new(store.clone()).with_store_timeout(Duration::from_millis(200));
+    let manager = KeyManager::from_authenticator(authenticator);
+    let gate = store.gate(Method::Insert);
+    let created = manager
+        .create(&"org_a".into(), "new", Permission::ReadOnly, None)
+        .await;
+    gate.open();
+    let created = created.expect("the insert landed: its key must be handed out");
+    assert_eq!(
+        status_with(&manager, created.key.expose_secret()).await,
+        StatusCode::OK
+    );
 }

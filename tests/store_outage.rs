@@ -14,10 +14,16 @@
 //!   tests fail): the pool connects through a TCP proxy in this file. During the outage the proxy
 //!   either closes every connection and turns new ones away, as when the server crashed, or keeps
 //!   them open and lets nothing through, as a network that drops packets does (then the store
-//!   timeout answers each request); afterwards it forwards again. With an invalidation listener
-//!   the cache is emptied when the connection is lost, so even the keys it held fail closed.
+//!   timeout answers each request); afterwards it forwards again. By default a cache with an
+//!   invalidation listener keeps serving the keys it holds through the outage, while keys it does
+//!   not hold, and key management, fail closed within the default store timeout; once the
+//!   listener has subscribed again, it drops the cache once, so that a revocation made elsewhere
+//!   meanwhile takes effect, and revocations are heard at once again. With
+//!   `OnListenerLoss::DropAll` the cache is emptied when the connection is lost, so even the keys
+//!   it held fail closed.
 //!
-//! Each test prints its request counts to stderr (`cargo test -- --nocapture` shows them).
+//! Each test prints its request counts and timings to stderr (`cargo test -- --nocapture` shows
+//! them).
 #![cfg(all(feature = "tokio", any(feature = "sqlite", feature = "postgres")))]
 
 mod common;
@@ -110,8 +116,14 @@ impl Drop for Harness {
 }
 
 impl Harness {
+    /// With this file's [`STORE_TIMEOUT`].
     fn new(test: &'static str, store: impl KeyStore) -> Self {
         let authenticator = Authenticator::new(store).with_store_timeout(STORE_TIMEOUT);
+        Self::with_authenticator(test, authenticator)
+    }
+
+    /// The manager shares `authenticator`, and so its store and store timeout.
+    fn with_authenticator(test: &'static str, authenticator: Authenticator) -> Self {
         let manager = KeyManager::from_authenticator(authenticator);
         let (inner, calls) = counting_service();
         let service = BoxCloneService::new(manager.layer().layer(inner));
@@ -171,11 +183,13 @@ impl Harness {
         self.check(&response, want);
     }
 
-    /// Like [`expect`](Self::expect) during the outage, where answers must be prompt.
-    async fn expect_during_outage(&mut self, key: &str, want: Want) {
+    /// Like [`expect`](Self::expect) during the outage, where answers must be prompt; returns
+    /// how long the answer took.
+    async fn expect_during_outage(&mut self, key: &str, want: Want) -> Duration {
         let (response, took) = self.send(key).await;
         self.tally.slowest_during_outage = self.tally.slowest_during_outage.max(took);
         self.check(&response, want);
+        took
     }
 
     /// Sends [`BURST`] requests at once, cycling through `requests`.
@@ -565,7 +579,8 @@ mod postgres {
     };
 
     use formbox_auth::{
-        PostgresStore,
+        CachedLookup, InvalidationListener, ManageError, ManageResult, OnListenerLoss,
+        OrganizationId, PostgresStore,
         sqlx::postgres::{PgConnectOptions, PgPoolOptions},
     };
     use tokio::{
@@ -867,17 +882,344 @@ mod postgres {
         report_proxy("postgres/stall/uncached", &proxy);
     }
 
-    /// With `listen_invalidations`, losing the connection empties the cache, since revocations
-    /// made meanwhile would go unheard: the hot key then fails closed as well, until the database
-    /// is back.
+    /// How long the database stays away in the test of a listening cache's defaults.
+    const OUTAGE: Duration = Duration::from_secs(5);
+    /// Longest a `503` may take with the default store timeout
+    /// ([`Authenticator::DEFAULT_STORE_TIMEOUT`]): the timeout, and room for a loaded machine.
+    const DEFAULT_PROMPT: Duration = Duration::from_millis(2_500);
+    /// Longest a revocation made through another instance may take to reach a listening cache.
+    const HEARD: Duration = Duration::from_secs(1);
+
+    impl Harness {
+        /// With the authenticator's default settings, its store timeout included.
+        fn with_defaults(test: &'static str, store: impl KeyStore) -> Self {
+            let authenticator = Authenticator::new(store);
+            assert_eq!(
+                authenticator.store_timeout(),
+                Some(Authenticator::DEFAULT_STORE_TIMEOUT)
+            );
+            Self::with_authenticator(test, authenticator)
+        }
+
+        /// Sends `key`, accepted until then, until it is rejected as revoked; returns how long
+        /// that took, which must be less than `within`.
+        async fn until_revoked(&mut self, key: &str, within: Duration) -> Duration {
+            let start = Instant::now();
+            loop {
+                let (response, _) = self.send(key).await;
+                if response.status() == StatusCode::UNAUTHORIZED {
+                    assert_rejected(&response, StatusCode::UNAUTHORIZED, "revoked_api_key");
+                    return start.elapsed();
+                }
+                self.check(&response, Want::Ok);
+                assert!(
+                    start.elapsed() < within,
+                    "the revocation did not reach the cache within {within:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+
+        /// A `503` during the outage, within [`DEFAULT_PROMPT`]; returns how long it took.
+        async fn unavailable_within_default_timeout(&mut self, key: &str) -> Duration {
+            let took = self.expect_during_outage(key, Want::Unavailable).await;
+            assert!(took < DEFAULT_PROMPT, "a 503 took {took:?}");
+            took
+        }
+    }
+
+    /// Another instance of the service over the same table: its own pool straight to the server,
+    /// not through the proxy, and its own cache and listener.
+    async fn other_instance(store: &PostgresStore) -> (KeyManager, InvalidationListener) {
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&url())
+            .await
+            .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"));
+        let store = PostgresStore::new(pool)
+            .with_table_name(store.table_name())
+            .unwrap();
+        let cache = CachedStore::new(store.clone());
+        let listener = store.listen_invalidations(&cache).await.unwrap();
+        (KeyManager::new(cache), listener)
+    }
+
+    fn organization() -> OrganizationId {
+        OrganizationId::from("org_a")
+    }
+
+    /// A key of `org_a` in the store.
+    struct Key {
+        secret: String,
+        id: KeyId,
+    }
+
+    impl Key {
+        async fn issue(store: &PostgresStore) -> Self {
+            let (key, record) = issue_key(store, "org_a", Permission::FullAccess).await;
+            Self {
+                secret: key.expose_secret().to_owned(),
+                id: record.id,
+            }
+        }
+    }
+
+    /// The keys of the test of a listening cache's defaults.
+    struct Keys {
+        /// Looked up just before the outage, and used all through it.
+        hot: Key,
+        /// Looked up just before the outage, and revoked during it through another instance.
+        revoked_elsewhere: Key,
+        /// Looked up just before the outage; revoking it here during the outage fails.
+        revoked_here: Key,
+        /// In the store, never looked up before the outage.
+        cold: Key,
+        /// Well-formed, and in no store.
+        unknown: String,
+    }
+
+    impl Keys {
+        async fn issue(store: &PostgresStore) -> Self {
+            Self {
+                hot: Key::issue(store).await,
+                revoked_elsewhere: Key::issue(store).await,
+                revoked_here: Key::issue(store).await,
+                cold: Key::issue(store).await,
+                unknown: unknown_key(),
+            }
+        }
+    }
+
+    /// Timings taken during the outage.
+    #[derive(Debug, Default)]
+    struct DuringOutage {
+        hot_served: usize,
+        hot_slowest: Duration,
+        cold_slowest: Duration,
+        unknown_slowest: Duration,
+        create_failed_after: Duration,
+        revoke_failed_after: Duration,
+        manage_error: String,
+    }
+
+    /// Timings taken after the outage, each from its end.
+    #[derive(Debug)]
+    struct AfterOutage {
+        /// Until a key created then was accepted.
+        new_key_works: Duration,
+        /// Until the revocation made elsewhere during the outage took effect here.
+        missed_revocation_applies: Duration,
+        /// From a revocation made elsewhere, once the listener was back, until it took effect.
+        revocation_heard: Duration,
+    }
+
+    /// A manager call during the outage, which must fail with a store error within
+    /// [`DEFAULT_PROMPT`]; returns how long it took, and the error.
+    async fn manage_fails<T>(call: impl Future<Output = ManageResult<T>>) -> (Duration, String) {
+        let start = Instant::now();
+        let outcome = tokio::time::timeout(PROMPT, call)
+            .await
+            .expect("a manager call during the outage hung");
+        let took = start.elapsed();
+        match outcome {
+            Err(error @ ManageError::Store(_)) => {
+                assert!(
+                    took < DEFAULT_PROMPT,
+                    "a manager call failed after {took:?}"
+                );
+                (took, error.to_string())
+            }
+            other => panic!("expected a store error, got {:?}", other.err()),
+        }
+    }
+
+    /// Sends the hot key every 50 ms for [`OUTAGE`] and the keys the cache does not hold about
+    /// once a second; first, manages keys here and revokes one through the other instance.
+    async fn during_outage(h: &mut Harness, keys: &Keys, elsewhere: &KeyManager) -> DuringOutage {
+        let began = Instant::now();
+        let mut figures = DuringOutage::default();
+        let mut round = 0;
+        while began.elapsed() < OUTAGE {
+            let took = h.expect_during_outage(&keys.hot.secret, Want::Ok).await;
+            figures.hot_served += 1;
+            figures.hot_slowest = figures.hot_slowest.max(took);
+            if round == 0 {
+                manage_during_outage(h, keys, &mut figures).await;
+                revoke_elsewhere_during_outage(h, keys, elsewhere).await;
+            }
+            if round % 20 == 0 {
+                let cold = h
+                    .unavailable_within_default_timeout(&keys.cold.secret)
+                    .await;
+                let unknown = h.unavailable_within_default_timeout(&keys.unknown).await;
+                figures.cold_slowest = figures.cold_slowest.max(cold);
+                figures.unknown_slowest = figures.unknown_slowest.max(unknown);
+            }
+            round += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        figures
+    }
+
+    /// Creating and revoking keys here fails with a store error within the store timeout.
+    async fn manage_during_outage(h: &mut Harness, keys: &Keys, figures: &mut DuringOutage) {
+        let organization = organization();
+        let create = h.manager.create(
+            &organization,
+            "during the outage",
+            Permission::ReadOnly,
+            None,
+        );
+        (figures.create_failed_after, figures.manage_error) = manage_fails(create).await;
+        let revoke = h.manager.revoke(&organization, keys.revoked_here.id);
+        (figures.revoke_failed_after, _) = manage_fails(revoke).await;
+        // Whatever became of the write, the cache forgot the key, so it is not served from there.
+        h.expect_during_outage(&keys.revoked_here.secret, Want::Unavailable)
+            .await;
+    }
+
+    /// Another instance, which still reaches the database, revokes a key this one holds: this
+    /// one cannot hear it until its listener is back, and, by default, keeps serving the key
+    /// meanwhile, within the cache's time to live.
+    async fn revoke_elsewhere_during_outage(h: &mut Harness, keys: &Keys, elsewhere: &KeyManager) {
+        elsewhere
+            .revoke(&organization(), keys.revoked_elsewhere.id)
+            .await
+            .unwrap();
+        h.expect_during_outage(&keys.revoked_elsewhere.secret, Want::Ok)
+            .await;
+    }
+
+    /// Creates a key here as soon as the store takes writes again.
+    async fn create_once_back(manager: &KeyManager) -> String {
+        let start = Instant::now();
+        loop {
+            let created = manager
+                .create(
+                    &organization(),
+                    "after the outage",
+                    Permission::ReadOnly,
+                    None,
+                )
+                .await;
+            match created {
+                Ok(created) => return created.key.expose_secret().to_owned(),
+                Err(ManageError::Store(error)) => assert!(
+                    start.elapsed() < RECOVERY,
+                    "no key could be created within {RECOVERY:?} after the outage: {error}"
+                ),
+                Err(error) => panic!("creating a key after the outage: {error}"),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A key created after the outage works; the revocation made elsewhere during it takes
+    /// effect once the listener is back, and then a new one is heard within [`HEARD`]. Returns
+    /// the timings and how many requests it took the new key to be accepted.
+    async fn after_outage(
+        h: &mut Harness,
+        cache: &CachedStore<PostgresStore>,
+        keys: &Keys,
+        elsewhere: &KeyManager,
+    ) -> (AfterOutage, usize) {
+        let ended = Instant::now();
+        let new_key = create_once_back(&h.manager).await;
+        let attempts = h.until_accepted(&new_key).await;
+        let new_key_works = ended.elapsed();
+        // Still fresh in the cache: only the listener dropping the cache once back lets it go.
+        h.until_revoked(&keys.revoked_elsewhere.secret, RECOVERY)
+            .await;
+        let missed_revocation_applies = ended.elapsed();
+
+        h.expect(&keys.hot.secret, Want::Ok).await;
+        assert!(
+            matches!(cache.get_cached(&keys.hot.id), CachedLookup::Found(_)),
+            "the hot key is not cached: its revocation would not need the listener"
+        );
+        elsewhere
+            .revoke(&organization(), keys.hot.id)
+            .await
+            .unwrap();
+        let revocation_heard = h.until_revoked(&keys.hot.secret, HEARD).await;
+        let figures = AfterOutage {
+            new_key_works,
+            missed_revocation_applies,
+            revocation_heard,
+        };
+        (figures, attempts)
+    }
+
+    /// By default ([`OnListenerLoss::KeepUntilExpiry`]) losing the listener's connection keeps
+    /// the cache: a key it holds keeps working through the outage, while keys it does not hold
+    /// and key management fail closed within the default store timeout. Once back, the listener
+    /// drops the cache once, so a revocation made elsewhere meanwhile takes effect, and hears
+    /// revocations again.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_connection_loss_empties_a_cache_with_an_invalidation_listener() {
+    async fn postgres_connection_loss_keeps_a_listening_cache_serving_until_the_listener_is_back() {
+        const TEST: &str = "postgres/cut/cached+listener";
+        let (store, mut proxy) = setup(Failure::Cut).await;
+        let keys = Keys::issue(&store).await;
+        let cache = CachedStore::new(store.clone());
+        let listener = store.listen_invalidations(&cache).await.unwrap();
+        let (elsewhere, _elsewhere_listener) = other_instance(&store).await;
+        let mut h = Harness::with_defaults(TEST, cache.clone());
+        // Just before the outage, so that the cache holds them.
+        for key in [&keys.hot, &keys.revoked_elsewhere, &keys.revoked_here] {
+            h.expect(&key.secret, Want::Ok).await;
+        }
+
+        proxy.begin().await;
+        let during = during_outage(&mut h, &keys, &elsewhere).await;
+        h.flush_fails_and_keeps(3).await;
+
+        proxy.end().await;
+        let (after, attempts) = after_outage(&mut h, &cache, &keys, &elsewhere).await;
+        h.expect(&keys.cold.secret, Want::Ok).await;
+        h.expect(&keys.unknown, Want::Invalid).await;
+        // The revocation that failed here during the outage changed nothing.
+        h.expect(&keys.revoked_here.secret, Want::Ok).await;
+        assert!(!listener.is_finished());
+        report_listening_cache(&during, &after);
+        h.report(Some(attempts));
+        report_proxy(TEST, &proxy);
+    }
+
+    fn report_listening_cache(during: &DuringOutage, after: &AfterOutage) {
+        eprintln!(
+            "store_outage postgres/cut/cached+listener: during the {OUTAGE:?} outage the hot key \
+             was answered 200 {} times, the slowest in {:?}; a cold key 503 in {:?} at most, an \
+             unknown key 503 in {:?} at most",
+            during.hot_served, during.hot_slowest, during.cold_slowest, during.unknown_slowest,
+        );
+        eprintln!(
+            "store_outage postgres/cut/cached+listener: during the outage a create failed after \
+             {:?} ({}), a revocation after {:?}",
+            during.create_failed_after, during.manage_error, during.revoke_failed_after,
+        );
+        eprintln!(
+            "store_outage postgres/cut/cached+listener: after the outage a new key worked after \
+             {:?}; the revocation made elsewhere during the outage took effect after {:?}; a \
+             revocation made elsewhere then was heard in {:?}",
+            after.new_key_works, after.missed_revocation_applies, after.revocation_heard,
+        );
+    }
+
+    /// With [`OnListenerLoss::DropAll`], losing the connection empties the cache, since
+    /// revocations made meanwhile would go unheard: the hot key then fails closed as well, until
+    /// the database is back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_connection_loss_empties_a_cache_whose_listener_drops_all() {
+        const TEST: &str = "postgres/cut/cached+listener/drop-all";
         let (store, mut proxy) = setup(Failure::Cut).await;
         let (hot, hot_record) = issue_key(&store, "org_a", Permission::FullAccess).await;
         let (hot, unknown) = (hot.expose_secret().to_owned(), unknown_key());
         let cache = CachedStore::new(store.clone()).with_ttl(Duration::from_secs(60));
-        let listener = store.listen_invalidations(&cache).await.unwrap();
-        let mut h = Harness::new("postgres/cut/cached+listener", cache.clone());
+        let listener = store
+            .listen_invalidations_with(&cache, OnListenerLoss::DropAll)
+            .await
+            .unwrap();
+        let mut h = Harness::new(TEST, cache.clone());
         h.expect(&hot, Want::Ok).await;
         h.expect(&hot, Want::Ok).await;
 
@@ -910,29 +1252,16 @@ mod postgres {
         h.expect(&unknown, Want::Invalid).await;
         // Subscribed again, and it hears revocations as before.
         KeyManager::new(store.clone())
-            .revoke(&"org_a".into(), hot_record.id)
+            .revoke(&organization(), hot_record.id)
             .await
             .unwrap();
-        let start = Instant::now();
-        loop {
-            let (response, _) = h.send(&hot).await;
-            if response.status() == StatusCode::UNAUTHORIZED {
-                assert_rejected(&response, StatusCode::UNAUTHORIZED, "revoked_api_key");
-                break;
-            }
-            h.check(&response, Want::Ok);
-            assert!(
-                start.elapsed() < RECOVERY,
-                "the revocation never reached the cache"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        h.until_revoked(&hot, RECOVERY).await;
         assert!(!listener.is_finished());
         eprintln!(
-            "store_outage postgres/cut/cached+listener: the hot key was served \
-             {served_before_noticed} time(s) before the listener noticed"
+            "store_outage {TEST}: the hot key was served {served_before_noticed} time(s) before \
+             the listener noticed"
         );
         h.report(Some(attempts));
-        report_proxy("postgres/cut/cached+listener", &proxy);
+        report_proxy(TEST, &proxy);
     }
 }

@@ -3,7 +3,7 @@
 use std::{error::Error, sync::Arc, time::Duration};
 
 use formbox_auth::{
-    CachedStore, KeyStore, MemoryStore, SqliteStore,
+    Authenticator, CachedStore, KeyStore, MemoryStore, SqliteStore,
     sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions},
 };
 
@@ -14,6 +14,10 @@ pub const DEFAULT_STORE: &str = "sqlite:formbox-auth.db";
 /// another process (the `keys` command line) stops working within this time; PostgreSQL pushes
 /// changes at once.
 const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// How long a pool waits for a connection: the store timeout every request and key operation
+/// has, so that an outage answers `503` within it rather than when sqlx's own 30 s run out.
+const ACQUIRE_TIMEOUT: Duration = Authenticator::DEFAULT_STORE_TIMEOUT;
 
 /// Opens `memory`, `sqlite:PATH` or `postgres:URL`, creating the schema if needed.
 pub async fn open_store(spec: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
@@ -33,6 +37,7 @@ async fn open_sqlite(path: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
     // the connection's thread.
     let pool = SqlitePoolOptions::new()
         .test_before_acquire(false)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await?;
     let store = SqliteStore::new(pool);
@@ -42,11 +47,16 @@ async fn open_sqlite(path: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
 
 #[cfg(feature = "postgres")]
 async fn open_postgres(url: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
-    let pool = formbox_auth::sqlx::PgPool::connect(url).await?;
+    let pool = formbox_auth::sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await?;
     let store = formbox_auth::PostgresStore::new(pool);
     store.migrate().await?;
     let cache = CachedStore::new(store.clone());
-    // Runs until the pool closes: every instance's cache drops a key as soon as it changes.
+    // Runs until the pool closes: every instance's cache drops a key as soon as it changes. If
+    // its connection is lost, cached keys keep working until their time to live ends (and past
+    // it while the database cannot answer), and the cache is dropped once it is back.
     store.listen_invalidations(&cache).await?;
     Ok(Arc::new(cache))
 }

@@ -15,8 +15,9 @@ pub use info::{CreatedKey, KeyInfo};
 pub use leak::LeakOutcome;
 
 use crate::{
-    ApiKeyAuthLayer, Authenticator, KeyEvent, KeyId, KeyRecord, KeyStore, OrganizationId,
-    Permission, PreviousSecret, StoreError,
+    ActiveKeyLimit, ApiKeyAuthLayer, Authenticator, Inserted, KeyEvent, KeyId, KeyRecord, KeyStore,
+    OrganizationId, Permission, PreviousSecret, StoreError,
+    deadline::Deadline,
     secret::{SecretMatch, match_secret},
     store::whole_micros,
 };
@@ -77,7 +78,8 @@ impl KeyManager {
     }
 
     /// Refuses to create a key for an organization that already has `limit` active (neither
-    /// revoked nor expired) keys.
+    /// revoked nor expired) keys. The store counts and inserts in one atomic step, so the cap
+    /// holds however many creates run at once, on however many instances.
     #[must_use]
     pub fn with_max_keys_per_organization(mut self, limit: usize) -> Self {
         self.max_keys_per_organization = Some(limit);
@@ -110,7 +112,7 @@ impl KeyManager {
         if expires_at.is_some_and(|expires_at| expires_at <= now) {
             return Err(ManageError::ExpiryInPast);
         }
-        self.check_limit(organization, now).await?;
+        let deadline = self.authenticator.deadline();
         for _ in 0..ID_ATTEMPTS {
             let key = self.authenticator.format().generate()?;
             let mut record = KeyRecord::new(
@@ -123,13 +125,20 @@ impl KeyManager {
             );
             record.expires_at = expires_at;
             let record = record.with_whole_micros();
-            if self.store().insert(&record).await? {
-                self.emit(KeyEvent::Created {
-                    organization: organization.clone(),
-                    key_id: key.id(),
-                    permission,
-                });
-                return Ok(self.created(key, record));
+            match self.insert(&record, now, deadline).await? {
+                Inserted::Stored => {
+                    self.emit(KeyEvent::Created {
+                        organization: organization.clone(),
+                        key_id: key.id(),
+                        permission,
+                    });
+                    return Ok(self.created(key, record));
+                }
+                Inserted::LimitReached => {
+                    let limit = self.max_keys_per_organization.unwrap_or_default();
+                    return Err(ManageError::TooManyKeys { limit });
+                }
+                Inserted::IdTaken => {}
             }
         }
         Err(ManageError::IdCollision)
@@ -137,7 +146,11 @@ impl KeyManager {
 
     /// The organization's keys, newest first, without digests.
     pub async fn list(&self, organization: &OrganizationId) -> ManageResult<Vec<KeyInfo>> {
-        let records = self.store().list(organization).await?;
+        let records = self
+            .authenticator
+            .deadline()
+            .bound(self.store().list(organization))
+            .await?;
         Ok(records
             .into_iter()
             .map(|record| self.info(record))
@@ -146,7 +159,8 @@ impl KeyManager {
 
     /// One key of the organization. A key of another organization is [`ManageError::NotFound`].
     pub async fn get(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyInfo> {
-        Ok(self.info(self.record(organization, id).await?))
+        let deadline = self.authenticator.deadline();
+        Ok(self.info(self.record(organization, id, deadline).await?))
     }
 
     /// Revokes a key: every following request with it is `revoked_api_key`. Revoking a revoked
@@ -261,8 +275,9 @@ impl KeyManager {
             return Ok(LeakOutcome::Malformed);
         };
         let digest = parsed.digest();
+        let deadline = self.authenticator.deadline();
         for _ in 0..WRITE_ATTEMPTS {
-            let Some(current) = self.store().get(&parsed.id()).await? else {
+            let Some(current) = deadline.bound(self.store().get(&parsed.id())).await? else {
                 return Ok(LeakOutcome::Unknown);
             };
             let (organization, key_id) = (current.organization.clone(), current.id);
@@ -290,7 +305,7 @@ impl KeyManager {
                     }
                 }
             };
-            if self.store().update(&record, current.revision).await? {
+            if self.write(&current, &record, deadline).await? {
                 if let LeakOutcome::Revoked {
                     organization,
                     key_id,
@@ -320,29 +335,15 @@ impl KeyManager {
         UsageFlusher::spawn(self.authenticator.clone(), interval)
     }
 
-    async fn check_limit(
-        &self,
-        organization: &OrganizationId,
-        now: SystemTime,
-    ) -> ManageResult<()> {
-        let Some(limit) = self.max_keys_per_organization else {
-            return Ok(());
-        };
-        let records = self.store().list(organization).await?;
-        let active = records
-            .iter()
-            .filter(|record| record.revoked_at.is_none() && !record.is_expired_at(now))
-            .count();
-        if active >= limit {
-            return Err(ManageError::TooManyKeys { limit });
-        }
-        Ok(())
-    }
-
     /// The record `id` if it belongs to `organization`; another organization's key is not found,
     /// so that ids of other tenants cannot be probed.
-    async fn record(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyRecord> {
-        match self.store().get(&id).await? {
+    async fn record(
+        &self,
+        organization: &OrganizationId,
+        id: KeyId,
+        deadline: Deadline,
+    ) -> ManageResult<KeyRecord> {
+        match deadline.bound(self.store().get(&id)).await? {
             Some(record) if record.organization == *organization => Ok(record),
             _ => Err(ManageError::NotFound),
         }
@@ -358,18 +359,94 @@ impl KeyManager {
         id: KeyId,
         mut apply: impl FnMut(&mut KeyRecord) -> ManageResult<bool>,
     ) -> ManageResult<(KeyRecord, bool)> {
+        let deadline = self.authenticator.deadline();
         for _ in 0..WRITE_ATTEMPTS {
-            let current = self.record(organization, id).await?;
+            let current = self.record(organization, id, deadline).await?;
             let mut record = current.next_revision();
             if !apply(&mut record)? {
                 return Ok((current, false));
             }
             let record = record.with_whole_micros();
-            if self.store().update(&record, current.revision).await? {
+            if self.write(&current, &record, deadline).await? {
                 return Ok((record, true));
             }
         }
         Err(ManageError::Conflict)
+    }
+
+    /// Writes `record` over `current` ([`KeyStore::update`]): `Ok(false)` if another change
+    /// came first.
+    ///
+    /// A write that failed or timed out may still have been applied, or be on its way: a
+    /// regeneration would then have replaced a working key by one nobody was shown. So the
+    /// outcome is settled before answering, within a fifth of the store timeout more: the
+    /// record's revision is moved past `current` (a write that changes nothing), after which no
+    /// write still on its way can land; if that fails because the revision already moved, the
+    /// stored record says whether this write landed. Only when the store cannot be reached in
+    /// that time is the outcome left unknown, and reported as the store error.
+    async fn write(
+        &self,
+        current: &KeyRecord,
+        record: &KeyRecord,
+        deadline: Deadline,
+    ) -> ManageResult<bool> {
+        let error = match deadline
+            .bound(self.store().update(record, current.revision))
+            .await
+        {
+            Ok(written) => return Ok(written),
+            Err(error) => error,
+        };
+        let settle = async {
+            let fence = current.next_revision();
+            if self.store().update(&fence, current.revision).await? {
+                // Nothing landed, and now nothing can: the change did not happen.
+                return Ok(None);
+            }
+            let stored = self.store().get(&record.id).await?;
+            // Otherwise another change came first, or this one landed and was overwritten since.
+            Ok(Some(stored.is_some_and(|stored| landed(&stored, record))))
+        };
+        match deadline.settling().bound(settle).await {
+            Ok(Some(written)) => Ok(written),
+            Ok(None) | Err(_) => Err(error.into()),
+        }
+    }
+
+    /// Stores a new record, within the cap on active keys if there is one: the count and the
+    /// insert are one atomic step of the store ([`KeyStore::insert_within`]), so concurrent
+    /// creates cannot exceed it.
+    ///
+    /// An insert that failed or timed out may have been applied: the stored record then says so,
+    /// and the key is handed out rather than left working for nobody.
+    async fn insert(
+        &self,
+        record: &KeyRecord,
+        now: SystemTime,
+        deadline: Deadline,
+    ) -> ManageResult<Inserted> {
+        let attempt = async {
+            let Some(limit) = self.max_keys_per_organization else {
+                let stored = self.store().insert(record).await?;
+                return Ok(if stored {
+                    Inserted::Stored
+                } else {
+                    Inserted::IdTaken
+                });
+            };
+            let max = u32::try_from(limit).unwrap_or(u32::MAX);
+            let limit = ActiveKeyLimit { max, at: now };
+            self.store().insert_within(record, limit).await
+        };
+        let error = match deadline.bound(attempt).await {
+            Ok(inserted) => return Ok(inserted),
+            Err(error) => error,
+        };
+        let settle = deadline.settling().bound(self.store().get(&record.id));
+        match settle.await {
+            Ok(Some(stored)) if landed(&stored, record) => Ok(Inserted::Stored),
+            _ => Err(error.into()),
+        }
     }
 
     fn created(&self, key: crate::PlaintextKey, record: KeyRecord) -> CreatedKey {
@@ -396,6 +473,14 @@ impl KeyManager {
     fn emit(&self, event: KeyEvent) {
         self.authenticator.emit(&event);
     }
+}
+
+/// Whether `stored` is `written` as it landed: the same revision and everything but the usage
+/// time.
+fn landed(stored: &KeyRecord, written: &KeyRecord) -> bool {
+    let mut stored = stored.clone();
+    stored.last_used_at = written.last_used_at;
+    stored == *written
 }
 
 /// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control characters.

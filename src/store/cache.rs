@@ -11,7 +11,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    CachedLookup, Invalidate, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result, whole_micros,
+    ActiveKeyLimit, CachedLookup, Inserted, Invalidate, KeyRecord, KeyStore, KeyUsage,
+    OrganizationId, Result, StoreError, whole_micros,
 };
 use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 
@@ -34,6 +35,10 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 /// - **Race safety**: a lookup that was already on its way to the store when the key was
 ///   invalidated returns what it read, but does not cache it, so a revoked key cannot come back
 ///   from a read that started before the revocation.
+/// - **Outages**: when the store fails to answer for a record that expired less than
+///   [`with_stale_if_error`](Self::with_stale_if_error) ago (30 s by default), that record is
+///   served instead of the error, so keys in use keep working through a short outage; unknown
+///   keys still fail.
 /// - Errors are never cached, and [`list`](KeyStore::list) always asks the store.
 /// - [`record_usage`](KeyStore::record_usage) writes through and moves the cached
 ///   `last_used_at` forward; records cached from another instance's writes show the
@@ -78,7 +83,30 @@ struct Config {
     negative_capacity: usize,
     ttl: Duration,
     negative_ttl: Duration,
+    stale_if_error: Duration,
 }
+
+impl Config {
+    /// How records age: fresh for the time to live, then kept for serving while the store fails.
+    fn hits(&self) -> Lifetime {
+        Lifetime {
+            ttl: self.ttl,
+            kept: self.stale_if_error,
+        }
+    }
+
+    /// How "no such key" ages: never served once expired, so unknown keys fail closed.
+    fn misses(&self) -> Lifetime {
+        Lifetime {
+            ttl: self.negative_ttl,
+            kept: Duration::ZERO,
+        }
+    }
+}
+
+/// While the store fails, how long a record served stale is served from memory before the store
+/// is asked again: a probe a second per key, instead of every request waiting for the failure.
+const STALE_RETRY: Duration = Duration::from_secs(1);
 
 impl<S> CachedStore<S> {
     /// Records cached at most, unless changed.
@@ -89,6 +117,9 @@ impl<S> CachedStore<S> {
     pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
     /// How long "no such key" is served from the cache, unless changed.
     pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(5);
+    /// How long past its time to live a record is still served while the store fails, unless
+    /// changed.
+    pub const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(30);
 
     /// Caches lookups of `store` with the default bounds and times to live.
     pub fn new(store: S) -> Self {
@@ -100,6 +131,7 @@ impl<S> CachedStore<S> {
                 negative_capacity: Self::DEFAULT_NEGATIVE_CAPACITY,
                 ttl: Self::DEFAULT_TTL,
                 negative_ttl: Self::DEFAULT_NEGATIVE_TTL,
+                stale_if_error: Self::DEFAULT_STALE_IF_ERROR,
             },
             state: Arc::default(),
         }
@@ -131,6 +163,20 @@ impl<S> CachedStore<S> {
         self
     }
 
+    /// Serves a record for up to `window` past its time to live when the store fails to answer
+    /// for it (an outage, a timeout), so that keys in use keep working through a short database
+    /// outage; [`Duration::ZERO`] turns it off, and lookups then fail closed as soon as their
+    /// record expired.
+    ///
+    /// Such a record is what the store said at most `ttl + window` ago: a key revoked meanwhile
+    /// through another instance that can still reach the store keeps working here for at most
+    /// that long. "No such key" is never served stale, so unknown keys fail closed. While a
+    /// record is served stale, the store is asked again for it about once a second.
+    pub fn with_stale_if_error(mut self, window: Duration) -> Self {
+        self.config.stale_if_error = window;
+        self
+    }
+
     /// Reads the time from `clock` to decide when entries expire.
     pub fn with_clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -157,6 +203,20 @@ impl<S> CachedStore<S> {
         state.generation = state.generation.wrapping_add(1);
         state.hits.clear();
         state.misses.clear();
+    }
+
+    /// The answer when the store failed to look `id` up: the expired record, while its stale
+    /// window lasts, else the error.
+    fn stale(&self, id: &KeyId, error: StoreError) -> Result<Option<KeyRecord>> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        match state.hits.stale(id, now, self.config.hits()) {
+            Some(record) => {
+                tracing::warn!(key_id = %id, %error, "key store failed; serving the key's cached record");
+                Ok(Some(KeyRecord::clone(record)))
+            }
+            None => Err(error),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -195,6 +255,7 @@ impl<S: fmt::Debug> fmt::Debug for CachedStore<S> {
             .field("negative_capacity", &self.config.negative_capacity)
             .field("ttl", &self.config.ttl)
             .field("negative_ttl", &self.config.negative_ttl)
+            .field("stale_if_error", &self.config.stale_if_error)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -208,19 +269,22 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let read_at = self.clock.now();
         let generation = {
             let mut state = self.lock();
-            if let Some(record) = state.hits.fresh(id, read_at, self.config.ttl) {
+            if let Some(record) = state.hits.fresh(id, read_at, self.config.hits()) {
                 return Ok(Some(KeyRecord::clone(record)));
             }
             if state
                 .misses
-                .fresh(id, read_at, self.config.negative_ttl)
+                .fresh(id, read_at, self.config.misses())
                 .is_some()
             {
                 return Ok(None);
             }
             state.generation
         };
-        let found = self.store.get(id).await?;
+        let found = match self.store.get(id).await {
+            Ok(found) => found,
+            Err(error) => return self.stale(id, error),
+        };
         let mut state = self.lock();
         // Something was invalidated while the store was being asked: what came back may be
         // the very record that was revoked, so it is returned but not kept.
@@ -249,14 +313,10 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let now = self.clock.now();
         {
             let mut state = self.lock();
-            if let Some(record) = state.hits.fresh(id, now, self.config.ttl) {
+            if let Some(record) = state.hits.fresh(id, now, self.config.hits()) {
                 return CachedLookup::Found(Arc::clone(record));
             }
-            if state
-                .misses
-                .fresh(id, now, self.config.negative_ttl)
-                .is_some()
-            {
+            if state.misses.fresh(id, now, self.config.misses()).is_some() {
                 return CachedLookup::Absent;
             }
         }
@@ -265,6 +325,12 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
         let inserted = self.store.insert(record).await;
+        self.invalidate(&record.id);
+        inserted
+    }
+
+    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
+        let inserted = self.store.insert_within(record, limit).await;
         self.invalidate(&record.id);
         inserted
     }
@@ -321,7 +387,42 @@ struct Fifo<V, H> {
 struct Entry<V> {
     value: V,
     stored_at: SystemTime,
+    /// Set while the value is served stale: until then it counts as fresh again.
+    retry_at: Option<SystemTime>,
     sequence: u64,
+}
+
+/// How an entry ages.
+#[derive(Debug, Clone, Copy)]
+struct Lifetime {
+    /// Fresh for this long after it was stored.
+    ttl: Duration,
+    /// Then kept this much longer, for [`Fifo::stale`].
+    kept: Duration,
+}
+
+impl<V> Entry<V> {
+    /// Whether the entry can be served at `now` without asking the store. A clock that went
+    /// backwards makes its age unknown: it is then expired.
+    fn is_fresh(&self, now: SystemTime, lifetime: Lifetime) -> bool {
+        self.stored_at <= now
+            && (before(now, self.stored_at, lifetime.ttl)
+                || self.retry_at.is_some_and(|retry_at| now < retry_at))
+    }
+
+    /// Whether the entry can still be served when the store fails.
+    fn is_kept(&self, now: SystemTime, lifetime: Lifetime) -> bool {
+        self.stored_at <= now
+            && lifetime
+                .ttl
+                .checked_add(lifetime.kept)
+                .is_none_or(|age| before(now, self.stored_at, age))
+    }
+}
+
+/// Whether `now` is less than `age` after `start`.
+fn before(now: SystemTime, start: SystemTime, age: Duration) -> bool {
+    start.checked_add(age).is_none_or(|end| now < end)
 }
 
 impl<V, H: Default> Default for Fifo<V, H> {
@@ -335,26 +436,42 @@ impl<V, H: Default> Default for Fifo<V, H> {
 }
 
 impl<V, H: BuildHasher> Fifo<V, H> {
-    /// The value for `id` if it is younger than `ttl`; an expired one is removed.
-    fn fresh(&mut self, id: &KeyId, now: SystemTime, ttl: Duration) -> Option<&V> {
+    /// The value for `id` if it is fresh; an expired one is removed once it is no longer kept
+    /// for a failing store.
+    fn fresh(&mut self, id: &KeyId, now: SystemTime, lifetime: Lifetime) -> Option<&V> {
         // One hash lookup on the hot path: the entry is only looked up again to remove it.
         match self.entries.entry(*id) {
             hash_map::Entry::Occupied(entry) => {
-                // A clock that went backwards makes the age unknown: treat the entry as expired.
-                let stored_at = entry.get().stored_at;
-                let fresh = stored_at <= now
-                    && stored_at
-                        .checked_add(ttl)
-                        .is_none_or(|stale_at| now < stale_at);
-                if fresh {
+                if entry.get().is_fresh(now, lifetime) {
                     Some(&entry.into_mut().value)
                 } else {
-                    entry.remove();
+                    if !entry.get().is_kept(now, lifetime) {
+                        entry.remove();
+                    }
                     None
                 }
             }
             hash_map::Entry::Vacant(_) => None,
         }
+    }
+
+    /// The value for `id`, expired or not, while it is kept for a failing store; it is then
+    /// served as fresh for [`STALE_RETRY`], within what is kept.
+    fn stale(&mut self, id: &KeyId, now: SystemTime, lifetime: Lifetime) -> Option<&V> {
+        let entry = self.entries.get_mut(id)?;
+        if !entry.is_kept(now, lifetime) {
+            return None;
+        }
+        let kept_until = lifetime
+            .ttl
+            .checked_add(lifetime.kept)
+            .and_then(|age| entry.stored_at.checked_add(age));
+        let retry_at = now.checked_add(STALE_RETRY);
+        entry.retry_at = match (retry_at, kept_until) {
+            (Some(retry_at), Some(kept_until)) => Some(retry_at.min(kept_until)),
+            (retry_at, kept_until) => retry_at.or(kept_until),
+        };
+        Some(&entry.value)
     }
 
     fn get_mut(&mut self, id: &KeyId) -> Option<&mut V> {
@@ -385,6 +502,7 @@ impl<V, H: BuildHasher> Fifo<V, H> {
             Entry {
                 value,
                 stored_at,
+                retry_at: None,
                 sequence,
             },
         );
@@ -413,6 +531,13 @@ impl<V, H: BuildHasher> Fifo<V, H> {
 mod tests {
     use super::*;
 
+    fn lifetime(ttl: Duration) -> Lifetime {
+        Lifetime {
+            ttl,
+            kept: Duration::ZERO,
+        }
+    }
+
     fn id(n: usize) -> KeyId {
         format!("{n:012}").parse().unwrap()
     }
@@ -426,7 +551,7 @@ mod tests {
             assert!(fifo.entries.len() <= 10);
         }
         let kept: Vec<usize> = (0..100)
-            .filter(|&n| fifo.fresh(&id(n), now, Duration::MAX).is_some())
+            .filter(|&n| fifo.fresh(&id(n), now, lifetime(Duration::MAX)).is_some())
             .collect();
         assert_eq!(kept, (90..100).collect::<Vec<_>>());
         assert!(fifo.order.len() <= 2 * 16);
@@ -449,6 +574,9 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
         let mut fifo: Fifo<_, RandomState> = Fifo::default();
         fifo.put(id(1), (), now + Duration::from_secs(1), 10);
-        assert!(fifo.fresh(&id(1), now, Duration::from_secs(60)).is_none());
+        assert!(
+            fifo.fresh(&id(1), now, lifetime(Duration::from_secs(60)))
+                .is_none()
+        );
     }
 }

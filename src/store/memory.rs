@@ -7,7 +7,10 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{CachedLookup, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result, whole_micros};
+use super::{
+    ActiveKeyLimit, CachedLookup, Inserted, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result,
+    whole_micros,
+};
 use crate::{KeyId, key::IdBuildHasher};
 
 /// A store in process memory, for tests and single-process services. Clones share the same keys.
@@ -64,6 +67,21 @@ impl KeyStore for MemoryStore {
         }))
     }
 
+    /// Counts and inserts under one write lock, so no other write lands in between.
+    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
+        let record = Arc::new(record.with_whole_micros());
+        Ok(self.write(|records| {
+            if records.contains_key(&record.id) {
+                return Inserted::IdTaken;
+            }
+            if !has_room(records, &record.organization, limit) {
+                return Inserted::LimitReached;
+            }
+            records.insert(record.id, record);
+            Inserted::Stored
+        }))
+    }
+
     async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
         let mut record = record.with_whole_micros();
         Ok(self.write(|records| match records.get_mut(&record.id) {
@@ -104,4 +122,17 @@ impl KeyStore for MemoryStore {
         });
         Ok(())
     }
+}
+
+/// Whether `organization` has fewer than `limit.max` keys active at `limit.at`.
+fn has_room(records: &Records, organization: &OrganizationId, limit: ActiveKeyLimit) -> bool {
+    let active = records
+        .values()
+        .filter(|record| {
+            record.organization == *organization
+                && record.revoked_at.is_none()
+                && !record.is_expired_at(limit.at)
+        })
+        .count();
+    u64::try_from(active).is_ok_and(|active| active < u64::from(limit.max))
 }

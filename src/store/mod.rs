@@ -1,12 +1,14 @@
 //! Where key records live.
 //!
 //! [`KeyStore`] is storage only. Hashing, verification, expiry and grace periods live once in the
-//! crate, so a new backend has nothing security-relevant to get wrong; the one thing it must get
-//! right is that [`update`](KeyStore::update) is an atomic compare-and-swap.
+//! crate, so a new backend has nothing security-relevant to get wrong; what it must get right is
+//! that [`update`](KeyStore::update) is an atomic compare-and-swap and
+//! [`insert_within`](KeyStore::insert_within) an atomic capped insert.
 
 mod cache;
 mod error;
 mod invalidate;
+mod limit;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -24,9 +26,10 @@ pub use cache::CachedStore;
 pub(crate) use error::Result;
 pub use error::StoreError;
 pub use invalidate::Invalidate;
+pub use limit::{ActiveKeyLimit, Inserted};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use postgres::{InvalidationListener, PostgresStore};
+pub use postgres::{InvalidationListener, OnListenerLoss, PostgresStore};
 pub(crate) use record::whole_micros;
 pub use record::{KeyRecord, OrganizationId, PreviousSecret};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -94,6 +97,27 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// exists: the crate relies on this to never overwrite a key with a colliding id.
     async fn insert(&self, record: &KeyRecord) -> Result<bool>;
 
+    /// Stores a new record, like [`insert`](Self::insert), only if its organization has fewer
+    /// than `limit.max` active keys at `limit.at` (neither revoked nor expired:
+    /// [`ActiveKeyLimit`]). The crate caps an organization's keys with it.
+    ///
+    /// - The count and the insert are one atomic step among all writers, on every instance: no
+    ///   other capped insert counts or writes between them, so two concurrent calls can never
+    ///   both see room for the last slot. In SQL, one
+    ///   `INSERT ... SELECT ... WHERE (SELECT COUNT(*) ...) < ?` where the database runs one
+    ///   writer at a time (SQLite); where it does not (PostgreSQL under `READ COMMITTED`), also a
+    ///   lock per organization, taken before the count and held until the insert commits. Keys
+    ///   written by [`insert`](Self::insert) are not capped, but they count.
+    /// - Returns [`Inserted::IdTaken`], changing nothing, if a record with its id exists;
+    ///   otherwise [`Inserted::LimitReached`], changing nothing, if `limit.max` keys are active.
+    /// - Counts only the keys of `record.organization`, whatever else the store holds.
+    /// - Times compare as stored, to the microsecond: a store may round `limit.at` down to a
+    ///   whole microsecond, which changes no answer, since stored times are whole microseconds.
+    ///
+    /// There is no default: one built from [`list`](Self::list) and [`insert`](Self::insert)
+    /// could not be atomic.
+    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted>;
+
     /// Replaces the record with `record.id` by `record`, but only if the stored record is still
     /// at `expected_revision`: an atomic compare-and-swap, so that two concurrent changes of one
     /// key (a revocation and a regeneration, on two instances) cannot silently undo each other.
@@ -130,6 +154,10 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
         (**self).insert(record).await
+    }
+
+    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
+        (**self).insert_within(record, limit).await
     }
 
     async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {

@@ -127,6 +127,12 @@ impl Dialect for Sqlite {
         Ok(done.rows_affected())
     }
 
+    /// SQLite runs one writer at a time, and a writing statement takes the write lock before it
+    /// reads anything: the statement's count and insert are one step as they are.
+    async fn insert_within(store: &SqliteStore, _: &str, query: Query<Self>) -> Result<u64> {
+        Self::execute(store.pool(), query).await
+    }
+
     async fn migrate(store: &SqliteStore) -> Result<()> {
         let statements = store.statements();
         // IMMEDIATE takes the write lock at once, so no other connection changes the table

@@ -14,7 +14,8 @@ use std::{
 
 use crate::{
     AuthError, Authenticator, KeyDigest, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore,
-    KeyUsage, OrganizationId, Permission, PreviousSecret, store::CachedLookup,
+    KeyUsage, OrganizationId, Permission, PreviousSecret,
+    store::{ActiveKeyLimit, CachedLookup, Inserted},
     testing::ManualClock,
 };
 
@@ -72,6 +73,14 @@ async fn insert(store: &impl KeyStore, record: &KeyRecord) -> bool {
 
 async fn update(store: &impl KeyStore, record: &KeyRecord, expected_revision: u64) -> bool {
     ok(store.update(record, expected_revision).await, "update")
+}
+
+async fn insert_within(
+    store: &impl KeyStore,
+    record: &KeyRecord,
+    limit: ActiveKeyLimit,
+) -> Inserted {
+    ok(store.insert_within(record, limit).await, "insert_within")
 }
 
 async fn record_usage(store: &impl KeyStore, usage: &[KeyUsage]) {
@@ -266,6 +275,126 @@ pub async fn update_is_atomic_under_concurrent_writers(store: impl KeyStore) {
         (total.to_string().as_str(), total),
         "every successful update must apply on top of the previous one"
     );
+}
+
+/// `insert_within` counts only the organization's active keys at `limit.at`: revoked keys,
+/// keys expired by then (a key expiring exactly at `limit.at` included) and other organizations'
+/// keys do not count. `LimitReached` and `IdTaken` change nothing.
+pub async fn insert_within_counts_only_active_keys_of_the_organization(store: impl KeyStore) {
+    let now = at(1_750_000_000, 500_000);
+    let limit = ActiveKeyLimit { max: 3, at: now };
+    let micro = Duration::from_micros(1);
+    let created_at = at(1_700_000_000, 0);
+    let mut revoked = record("org_a", "revoked", created_at);
+    revoked.revoked_at = Some(at(1_740_000_000, 0));
+    let mut expired = record("org_a", "expired", created_at);
+    expired.expires_at = Some(now - micro);
+    let mut expiring_now = record("org_a", "expiring now", created_at);
+    expiring_now.expires_at = Some(now);
+    let mut expiring_later = record("org_a", "expiring later", created_at);
+    expiring_later.expires_at = Some(now + micro);
+    let open_ended = record("org_a", "open-ended", created_at);
+    let others = [
+        record("org_b", "other", created_at),
+        record("org_b", "other", created_at),
+        record("org_b", "other", created_at),
+        record("org_a_suffix", "prefix", created_at),
+    ];
+    let org_a = [
+        &revoked,
+        &expired,
+        &expiring_now,
+        &expiring_later,
+        &open_ended,
+    ];
+    for record in org_a.into_iter().chain(&others) {
+        assert!(insert(&store, record).await);
+    }
+
+    // Active: expiring later and open-ended. Room for one more.
+    let third = record("org_a", "third", at(1_750_000_000, 0));
+    assert_eq!(
+        insert_within(&store, &third, limit).await,
+        Inserted::Stored,
+        "two of org_a's keys are active at `limit.at`, the maximum is three"
+    );
+    assert_eq!(get(&store, &third.id).await, Some(third.clone()));
+    let before = list(&store, "org_a").await;
+    let fourth = record("org_a", "fourth", at(1_750_000_000, 1));
+    assert_eq!(
+        insert_within(&store, &fourth, limit).await,
+        Inserted::LimitReached,
+        "three of org_a's keys are active, a key expiring after `limit.at` included"
+    );
+    assert_eq!(get(&store, &fourth.id).await, None);
+    assert_eq!(list(&store, "org_a").await, before);
+
+    // An existing id is `IdTaken`, whether its organization is full or empty.
+    for organization in ["org_a", "org_c"] {
+        let mut impostor = record(organization, "impostor", at(1_750_000_000, 2));
+        impostor.id = third.id;
+        assert_eq!(
+            insert_within(&store, &impostor, limit).await,
+            Inserted::IdTaken
+        );
+    }
+    assert_eq!(get(&store, &third.id).await, Some(third.clone()));
+    assert!(list(&store, "org_c").await.is_empty());
+
+    // A revocation frees its slot; no room at all is no room.
+    let mut revoked_third = third.next_revision();
+    revoked_third.revoked_at = Some(now);
+    assert!(update(&store, &revoked_third, third.revision).await);
+    assert_eq!(
+        insert_within(&store, &fourth, limit).await,
+        Inserted::Stored
+    );
+    let closed = ActiveKeyLimit { max: 0, at: now };
+    let nowhere = record("org_d", "nowhere", created_at);
+    assert_eq!(
+        insert_within(&store, &nowhere, closed).await,
+        Inserted::LimitReached
+    );
+    assert!(list(&store, "org_d").await.is_empty());
+}
+
+/// `insert_within` counts and inserts in one atomic step: 32 tasks inserting a key of one
+/// organization at once, with room for 5, store exactly 5.
+pub async fn insert_within_is_atomic_under_concurrent_writers(store: impl KeyStore) {
+    const WRITERS: usize = 32;
+    const MAX: u32 = 5;
+    let store = Arc::new(store);
+    let start = Arc::new(tokio::sync::Barrier::new(WRITERS));
+    let limit = ActiveKeyLimit {
+        max: MAX,
+        at: at(1_750_000_000, 0),
+    };
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|task| {
+            let (store, start) = (Arc::clone(&store), Arc::clone(&start));
+            let key = record("org_a", &format!("task {task}"), at(1_700_000_000, 0));
+            tokio::spawn(async move {
+                start.wait().await;
+                insert_within(&*store, &key, limit).await
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for task in tasks {
+        let inserted = task
+            .await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+        match inserted {
+            Inserted::Stored => stored += 1,
+            Inserted::LimitReached => {}
+            other => panic!("a fresh id answered {other:?}"),
+        }
+    }
+    assert_eq!(
+        stored, MAX,
+        "exactly `max` of {WRITERS} concurrent capped inserts must be stored"
+    );
+    assert_eq!(list(&*store, "org_a").await.len(), MAX as usize);
 }
 
 /// `record_usage` moves `last_used_at` forward only, skips unknown ids and changes nothing else.
@@ -628,6 +757,8 @@ macro_rules! key_store_conformance {
             update_of_an_unknown_id_changes_nothing,
             update_at_a_stale_revision_is_refused,
             update_is_atomic_under_concurrent_writers,
+            insert_within_counts_only_active_keys_of_the_organization,
+            insert_within_is_atomic_under_concurrent_writers,
             record_usage_moves_last_used_forward_only,
             every_field_round_trips_exactly,
             times_keep_every_microsecond,

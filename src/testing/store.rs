@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use crate::{
-    CachedLookup, KeyId, KeyRecord, KeyStore, KeyUsage, OrganizationId, StoreError, store::Result,
+    CachedLookup, KeyId, KeyRecord, KeyStore, KeyUsage, OrganizationId, StoreError,
+    store::{ActiveKeyLimit, Inserted, Result},
 };
 
 /// A [`KeyStore`] method, to count or to fault.
@@ -25,7 +26,7 @@ pub enum Method {
     Get,
     /// [`KeyStore::get_cached`].
     GetCached,
-    /// [`KeyStore::insert`].
+    /// [`KeyStore::insert`] and [`KeyStore::insert_within`]: both store a new record.
     Insert,
     /// [`KeyStore::update`].
     Update,
@@ -60,8 +61,8 @@ pub enum Fault {
     /// Reaches the inner store after this delay.
     Delay(Duration),
     /// Answers as if the key did not exist, writing nothing: `get` is `None`, `insert` and
-    /// `update` are `false` (an id collision, a lost compare-and-swap), `list` is empty and
-    /// `record_usage` writes nothing.
+    /// `update` are `false` (an id collision, a lost compare-and-swap), `insert_within` is
+    /// [`Inserted::IdTaken`], `list` is empty and `record_usage` writes nothing.
     Refuse,
 }
 
@@ -77,6 +78,8 @@ struct Armed {
 /// Every method is forwarded, [`get_cached`](KeyStore::get_cached) included, so wrapping a store
 /// changes nothing until a fault or a gate is set. While [`Method::Get`] is faulted,
 /// `get_cached` answers [`CachedLookup::Unknown`] so that lookups reach the fault.
+/// [`insert_within`](KeyStore::insert_within) counts, faults and gates as [`Method::Insert`],
+/// since both store a new key.
 ///
 /// ```
 /// use formbox_auth::{Authenticator, AuthError, KeyFormat, MemoryStore, StoreError};
@@ -301,6 +304,12 @@ impl<S: KeyStore> KeyStore for TestStore<S> {
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
         self.run(Method::Insert, || false, self.inner.insert(record))
             .await
+    }
+
+    /// Counted, faulted and gated as [`Method::Insert`].
+    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
+        let call = self.inner.insert_within(record, limit);
+        self.run(Method::Insert, || Inserted::IdTaken, call).await
     }
 
     async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {

@@ -31,22 +31,45 @@ impl InvalidationListener {
     }
 }
 
+/// What a listener does with the cache when its connection is lost, and so notifications may be
+/// missed until it is back: [`listen_invalidations_with`](crate::SqlStore::listen_invalidations_with).
+///
+/// Either way, the cache is emptied once the listener has subscribed again, since changes made in
+/// between were never announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub enum OnListenerLoss {
+    /// Keep serving what is cached until each entry's own time to live ends. A revocation made
+    /// elsewhere while notifications are down takes effect here within the cache's time to live
+    /// (30 s by default), the bound that holds without notifications; hot keys keep working
+    /// through a short database outage.
+    #[default]
+    KeepUntilExpiry,
+    /// Forget everything at once: until the listener is back, every request asks the store, so
+    /// no revocation is missed even for a moment, and during a database outage every key fails
+    /// closed.
+    DropAll,
+}
+
 /// Subscribes to `channel`, then spawns the task that feeds `target`.
 pub(super) async fn listen<I: Invalidate + Clone>(
     pool: &PgPool,
     channel: &str,
     target: &I,
+    on_loss: OnListenerLoss,
 ) -> Result<InvalidationListener> {
     let runtime = tokio::runtime::Handle::try_current().map_err(StoreError::backend)?;
     let listener = subscribe(pool, channel).await?;
     // Anything remembered before the subscription may already be stale.
     target.invalidate_all();
-    let task = runtime.spawn(forward(
-        listener,
-        pool.clone(),
-        channel.to_owned(),
-        target.clone(),
-    ));
+    let forwarding = Forwarding {
+        pool: pool.clone(),
+        channel: channel.to_owned(),
+        target: target.clone(),
+        on_loss,
+    };
+    let task = runtime.spawn(forwarding.run(listener));
     Ok(InvalidationListener { task })
 }
 
@@ -60,46 +83,53 @@ async fn subscribe(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Err
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
-async fn forward<I: Invalidate>(
-    mut listener: PgListener,
+/// What the listening task needs besides its connection.
+struct Forwarding<I> {
     pool: PgPool,
     channel: String,
     target: I,
-) {
-    loop {
-        match listener.try_recv().await {
-            Ok(Some(notification)) => match notification.payload().parse::<KeyId>() {
-                Ok(id) => target.invalidate(&id),
-                Err(_) => {
-                    tracing::warn!(
-                        channel,
-                        "unexpected key store notification; dropping all cached keys"
-                    );
-                    target.invalidate_all();
-                }
-            },
-            // The connection was lost and `PgListener` has already subscribed again.
-            Ok(None) => {
-                tracing::warn!(
-                    channel,
-                    "key store notifications were interrupted; dropping all cached keys"
-                );
-                target.invalidate_all();
-            }
-            Err(sqlx::Error::PoolClosed) => {
-                target.invalidate_all();
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(channel, %error, "lost key store notifications; dropping all cached keys and subscribing again");
-                target.invalidate_all();
-                drop(listener);
-                let Some(again) = resubscribe(&pool, &channel).await else {
+    on_loss: OnListenerLoss,
+}
+
+impl<I: Invalidate> Forwarding<I> {
+    async fn run(self, mut listener: PgListener) {
+        let channel = &self.channel;
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => match notification.payload().parse::<KeyId>() {
+                    Ok(id) => self.target.invalidate(&id),
+                    Err(_) => {
+                        tracing::warn!(
+                            channel,
+                            "unexpected key store notification; dropping all cached keys"
+                        );
+                        self.target.invalidate_all();
+                    }
+                },
+                Err(sqlx::Error::PoolClosed) => {
+                    self.target.invalidate_all();
                     return;
-                };
-                listener = again;
-                // Changes made while unsubscribed were never announced.
-                target.invalidate_all();
+                }
+                // `Ok(None)`: the connection was lost.
+                lost => {
+                    let error = lost.err().map(|error| error.to_string());
+                    tracing::warn!(channel, error, on_loss = ?self.on_loss, "lost key store notifications; subscribing again");
+                    if self.on_loss == OnListenerLoss::DropAll {
+                        self.target.invalidate_all();
+                    }
+                    drop(listener);
+                    let Some(again) = resubscribe(&self.pool, channel).await else {
+                        self.target.invalidate_all();
+                        return;
+                    };
+                    listener = again;
+                    // Changes made while unsubscribed were never announced.
+                    tracing::info!(
+                        channel,
+                        "key store notifications are back; dropping all cached keys once"
+                    );
+                    self.target.invalidate_all();
+                }
             }
         }
     }

@@ -11,7 +11,7 @@ use sqlx::{
     postgres::{PgQueryResult, PgRow},
 };
 
-pub use listener::InvalidationListener;
+pub use listener::{InvalidationListener, OnListenerLoss};
 use timestamp::PgTimestamp;
 
 use super::{
@@ -63,18 +63,17 @@ pub type PostgresStore = SqlStore<Postgres>;
 
 impl SqlStore<Postgres> {
     /// Makes `target` (a [`CachedStore`](crate::CachedStore), usually) forget keys as soon as any
-    /// instance inserts or updates them.
+    /// instance inserts or updates them, keeping cached keys until their time to live ends when
+    /// the listener's connection is lost ([`OnListenerLoss::KeepUntilExpiry`]).
     ///
     /// It subscribes to the table's `NOTIFY` channel on a connection of its own from the pool
     /// (held for as long as it runs), tells `target` to forget everything, since anything it
     /// holds may already be stale, then returns a running task. That task calls
     /// [`Invalidate::invalidate`] for each notified key id, and [`Invalidate::invalidate_all`]
-    /// for a notification that is not a key id, and whenever the connection was lost and is
-    /// back, because notifications sent in between are gone. It also empties `target` when the
-    /// connection drops, so during a database outage even hot keys are looked up again and fail
-    /// closed, rather than being served from a cache that can no longer hear about revocations.
-    /// The task ends when the pool is closed or [`InvalidationListener::abort`] is called;
-    /// dropping the handle leaves it running.
+    /// for a notification that is not a key id, and once whenever it has subscribed again after
+    /// losing its connection, because notifications sent in between are gone. The task ends when
+    /// the pool is closed or [`InvalidationListener::abort`] is called; dropping the handle leaves
+    /// it running.
     ///
     /// It must be called within a Tokio runtime; an error means the subscription failed.
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -82,7 +81,19 @@ impl SqlStore<Postgres> {
         &self,
         target: &I,
     ) -> Result<InvalidationListener> {
-        listener::listen(self.pool(), self.table_name(), target).await
+        self.listen_invalidations_with(target, OnListenerLoss::default())
+            .await
+    }
+
+    /// Like [`listen_invalidations`](Self::listen_invalidations), with the choice of what a lost
+    /// connection does to `target` until the listener is back.
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn listen_invalidations_with<I: Invalidate + Clone>(
+        &self,
+        target: &I,
+        on_loss: OnListenerLoss,
+    ) -> Result<InvalidationListener> {
+        listener::listen(self.pool(), self.table_name(), target, on_loss).await
     }
 }
 
@@ -146,6 +157,25 @@ impl Dialect for Postgres {
     /// that count.
     async fn execute(pool: &PgPool, query: Query<Self>) -> Result<u64> {
         let done: PgQueryResult = query.execute(pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Under `READ COMMITTED`, two capped inserts can each count before the other's row is
+    /// committed, and both insert. A lock on the table and organization, taken first and released
+    /// when the insert commits, makes them queue: the second counts what the first wrote.
+    async fn insert_within(
+        store: &PostgresStore,
+        organization: &str,
+        query: Query<Self>,
+    ) -> Result<u64> {
+        let mut transaction = store.pool().begin().await?;
+        sqlx::query(queries::ORGANIZATION_LOCK)
+            .bind(store.table_name())
+            .bind(organization)
+            .execute(&mut *transaction)
+            .await?;
+        let done: PgQueryResult = query.execute(&mut *transaction).await?;
+        transaction.commit().await?;
         Ok(done.rows_affected())
     }
 

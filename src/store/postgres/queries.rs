@@ -5,6 +5,12 @@
 /// instances upgrading a table of version 0.1 would both add its column.
 pub(super) const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('formbox_auth.' || $1))";
 
+/// Capped inserts into one table (`$1`) for one organization (`$2`) queue on this lock, held
+/// until the transaction ends. Its two keys keep it apart from [`LOCK`], which has one; two
+/// organizations whose names hash alike merely queue together.
+pub(super) const ORGANIZATION_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('formbox_auth.' || $1), hashtext($2))";
+
 /// Whether the table (`$1`) has its `revision` column yet. `ALTER TABLE` locks out even readers
 /// until the transaction ends, so `migrate` only alters a table that needs it, not at every
 /// start.

@@ -77,6 +77,9 @@ pub(crate) const COLUMNS: [Column; 12] = [
     REVISION,
 ];
 
+/// Where [`values`] binds the organization, counting from 1 as bind parameters do.
+pub(crate) const ORGANIZATION_POSITION: usize = 2;
+
 /// One value as a statement binds it.
 #[derive(Debug, Clone, Copy)]
 pub enum Value<'a> {
@@ -156,6 +159,17 @@ mod tests {
         assert_eq!(updated.len(), COLUMNS.len() - 2);
         assert!(matches!(updated[0], Value::Text("org")));
         assert!(matches!(updated.last(), Some(Value::Integer(3))));
+    }
+
+    #[test]
+    fn the_organization_is_bound_at_its_position() {
+        assert_eq!(COLUMNS[ORGANIZATION_POSITION - 1].name, "organization");
+        let record = record();
+        let values = values(&record).unwrap();
+        assert!(matches!(
+            values[ORGANIZATION_POSITION - 1],
+            Value::Text("org")
+        ));
     }
 
     #[test]

@@ -64,6 +64,17 @@ pub trait Dialect: Database {
     /// Runs `query`, a write, and counts the rows it changed.
     fn execute(pool: &Pool<Self>, query: Query<Self>) -> impl Future<Output = Result<u64>> + Send;
 
+    /// Runs `query`, the capped insert of a record of `organization`, so that its count and its
+    /// insert are one step among all capped inserts, and counts the rows it inserted:
+    /// [`KeyStore::insert_within`](crate::store::KeyStore::insert_within).
+    fn insert_within(
+        store: &SqlStore<Self>,
+        organization: &str,
+        query: Query<Self>,
+    ) -> impl Future<Output = Result<u64>> + Send
+    where
+        Self: SqlDialect;
+
     /// Creates or upgrades `store`'s table: [`SqlStore::migrate`].
     fn migrate(store: &SqlStore<Self>) -> impl Future<Output = Result<()>> + Send
     where

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{
     Dialect,
-    columns::{COLUMNS, REVISION},
+    columns::{COLUMNS, ORGANIZATION_POSITION, REVISION},
     table_name::TableName,
 };
 
@@ -17,6 +17,8 @@ pub(crate) struct Statements {
     pub(crate) create_index: Arc<str>,
     pub(crate) get: Arc<str>,
     pub(crate) insert: Arc<str>,
+    /// The capped insert: binds every column, then the time keys are counted at and the maximum.
+    pub(crate) insert_within: Arc<str>,
     /// The compare-and-swap: binds the updated columns, then the id and the expected revision.
     pub(crate) update: Arc<str>,
     pub(crate) list: Arc<str>,
@@ -63,6 +65,7 @@ impl Statements {
             .into(),
             get: format!("SELECT {columns} FROM {t} WHERE id = {}", p(1)).into(),
             insert: DB::announced(name, &insert).into(),
+            insert_within: DB::announced(name, &insert_within::<DB>(&t, &columns, &values)).into(),
             update: DB::announced(name, &update).into(),
             list: format!(
                 "SELECT {columns} FROM {t} WHERE organization = {} \
@@ -73,6 +76,26 @@ impl Statements {
             record_usage: DB::record_usage_statement(name).into(),
         }
     }
+}
+
+/// `INSERT ... SELECT` of one row, only while fewer than the maximum of the organization's keys
+/// are active. One statement is atomic where the database runs one writer at a time; elsewhere
+/// the dialect adds a lock around it ([`Dialect::insert_within`]).
+///
+/// SQLite would read the `ON` of `ON CONFLICT` after `INSERT ... SELECT` as a join's, but not
+/// when the `SELECT` has a `WHERE` clause, as this one always has.
+fn insert_within<DB: Dialect>(t: &str, columns: &str, values: &str) -> String {
+    let p = |position: usize| format!("{}{position}", DB::PLACEHOLDER);
+    let organization = p(ORGANIZATION_POSITION);
+    let (at, max) = (p(COLUMNS.len() + 1), p(COLUMNS.len() + 2));
+    let active = format!(
+        "SELECT COUNT(*) FROM {t} WHERE organization = {organization} \
+         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {at})"
+    );
+    format!(
+        "INSERT INTO {t} ({columns}) SELECT {values} WHERE ({active}) < {max} \
+         ON CONFLICT (id) DO NOTHING"
+    )
 }
 
 fn comma_separated(items: impl Iterator<Item = String>) -> String {
@@ -100,6 +123,23 @@ mod tests {
             postgres
                 .insert
                 .contains("$12) ON CONFLICT (id) DO NOTHING RETURNING id")
+        );
+    }
+
+    #[test]
+    fn a_capped_insert_counts_the_organizations_active_keys_in_its_own_statement() {
+        let table = TableName::default_name();
+        let counted = "WHERE (SELECT COUNT(*) FROM \"formbox_api_keys\" WHERE organization = ?2 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?13)) < ?14 \
+             ON CONFLICT (id) DO NOTHING";
+        let sqlite = Statements::new::<sqlx::Sqlite>(&table).insert_within;
+        assert!(sqlite.contains("SELECT ?1, ?2, ?3, "), "{sqlite}");
+        assert!(sqlite.ends_with(&format!("?12 {counted}")), "{sqlite}");
+        let postgres = Statements::new::<sqlx::Postgres>(&table).insert_within;
+        let counted = counted.replace('?', "$");
+        assert!(
+            postgres.contains(&format!("$12 {counted} RETURNING id")),
+            "{postgres}"
         );
     }
 }

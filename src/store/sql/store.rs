@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     KeyId,
-    store::{KeyRecord, KeyStore, KeyUsage, OrganizationId, Result},
+    store::{ActiveKeyLimit, Inserted, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result},
 };
 
 /// Keys in a SQL database, through sqlx: `SqliteStore` (feature `sqlite`) or `PostgresStore`
@@ -120,6 +120,25 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
     async fn insert(&self, record: &KeyRecord) -> Result<bool> {
         let query = bound(&self.statements.insert, values(record)?)?;
         Ok(DB::execute(&self.pool, query).await? > 0)
+    }
+
+    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
+        let counted = [
+            Value::Time(Some(unix_micros(limit.at)?)),
+            Value::Integer(i64::from(limit.max)),
+        ];
+        let statement = &self.statements.insert_within;
+        let query = bound(statement, values(record)?.into_iter().chain(counted))?;
+        if DB::insert_within(self, record.organization.as_str(), query).await? > 0 {
+            return Ok(Inserted::Stored);
+        }
+        // Nothing was inserted: either the id or the limit stood in the way. Ids are never
+        // deleted, so one that exists now existed then.
+        let query = bound(&self.statements.get, [Value::Text(record.id.as_str())])?;
+        Ok(match DB::fetch_optional(&self.pool, query).await? {
+            Some(_) => Inserted::IdTaken,
+            None => Inserted::LimitReached,
+        })
     }
 
     async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
