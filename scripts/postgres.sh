@@ -11,6 +11,9 @@
 #       stops the cluster and deletes its files.
 #   scripts/postgres.sh url
 #       prints the URL of the cluster.
+#   scripts/postgres.sh halt / resume
+#       stops the running cluster as `pg_ctl stop -m fast` does (connections closed, new ones
+#       refused), keeping its files, and starts it again: a database outage for tests.
 #
 # The cluster lives in a directory under ${TMPDIR:-/tmp}, listens only on 127.0.0.1 (port
 # $FORMBOX_PG_PORT, default 54329) and on a unix socket inside that directory, trusts every local
@@ -80,6 +83,12 @@ as_owner() {
     fi
 }
 
+start_server() {
+    as_owner "${BIN}/pg_ctl" start --wait --timeout=60 -D "${DATA}" -l "${LOG}" -o \
+        "-c listen_addresses=127.0.0.1 -p ${PORT} -k ${SOCKETS} -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        >&2
+}
+
 is_running() {
     [[ -f "${DATA}/postmaster.pid" ]] && as_owner "${BIN}/pg_ctl" status -D "${DATA}" >/dev/null 2>&1
 }
@@ -107,9 +116,7 @@ start() {
                 --encoding=UTF8 --no-locale >"${ROOT}/initdb.log" 2>&1 \
             || { cat "${ROOT}/initdb.log" >&2; die "initdb failed"; }
         say "starting on 127.0.0.1:${PORT}"
-        as_owner "${BIN}/pg_ctl" start --wait --timeout=60 -D "${DATA}" -l "${LOG}" -o \
-            "-c listen_addresses=127.0.0.1 -p ${PORT} -k ${SOCKETS} -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-            >&2 || { cat "${LOG}" >&2 || true; die "the server did not start (is port ${PORT} taken? set FORMBOX_PG_PORT)"; }
+        start_server || { cat "${LOG}" >&2 || true; die "the server did not start (is port ${PORT} taken? set FORMBOX_PG_PORT)"; }
     fi
 
     if ! as_owner "${BIN}/psql" -h "${SOCKETS}" -p "${PORT}" -U "${SUPERUSER}" -d postgres -tAc \
@@ -130,6 +137,16 @@ stop() {
     rm -rf "${ROOT}"
 }
 
+halt() {
+    BIN="$(find_bindir)" && is_running || die "no cluster running on port ${PORT}"
+    as_owner "${BIN}/pg_ctl" stop --wait -D "${DATA}" -m fast >&2
+}
+
+resume() {
+    BIN="$(find_bindir)" || die "PostgreSQL is not installed"
+    start_server
+}
+
 run() {
     [[ $# -gt 0 ]] || die "usage: $0 run COMMAND [ARGS...]"
     start >/dev/null
@@ -143,6 +160,8 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     url) echo "${URL}" ;;
+    halt) halt ;;
+    resume) resume ;;
     run) shift; run "$@" ;;
-    *) die "usage: $0 start | stop | url | run COMMAND [ARGS...]" ;;
+    *) die "usage: $0 start | stop | url | halt | resume | run COMMAND [ARGS...]" ;;
 esac

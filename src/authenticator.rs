@@ -131,7 +131,7 @@ impl Authenticator {
     /// ([`DEFAULT_STORE_TIMEOUT`](Self::DEFAULT_STORE_TIMEOUT)): a request is then rejected with
     /// `503 key_store_unavailable` ([`StoreError::Timeout`]) instead of waiting on a stuck
     /// database. A [`KeyManager`](crate::KeyManager) operation gets the same time for all its
-    /// store calls together, plus a fifth of it to settle a write that failed (whether it landed:
+    /// store calls together, plus a tenth of it to settle a write that failed (whether it landed:
     /// a key is never left changed without the caller knowing), then fails with that error.
     ///
     /// The timeout needs Tokio's timer, which `#[tokio::main]` and `#[tokio::test]` enable; outside

@@ -13,12 +13,13 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    /// `timeout` from now (`None`: no deadline). Settling a failed write gets a fifth of it more,
-    /// so an operation answers within 1.2 times the timeout.
+    /// `timeout` from now (`None`: no deadline). Settling a failed write gets a tenth of it more
+    /// (a fence and a read, a millisecond each on a database that answers), so an operation
+    /// answers within 1.1 times the timeout.
     pub(crate) fn after(timeout: Option<Duration>) -> Self {
         Self {
             at: timeout.and_then(|timeout| Instant::now().checked_add(timeout)),
-            settling: timeout.map_or(Duration::ZERO, |timeout| timeout / 5),
+            settling: timeout.map_or(Duration::ZERO, |timeout| timeout / 10),
         }
     }
 

@@ -379,7 +379,7 @@ impl KeyManager {
     ///
     /// A write that failed or timed out may still have been applied, or be on its way: a
     /// regeneration would then have replaced a working key by one nobody was shown. So the
-    /// outcome is settled before answering, within a fifth of the store timeout more: the
+    /// outcome is settled before answering, within a tenth of the store timeout more: the
     /// record's revision is moved past `current` (a write that changes nothing), after which no
     /// write still on its way can land; if that fails because the revision already moved, the
     /// stored record says whether this write landed. Only when the store cannot be reached in

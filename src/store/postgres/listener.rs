@@ -79,8 +79,10 @@ async fn subscribe(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Err
     Ok(listener)
 }
 
-/// Longest pause between attempts to subscribe again.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Longest pause between attempts to subscribe again: short, because until the listener is
+/// back, revocations made elsewhere are heard only through the cache's time to live. Two refused
+/// connections a second are nothing to a database that is down or starting.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What the listening task needs besides its connection.
