@@ -5,41 +5,22 @@
 //! (`scripts/postgres.sh` starts one); without the variable these tests fail.
 #![cfg(feature = "postgres")]
 
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::databases::{postgres_pool, unique_table};
 
 use formbox_auth::{
     AuthError, Authenticator, CachedStore, InvalidationListener, KeyFormat, KeyId, KeyManager,
     KeyRecord, KeyStore, OrganizationId, Permission, PostgresStore,
     testing::{Method, TestStore},
 };
-use sqlx::{PgPool, postgres::PgPoolOptions};
+use sqlx::PgPool;
 
 const TTL: Duration = Duration::from_secs(60);
 /// How soon another instance must see a change.
 const PROPAGATION: Duration = Duration::from_secs(1);
-
-fn url() -> String {
-    std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!(
-            "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
-             throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
-             `scripts/postgres.sh run cargo test --features postgres`"
-        )
-    })
-}
-
-async fn pool() -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect(&url())
-        .await
-        .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"))
-}
-
-fn unique_table() -> String {
-    format!("cache_{}", KeyFormat::default().generate().unwrap().id())
-}
 
 /// A `PostgresStore` that counts lookups, to tell a cache hit from a read.
 type Counted = TestStore<PostgresStore>;
@@ -55,7 +36,7 @@ struct Instance {
 
 impl Instance {
     async fn start(table: &str) -> Self {
-        let pool = pool().await;
+        let pool = postgres_pool(4).await;
         let store = PostgresStore::new(pool.clone())
             .with_table_name(table)
             .unwrap();
@@ -95,7 +76,7 @@ impl Instance {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_through_one_instance_reaches_the_others_cache_within_a_second() {
-    let table = unique_table();
+    let table = unique_table("cache");
     let a = Instance::start(&table).await;
     let org = OrganizationId::from("org_1");
     let created = a
@@ -129,7 +110,7 @@ async fn a_revocation_through_one_instance_reaches_the_others_cache_within_a_sec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regeneration_and_updates_through_the_cache_reach_the_other_instance_too() {
-    let table = unique_table();
+    let table = unique_table("cache");
     let (a, b) = (Instance::start(&table).await, Instance::start(&table).await);
     let org = OrganizationId::from("org_1");
     let created = a
@@ -172,7 +153,7 @@ async fn regeneration_and_updates_through_the_cache_reach_the_other_instance_too
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_created_elsewhere_replaces_a_cached_miss() {
-    let table = unique_table();
+    let table = unique_table("cache");
     let (a, b) = (Instance::start(&table).await, Instance::start(&table).await);
     let key = KeyFormat::default().generate().unwrap();
     // B has been asked for this id before it existed (negative TTL: 60 s here).
@@ -193,7 +174,7 @@ async fn a_key_created_elsewhere_replaces_a_cached_miss() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_losing_its_connection_the_listener_drops_everything_and_keeps_listening() {
-    let table = unique_table();
+    let table = unique_table("cache");
     let a = Instance::start(&table).await;
     let org = OrganizationId::from("org_1");
     let created = a
@@ -239,7 +220,7 @@ async fn after_losing_its_connection_the_listener_drops_everything_and_keeps_lis
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aborting_the_listener_or_closing_the_pool_ends_it() {
-    let table = unique_table();
+    let table = unique_table("cache");
     let a = Instance::start(&table).await;
     let b = Instance::start(&table).await;
 

@@ -604,26 +604,16 @@ async fn racing_creates_stop_at_the_key_cap_in_memory() {
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    use formbox_auth::{
-        SqliteStore,
-        sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
-    };
+    use formbox_auth::SqliteStore;
 
     use super::*;
+    use crate::common::databases::sqlite_pool;
 
     /// Several connections to one file, as in production, so that the creates write at once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn racing_creates_stop_at_the_key_cap_in_sqlite() {
         let dir = tempfile::tempdir().unwrap();
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("keys.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .unwrap();
+        let pool = sqlite_pool(&dir.path().join("keys.db")).await;
         let store = SqliteStore::new(pool);
         store.migrate().await.unwrap();
         racing_creates_stop_at_the_cap(store).await;
@@ -632,34 +622,16 @@ mod sqlite {
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use formbox_auth::{PostgresStore, sqlx::postgres::PgPoolOptions};
+    use formbox_auth::PostgresStore;
 
     use super::*;
-
-    /// The test server's URL; its absence fails the test, so that CI cannot skip it silently.
-    fn url() -> String {
-        std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-            panic!(
-                "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
-                 throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
-                 `scripts/postgres.sh run cargo test --features postgres`"
-            )
-        })
-    }
+    use crate::common::databases::{postgres_pool, unique_table};
 
     /// Several connections, so that the creates reach the server at once; a table of its own.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn racing_creates_stop_at_the_key_cap_in_postgres() {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(&url())
-            .await
-            .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"));
-        let table = format!(
-            "concurrency_{}",
-            KeyFormat::default().generate().unwrap().id()
-        );
+        let pool = postgres_pool(8).await;
+        let table = unique_table("concurrency");
         let store = PostgresStore::new(pool).with_table_name(&table).unwrap();
         store.migrate().await.unwrap();
         racing_creates_stop_at_the_cap(store).await;

@@ -7,6 +7,8 @@
 //! starts one), each test in a table of its own. With the feature on and the variable missing,
 //! they fail: a CI run must not skip them silently.
 
+mod common;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use formbox_auth::{
@@ -91,33 +93,16 @@ async fn cached_store_over_an_unreachable_backend_gives_store_errors() {
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use formbox_auth::{InvalidTableName, SqliteStore};
-    use sqlx::{
-        SqlitePool,
-        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
-    };
+    use sqlx::sqlite::SqlitePoolOptions;
 
     use super::*;
-
-    fn options(path: &std::path::Path) -> SqliteConnectOptions {
-        SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-    }
-
-    async fn pool(path: &std::path::Path) -> SqlitePool {
-        SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options(path))
-            .await
-            .unwrap()
-    }
+    use crate::common::databases::{sqlite_options, sqlite_pool};
 
     /// A store in a new database file, with several connections, as in production; the
     /// directory lives as long as the test.
     pub(crate) async fn fresh() -> (SqliteStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::new(pool(&dir.path().join("keys.db")).await);
+        let store = SqliteStore::new(sqlite_pool(&dir.path().join("keys.db")).await);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         (store, dir)
@@ -139,7 +124,7 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(options(&dir.path().join("missing").join("keys.db")));
+            .connect_lazy_with(sqlite_options(&dir.path().join("missing").join("keys.db")));
         let store = SqliteStore::new(pool);
         assert!(store.migrate().await.is_err());
         assert_every_method_fails(&store).await;
@@ -151,13 +136,13 @@ mod sqlite {
         let path = dir.path().join("keys.db");
         let record = record("org_a", "durable", at(1_700_000_000, 42));
         {
-            let pool = pool(&path).await;
+            let pool = sqlite_pool(&path).await;
             let store = SqliteStore::new(pool.clone());
             store.migrate().await.unwrap();
             store.insert(&record).await.unwrap();
             pool.close().await;
         }
-        let store = SqliteStore::new(pool(&path).await);
+        let store = SqliteStore::new(sqlite_pool(&path).await);
         store.migrate().await.unwrap();
         assert_eq!(store.get(&record.id).await.unwrap(), Some(record));
     }
@@ -165,7 +150,7 @@ mod sqlite {
     #[tokio::test]
     async fn tables_of_different_names_are_independent() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = pool(&dir.path().join("keys.db")).await;
+        let pool = sqlite_pool(&dir.path().join("keys.db")).await;
         let first = SqliteStore::new(pool.clone());
         let second = SqliteStore::new(pool)
             .with_table_name("Tenant_Keys_2")
@@ -183,7 +168,7 @@ mod sqlite {
     #[tokio::test]
     async fn table_names_must_be_plain_identifiers() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = pool(&dir.path().join("keys.db")).await;
+        let pool = sqlite_pool(&dir.path().join("keys.db")).await;
         for name in [
             "keys; DROP TABLE x",
             "1keys",
@@ -205,7 +190,7 @@ mod sqlite {
     #[tokio::test]
     async fn malformed_rows_are_decode_errors_not_panics() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = pool(&dir.path().join("keys.db")).await;
+        let pool = sqlite_pool(&dir.path().join("keys.db")).await;
         let store = SqliteStore::new(pool.clone());
         store.migrate().await.unwrap();
         let rows = [
@@ -242,39 +227,14 @@ mod sqlite {
 #[cfg(feature = "postgres")]
 mod postgres {
     use formbox_auth::{InvalidTableName, PostgresStore};
-    use sqlx::{PgPool, postgres::PgPoolOptions};
+    use sqlx::postgres::PgPoolOptions;
 
     use super::*;
-
-    /// The test server's URL; its absence fails the test, so that CI cannot skip these silently.
-    pub(crate) fn url() -> String {
-        std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-            panic!(
-                "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
-                 throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
-                 `scripts/postgres.sh run cargo test --features postgres`"
-            )
-        })
-    }
-
-    pub(crate) async fn pool() -> PgPool {
-        PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(&url())
-            .await
-            .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"))
-    }
-
-    /// A table name no other test (or earlier run) uses.
-    pub(crate) fn unique_table() -> String {
-        let suffix = KeyFormat::default().generate().unwrap().id();
-        format!("conformance_{suffix}")
-    }
+    use crate::common::databases::{postgres_pool, unique_table};
 
     pub(crate) async fn fresh() -> PostgresStore {
-        let store = PostgresStore::new(pool().await)
-            .with_table_name(&unique_table())
+        let store = PostgresStore::new(postgres_pool(8).await)
+            .with_table_name(&unique_table("conformance"))
             .unwrap();
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
@@ -307,8 +267,8 @@ mod postgres {
 
     #[tokio::test]
     async fn migrate_is_idempotent_and_safe_to_run_from_many_instances_at_once() {
-        let pool = pool().await;
-        let table = unique_table();
+        let pool = postgres_pool(8).await;
+        let table = unique_table("conformance");
         let mut tasks = Vec::new();
         for _ in 0..6 {
             let store = PostgresStore::new(pool.clone())
@@ -328,8 +288,8 @@ mod postgres {
 
     #[tokio::test]
     async fn table_names_keep_their_case_and_must_be_plain_identifiers() {
-        let pool = pool().await;
-        let table = format!("Mixed_{}", unique_table());
+        let pool = postgres_pool(8).await;
+        let table = format!("Mixed_{}", unique_table("conformance"));
         let mixed = PostgresStore::new(pool.clone())
             .with_table_name(&table)
             .unwrap();
@@ -363,8 +323,8 @@ mod postgres {
 
     #[tokio::test]
     async fn malformed_rows_are_decode_errors_not_panics() {
-        let pool = pool().await;
-        let table = unique_table();
+        let pool = postgres_pool(8).await;
+        let table = unique_table("conformance");
         let store = PostgresStore::new(pool.clone())
             .with_table_name(&table)
             .unwrap();

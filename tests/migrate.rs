@@ -8,6 +8,8 @@
 //! starts, each test in a table of its own). With the `postgres` feature on and the variable
 //! missing, the PostgreSQL tests fail: a CI run must not skip them silently.
 
+mod common;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use formbox_auth::{
@@ -121,13 +123,11 @@ async fn assert_fresh<S: KeyStore>(store: &S) {
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use formbox_auth::SqliteStore;
-    use sqlx::{
-        SqlitePool,
-        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
-    };
+    use sqlx::SqlitePool;
     use tempfile::TempDir;
 
     use super::*;
+    use crate::common::databases::sqlite_pool;
 
     /// The schema of version 0.1, as it created it.
     const CREATE_TABLE_0_1: &str = r#"CREATE TABLE IF NOT EXISTS "formbox_api_keys" (
@@ -149,15 +149,7 @@ mod sqlite {
     /// A database file of its own, with several connections, as in production.
     async fn pool() -> (SqlitePool, TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("keys.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .unwrap();
+        let pool = sqlite_pool(&dir.path().join("keys.db")).await;
         (pool, dir)
     }
 
@@ -234,9 +226,10 @@ mod sqlite {
 #[cfg(feature = "postgres")]
 mod postgres {
     use formbox_auth::PostgresStore;
-    use sqlx::{PgPool, postgres::PgPoolOptions};
+    use sqlx::PgPool;
 
     use super::*;
+    use crate::common::databases::{postgres_pool, unique_table};
 
     /// The schema of version 0.1, as it created it, for the table `{t}`.
     const CREATE_TABLE_0_1: &str = r#"CREATE TABLE IF NOT EXISTS "{t}" (
@@ -255,32 +248,6 @@ mod postgres {
     const CREATE_INDEX_0_1: &str = r#"CREATE INDEX IF NOT EXISTS "{t}_organization_idx"
                     ON "{t}" (organization, created_at DESC, id DESC)"#;
 
-    /// The test server's URL; its absence fails the test, so that CI cannot skip these silently.
-    fn url() -> String {
-        std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-            panic!(
-                "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
-                 throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
-                 `scripts/postgres.sh run cargo test --features postgres --test migrate`"
-            )
-        })
-    }
-
-    async fn pool() -> PgPool {
-        PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(&url())
-            .await
-            .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"))
-    }
-
-    /// A table name no other test (or earlier run) uses.
-    fn unique_table() -> String {
-        let suffix = KeyFormat::default().generate().unwrap().id();
-        format!("migrate_{suffix}")
-    }
-
     fn store(pool: &PgPool, table: &str) -> PostgresStore {
         PostgresStore::new(pool.clone())
             .with_table_name(table)
@@ -290,7 +257,7 @@ mod postgres {
     /// A table as 0.1 left it, holding `legacy`'s keys. Times go in as microseconds after the
     /// epoch, which PostgreSQL adds exactly.
     async fn legacy_table(pool: &PgPool, legacy: &Legacy) -> String {
-        let table = unique_table();
+        let table = unique_table("migrate");
         for statement in [CREATE_TABLE_0_1, CREATE_INDEX_0_1] {
             let statement = statement.replace("{t}", &table);
             sqlx::query(sqlx::AssertSqlSafe(statement))
@@ -334,7 +301,7 @@ mod postgres {
     #[tokio::test]
     async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
         let legacy = Legacy::new();
-        let pool = pool().await;
+        let pool = postgres_pool(8).await;
         let store = store(&pool, &legacy_table(&pool, &legacy).await);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
@@ -343,7 +310,7 @@ mod postgres {
 
     #[tokio::test]
     async fn migrating_a_fresh_database_twice_changes_nothing() {
-        let store = store(&pool().await, &unique_table());
+        let store = store(&postgres_pool(8).await, &unique_table("migrate"));
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_fresh(&store).await;
@@ -354,7 +321,7 @@ mod postgres {
     #[tokio::test]
     async fn six_instances_upgrading_a_0_1_table_at_once_all_succeed() {
         let legacy = Legacy::new();
-        let pool = pool().await;
+        let pool = postgres_pool(8).await;
         let table = legacy_table(&pool, &legacy).await;
         let tasks: Vec<_> = (0..6)
             .map(|_| {

@@ -590,20 +590,7 @@ mod postgres {
     };
 
     use super::*;
-
-    fn url() -> String {
-        std::env::var("FORMBOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-            panic!(
-                "the `postgres` feature is on but FORMBOX_TEST_POSTGRES_URL is not set; start a \
-                 throw-away server with `eval \"$(scripts/postgres.sh start)\"`, or run \
-                 `scripts/postgres.sh run cargo test --features postgres`"
-            )
-        })
-    }
-
-    fn unique_table() -> String {
-        format!("outage_{}", KeyFormat::default().generate().unwrap().id())
-    }
+    use crate::common::databases::{postgres_url, unique_table};
 
     /// How the proxy fails.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -820,7 +807,7 @@ mod postgres {
 
     /// A migrated store in a table of its own, its pool connected through a new proxy.
     async fn setup(failure: Failure) -> (PostgresStore, Proxy) {
-        let options: PgConnectOptions = url()
+        let options: PgConnectOptions = postgres_url()
             .parse()
             .expect("FORMBOX_TEST_POSTGRES_URL is not a PostgreSQL URL");
         let (host, port) = (options.get_host().to_owned(), options.get_port());
@@ -839,7 +826,7 @@ mod postgres {
             .await
             .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"));
         let store = PostgresStore::new(pool)
-            .with_table_name(&unique_table())
+            .with_table_name(&unique_table("outage"))
             .unwrap();
         store.migrate().await.unwrap();
         (store, proxy)
@@ -933,7 +920,7 @@ mod postgres {
     async fn other_instance(store: &PostgresStore) -> (KeyManager, InvalidationListener) {
         let pool = PgPoolOptions::new()
             .max_connections(2)
-            .connect(&url())
+            .connect(&postgres_url())
             .await
             .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"));
         let store = PostgresStore::new(pool)

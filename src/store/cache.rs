@@ -412,11 +412,13 @@ impl<V> Entry<V> {
 
     /// Whether the entry can still be served when the store fails.
     fn is_kept(&self, now: SystemTime, lifetime: Lifetime) -> bool {
-        self.stored_at <= now
-            && lifetime
-                .ttl
-                .checked_add(lifetime.kept)
-                .is_none_or(|age| before(now, self.stored_at, age))
+        self.stored_at <= now && self.kept_until(lifetime).is_none_or(|end| now < end)
+    }
+
+    /// When the entry stops being served even for a failing store; `None`: beyond any time.
+    fn kept_until(&self, lifetime: Lifetime) -> Option<SystemTime> {
+        let age = lifetime.ttl.checked_add(lifetime.kept)?;
+        self.stored_at.checked_add(age)
     }
 }
 
@@ -462,12 +464,8 @@ impl<V, H: BuildHasher> Fifo<V, H> {
         if !entry.is_kept(now, lifetime) {
             return None;
         }
-        let kept_until = lifetime
-            .ttl
-            .checked_add(lifetime.kept)
-            .and_then(|age| entry.stored_at.checked_add(age));
         let retry_at = now.checked_add(STALE_RETRY);
-        entry.retry_at = match (retry_at, kept_until) {
+        entry.retry_at = match (retry_at, entry.kept_until(lifetime)) {
             (Some(retry_at), Some(kept_until)) => Some(retry_at.min(kept_until)),
             (retry_at, kept_until) => retry_at.or(kept_until),
         };

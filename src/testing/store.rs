@@ -5,7 +5,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -108,7 +108,7 @@ struct Shared {
     failures: AtomicUsize,
     faults: Mutex<HashMap<Method, Armed>>,
     gates: Mutex<HashMap<Method, Gate>>,
-    cached_lookups: Mutex<bool>,
+    cached_lookups: AtomicBool,
 }
 
 /// Holds the next call of one method after the inner store answered it, until opened:
@@ -144,7 +144,7 @@ impl<S: KeyStore> TestStore<S> {
                 .into_iter()
                 .map(|method| (method, AtomicUsize::new(0)))
                 .collect(),
-            cached_lookups: Mutex::new(true),
+            cached_lookups: AtomicBool::new(true),
             ..Shared::default()
         };
         Self {
@@ -157,7 +157,7 @@ impl<S: KeyStore> TestStore<S> {
     /// that every lookup takes the asynchronous path through [`get`](KeyStore::get).
     #[must_use]
     pub fn without_cached_lookups(self) -> Self {
-        *lock(&self.shared.cached_lookups) = false;
+        self.shared.cached_lookups.store(false, Ordering::SeqCst);
         self
     }
 
@@ -292,7 +292,7 @@ impl<S: KeyStore> KeyStore for TestStore<S> {
     /// as a failure, since nothing failed yet.
     fn get_cached(&self, id: &KeyId) -> CachedLookup {
         self.count(Method::GetCached);
-        let enabled = *lock(&self.shared.cached_lookups);
+        let enabled = self.shared.cached_lookups.load(Ordering::SeqCst);
         match self.armed(Method::GetCached) {
             Some(Fault::Refuse) => CachedLookup::Absent,
             Some(_) => CachedLookup::Unknown,

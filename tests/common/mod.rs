@@ -1,6 +1,8 @@
 //! What the integration tests share.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod databases;
+
 use std::{
     convert::Infallible,
     sync::{
