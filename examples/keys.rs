@@ -2,13 +2,17 @@
 //!
 //! ```text
 //! cargo run --example keys -- [--store SPEC] create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS]
-//! cargo run --example keys -- [--store SPEC] list --org ORG
+//! cargo run --example keys -- [--store SPEC] list --org ORG [--limit N] [--cursor CURSOR] [--all]
 //! cargo run --example keys -- [--store SPEC] revoke --org ORG --id KEY_ID
 //! cargo run --example keys -- [--store SPEC] regenerate --org ORG --id KEY_ID [--grace SECONDS]
 //! cargo run --example keys -- [--store SPEC] revoke-leaked KEY...
 //! ```
 //!
 //! The plaintext of a key is printed once, by `create` and `regenerate`.
+//!
+//! `list` prints one page of keys, newest first (50 unless `--limit` says otherwise, at most
+//! 100), and, when more follow, a last line `next page: --cursor CURSOR` to pass to the next
+//! `list`. `--all` follows the cursors to the last key.
 
 #[path = "support/args.rs"]
 mod args;
@@ -21,12 +25,15 @@ use std::{
 };
 
 use args::Args;
-use formbox_auth::{Authenticator, KeyInfo, KeyManager, LeakOutcome, OrganizationId, Permission};
+use formbox_auth::{
+    Authenticator, DEFAULT_PAGE_LIMIT, KeyInfo, KeyManager, LeakOutcome, ListCursor,
+    MAX_PAGE_LIMIT, OrganizationId, Permission,
+};
 
 const USAGE: &str =
     "usage: keys [--store SPEC] <create|list|revoke|regenerate|revoke-leaked> [options]
   create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS]
-  list --org ORG
+  list --org ORG [--limit N] [--cursor CURSOR] [--all]
   revoke --org ORG --id KEY_ID
   regenerate --org ORG --id KEY_ID [--grace SECONDS]
   revoke-leaked KEY...";
@@ -40,7 +47,8 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse(std::env::args().skip(1)).map_err(|e| format!("{e}\n{USAGE}"))?;
+    let args = Args::parse_with_switches(std::env::args().skip(1), &["all"])
+        .map_err(|e| format!("{e}\n{USAGE}"))?;
     let Some((command, rest)) = args.words.split_first() else {
         return Err(USAGE.into());
     };
@@ -72,12 +80,32 @@ async fn create(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
     Ok(())
 }
 
+/// One page, or with `--all` every page from the cursor on.
 async fn list(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    args.only(&["store", "org"])?;
-    for info in manager.list(&organization(args)?).await? {
-        println!("{}", describe(&info));
+    args.only(&["store", "org", "limit", "cursor", "all"])?;
+    let org = organization(args)?;
+    let all = args.has("all");
+    let limit = match args.get("limit") {
+        Some(limit) => limit.parse()?,
+        // Fewer round trips when every page is wanted anyway.
+        None if all => MAX_PAGE_LIMIT,
+        None => DEFAULT_PAGE_LIMIT,
+    };
+    let mut cursor: Option<ListCursor> = args.get("cursor").map(str::parse).transpose()?;
+    loop {
+        let page = manager.list_page(&org, cursor.as_ref(), limit).await?;
+        for info in &page.keys {
+            println!("{}", describe(info));
+        }
+        match page.next_cursor {
+            Some(next) if all => cursor = Some(next),
+            Some(next) => {
+                println!("next page: --cursor {next}");
+                return Ok(());
+            }
+            None => return Ok(()),
+        }
     }
-    Ok(())
 }
 
 async fn revoke(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {

@@ -27,6 +27,7 @@ rows=(
     "+ sqlite|features = [\"sqlite\"]"
     "+ postgres|features = [\"postgres\"]"
     "+ testing|features = [\"testing\"]"
+    "+ management|features = [\"management\"]"
     "+ serde + sqlite (the former defaults)|features = [\"serde\", \"sqlite\"]"
 )
 

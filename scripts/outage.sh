@@ -99,7 +99,8 @@ while (($(now_ms) - stopped < outage * 1000)); do
         [[ "$STATUS" == 503 && "$BODY" == *key_store_unavailable* ]] || fail "the cold key got $STATUS $BODY"
         ((TOOK <= 2500)) || fail "the cold key's 503 took ${TOOK} ms"
         ((TOOK > cold_slowest)) && cold_slowest=$TOOK
-        timed POST "$port_a" /v1/api-keys "$full" '{"name":"during","permission":"read_only"}'
+        # Names are unique per organization: each attempt has its own.
+        timed POST "$port_a" /v1/api-keys "$full" '{"name":"during '"$checks"'","permission":"read_only"}'
         [[ "$STATUS" == 503 && "$BODY" == *key_store_unavailable* ]] || fail "a create got $STATUS $BODY"
         ((TOOK <= 2500)) || fail "the create's 503 took ${TOOK} ms"
         ((TOOK > write_slowest)) && write_slowest=$TOOK
@@ -111,8 +112,10 @@ say "during the outage: the hot key answered 200 ${hot_ok} times (slowest ${hot_
 
 scripts/postgres.sh resume 2>/dev/null
 resumed=$(now_ms)
+attempt=0
 while :; do
-    timed POST "$port_a" /v1/api-keys "$full" '{"name":"after","permission":"read_only"}'
+    attempt=$((attempt + 1))
+    timed POST "$port_a" /v1/api-keys "$full" '{"name":"after '"$attempt"'","permission":"read_only"}'
     [[ "$STATUS" == 201 ]] && break
     (($(now_ms) - resumed < 30000)) || fail "no key could be created 30 s after PostgreSQL came back: $STATUS $BODY"
     sleep 0.1

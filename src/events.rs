@@ -35,6 +35,13 @@ pub enum KeyEvent {
         /// Whether it was revoked from its leaked plaintext.
         leaked: bool,
     },
+    /// A key was given a new name.
+    Renamed {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+    },
     /// A key's expiry was set or cleared.
     ExpiryChanged {
         /// Its organization.
@@ -105,6 +112,12 @@ impl EventSink for TracingEvents {
                 leaked,
             } => {
                 tracing::info!(%organization, %key_id, leaked, "API key revoked");
+            }
+            KeyEvent::Renamed {
+                organization,
+                key_id,
+            } => {
+                tracing::info!(%organization, %key_id, "API key renamed");
             }
             KeyEvent::ExpiryChanged {
                 organization,

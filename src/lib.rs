@@ -9,7 +9,8 @@
 //! - [`KeyStore`] keeps [`KeyRecord`]s: [`MemoryStore`], `SqliteStore`, `PostgresStore`, and
 //!   [`CachedStore`] around any of them.
 //! - [`Authenticator`] verifies a presented key: the rules live there, once.
-//! - [`KeyManager`] creates, lists, revokes and regenerates keys, and writes last-used times.
+//! - [`KeyManager`] creates, lists (in pages too), renames, revokes and regenerates keys, and
+//!   writes last-used times.
 //! - [`ApiKeyAuthLayer`] authenticates requests by their `api-key` header, enforces the
 //!   [`Permission`] a request needs, and hands handlers an [`AuthContext`].
 //!
@@ -36,11 +37,13 @@
 //! - `tokio` (default): the background last-used writer (`KeyManager::spawn_usage_flusher`) and
 //!   store timeouts (`Authenticator::with_store_timeout`).
 //! - `axum` (default): [`AuthContext`] as an axum extractor.
-//! - `serde`: `Serialize`/`Deserialize` for [`Permission`], [`KeyId`], [`OrganizationId`], and
-//!   `Serialize` for [`AuthContext`] and [`KeyInfo`].
+//! - `serde`: `Serialize`/`Deserialize` for [`Permission`], [`KeyId`], [`OrganizationId`] and
+//!   [`ListCursor`], and `Serialize` for [`AuthContext`], [`KeyInfo`] and [`KeyPage`].
 //! - `sqlite`: `SqliteStore`, keys in a SQLite database (through sqlx, with SQLite compiled in).
 //! - `postgres`: `PostgresStore`, keys in PostgreSQL shared by many instances, whose changes
 //!   reach every instance's [`CachedStore`] through `LISTEN`/`NOTIFY`.
+//! - `management`: `ManagementApi`, axum routes that create, list, change, regenerate and
+//!   revoke keys, mounted under any prefix, with their OpenAPI 3.1 description (utoipa).
 //! - `testing`: the `testing` module: a conformance suite for [`KeyStore`] backends
 //!   (`key_store_conformance!`), a fault-injecting store wrapper and a manual clock.
 
@@ -69,6 +72,8 @@ mod usage;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 mod axum;
+#[cfg(feature = "management")]
+mod management;
 
 pub use authenticator::{AuthError, Authenticator};
 #[cfg(feature = "axum")]
@@ -80,10 +85,16 @@ pub use key::{
     DEFAULT_PREFIX, InvalidPrefix, KeyDigest, KeyFormat, KeyId, ParseError, ParsedKey,
     PlaintextKey, RandomnessError,
 };
+#[cfg(feature = "management")]
+#[cfg_attr(docsrs, doc(cfg(feature = "management")))]
+pub use management::{
+    API_KEY_SCHEME, ApiError, ApiKeyAccess, KeySecurity, ManagementAccess, ManagementApi,
+};
 #[cfg(feature = "tokio")]
 pub use manager::UsageFlusher;
 pub use manager::{
-    CreatedKey, KeyInfo, KeyManager, LeakOutcome, MAX_NAME_CHARS, ManageError, ManageResult,
+    CreatedKey, DEFAULT_PAGE_LIMIT, InvalidCursor, KeyChanges, KeyInfo, KeyManager, KeyPage,
+    LeakOutcome, ListCursor, MAX_NAME_CHARS, MAX_PAGE_LIMIT, ManageError, ManageResult,
 };
 pub use middleware::{
     ApiKeyAuth, ApiKeyAuthLayer, JsonRejection, OnRejection, Rejection, ResponseFuture,
@@ -94,7 +105,7 @@ pub use policy::{ClassifyPermission, PermissionPolicy};
 pub use store::SqliteStore;
 pub use store::{
     ActiveKeyLimit, CachedLookup, CachedStore, Inserted, Invalidate, KeyRecord, KeyStore, KeyUsage,
-    MemoryStore, OrganizationId, PreviousSecret, StoreError,
+    ListPosition, MemoryStore, OrganizationId, PreviousSecret, StoreError,
 };
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use store::{InvalidTableName, SqlDialect, SqlStore};
@@ -105,3 +116,9 @@ pub use store::{InvalidationListener, OnListenerLoss, PostgresStore};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub use sqlx;
+
+/// The utoipa the management API's OpenAPI description is built with, so that a host's own
+/// description (with [`KeySecurity`]) uses the same version.
+#[cfg(feature = "management")]
+#[cfg_attr(docsrs, doc(cfg(feature = "management")))]
+pub use utoipa;

@@ -10,8 +10,8 @@ use std::{
 
 use async_trait::async_trait;
 use formbox_auth::{
-    ActiveKeyLimit, Inserted, KeyId, KeyRecord, KeyStore, KeyUsage, OrganizationId, StoreError,
-    testing::conformance,
+    ActiveKeyLimit, Inserted, KeyId, KeyRecord, KeyStore, KeyUsage, ListPosition, OrganizationId,
+    StoreError, testing::conformance,
 };
 
 /// The one thing a [`Broken`] store gets wrong.
@@ -31,6 +31,12 @@ enum Defect {
     LosesMicroseconds,
     /// `insert_within` counts, then inserts in a second step.
     LimitNotAtomic,
+    /// `list_page` starts at its position, not after it: `<=` instead of `<`.
+    ListPageFromThePosition,
+    /// `list_page` orders keys created at the same time by id ascending.
+    ListPageTiesAscending,
+    /// `list_page` pages through every organization's keys.
+    ListPageLeaksOtherOrganizations,
 }
 
 /// A store in memory that behaves correctly except for its [`Defect`].
@@ -144,6 +150,33 @@ impl KeyStore for Broken {
         Ok(found)
     }
 
+    async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut found: Vec<KeyRecord> = self
+            .records
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|record| {
+                self.defect == Defect::ListPageLeaksOtherOrganizations
+                    || record.organization == *organization
+            })
+            .filter(|record| after.is_none_or(|after| self.comes_after(record, after)))
+            .cloned()
+            .collect();
+        if self.defect == Defect::ListPageTiesAscending {
+            found.sort_by_key(|record| (std::cmp::Reverse(record.created_at), record.id));
+        } else {
+            found.sort_by_key(|record| std::cmp::Reverse((record.created_at, record.id)));
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<(), StoreError> {
         let mut records = self.records.lock().unwrap();
         for use_ in usage {
@@ -190,6 +223,18 @@ fn insert_counted(
 }
 
 impl Broken {
+    /// Whether `record` comes after `after` in list order, as this store's defect has it.
+    fn comes_after(&self, record: &KeyRecord, after: &ListPosition) -> bool {
+        let (record, after) = ((record.created_at, record.id), (after.created_at, after.id));
+        match self.defect {
+            Defect::ListPageFromThePosition => record <= after,
+            Defect::ListPageTiesAscending => {
+                record.0 < after.0 || (record.0 == after.0 && record.1 > after.1)
+            }
+            _ => record < after,
+        }
+    }
+
     fn kept_time(&self, time: SystemTime) -> SystemTime {
         if self.defect == Defect::LosesMicroseconds {
             millis(time)
@@ -300,4 +345,111 @@ async fn each_precision_behaviour_catches_lost_microseconds_on_its_own() {
         )
         .await
     );
+}
+
+/// Every behaviour of `list_page`.
+macro_rules! caught_by_list_page {
+    ($defect:expr) => {
+        caught!(
+            $defect,
+            list_pages_of_every_size_concatenate_to_list,
+            list_page_orders_ties_by_id_across_page_boundaries,
+            list_page_continues_after_a_position_of_no_key,
+            list_page_after_a_position_far_in_the_past_or_future,
+            list_page_limit_zero_is_empty_and_a_huge_limit_is_everything,
+            list_page_is_per_organization
+        )
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_repeats_its_position_fails() {
+    caught_by_list_page!(Defect::ListPageFromThePosition);
+    assert!(
+        fails(
+            Defect::ListPageFromThePosition,
+            conformance::list_pages_of_every_size_concatenate_to_list
+        )
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_with_ties_in_the_wrong_order_fail() {
+    caught_by_list_page!(Defect::ListPageTiesAscending);
+    assert!(
+        fails(
+            Defect::ListPageTiesAscending,
+            conformance::list_page_orders_ties_by_id_across_page_boundaries
+        )
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_with_other_organizations_keys_fail() {
+    caught_by_list_page!(Defect::ListPageLeaksOtherOrganizations);
+    assert!(
+        fails(
+            Defect::ListPageLeaksOtherOrganizations,
+            conformance::list_page_is_per_organization
+        )
+        .await
+    );
+}
+
+/// A store that keeps the default `list_page`, built on its `list`, passes every behaviour of
+/// `list_page`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_list_page_passes() {
+    macro_rules! passes {
+        ($($behaviour:ident),+) => {$(
+            let store = DefaultPages(Broken::new(Defect::None));
+            let outcome = tokio::spawn(conformance::$behaviour(store)).await;
+            assert!(outcome.is_ok(), "{} fails", stringify!($behaviour));
+        )+};
+    }
+    passes!(
+        list_pages_of_every_size_concatenate_to_list,
+        list_page_orders_ties_by_id_across_page_boundaries,
+        list_page_continues_after_a_position_of_no_key,
+        list_page_after_a_position_far_in_the_past_or_future,
+        list_page_limit_zero_is_empty_and_a_huge_limit_is_everything,
+        list_page_is_per_organization
+    );
+}
+
+/// A correct store without a `list_page` of its own.
+#[derive(Debug)]
+struct DefaultPages(Broken);
+
+#[async_trait]
+impl KeyStore for DefaultPages {
+    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        self.0.get(id).await
+    }
+
+    async fn insert(&self, record: &KeyRecord) -> Result<bool, StoreError> {
+        self.0.insert(record).await
+    }
+
+    async fn insert_within(
+        &self,
+        record: &KeyRecord,
+        limit: ActiveKeyLimit,
+    ) -> Result<Inserted, StoreError> {
+        self.0.insert_within(record, limit).await
+    }
+
+    async fn update(&self, record: &KeyRecord, expected: u64) -> Result<bool, StoreError> {
+        self.0.update(record, expected).await
+    }
+
+    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>, StoreError> {
+        self.0.list(organization).await
+    }
+
+    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<(), StoreError> {
+        self.0.record_usage(usage).await
+    }
 }

@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use formbox_auth::{
-    CachedLookup, CachedStore, KeyFormat, KeyId, KeyRecord, KeyStore, KeyUsage, MemoryStore,
-    OrganizationId, Permission, StoreError,
+    CachedLookup, CachedStore, KeyFormat, KeyId, KeyRecord, KeyStore, KeyUsage, ListPosition,
+    MemoryStore, OrganizationId, Permission, StoreError,
     testing::{Fault, Gate, ManualClock, Method, TestStore},
 };
 
@@ -323,6 +323,35 @@ async fn list_always_asks_the_store() {
         cache.list(&OrganizationId::from("org_1")).await.unwrap(),
         vec![late, record]
     );
+}
+
+#[tokio::test]
+async fn a_page_is_the_stores_own_page_never_cached() {
+    let (cache, store, _) = setup();
+    let org = OrganizationId::from("org_1");
+    let record = record("CI");
+    cache.insert(&record).await.unwrap();
+    let first = cache.list_page(&org, None, 10).await.unwrap();
+    assert_eq!(ids(&first), [record.id]);
+    let mut late = self::record("late");
+    late.created_at = at(1_700_000_001);
+    store.insert(&late).await.unwrap();
+    let after = ListPosition::from(&late);
+    assert_eq!(
+        cache.list_page(&org, None, 10).await.unwrap(),
+        [late, record.clone()]
+    );
+    assert_eq!(
+        cache.list_page(&org, Some(&after), 10).await.unwrap(),
+        [record]
+    );
+    // The store's own keyset query, not the default built on `list`.
+    assert_eq!(store.calls(Method::ListPage), 3);
+    assert_eq!(store.calls(Method::List), 0);
+}
+
+fn ids(records: &[KeyRecord]) -> Vec<KeyId> {
+    records.iter().map(|record| record.id).collect()
 }
 
 /// Starts a lookup that reads `record` from the store and then waits; returns once it has read.

@@ -12,8 +12,8 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use formbox_auth::{
-    CachedStore, KeyFormat, KeyRecord, KeyStore, KeyUsage, MemoryStore, OrganizationId, Permission,
-    StoreError,
+    CachedStore, KeyFormat, KeyRecord, KeyStore, KeyUsage, ListPosition, MemoryStore,
+    OrganizationId, Permission, StoreError,
     testing::{Fault, TestStore},
 };
 
@@ -65,6 +65,14 @@ async fn assert_every_method_fails(store: &dyn KeyStore) {
                 .await
                 .unwrap_err(),
             store.list(&record.organization).await.unwrap_err(),
+            store
+                .list_page(&record.organization, None, 10)
+                .await
+                .unwrap_err(),
+            store
+                .list_page(&record.organization, Some(&ListPosition::from(&record)), 10)
+                .await
+                .unwrap_err(),
             store.record_usage(&usage).await.unwrap_err(),
         ];
         errors

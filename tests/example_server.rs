@@ -176,13 +176,20 @@ async fn key_routes_create_list_regenerate_and_revoke() {
 
     let (status, list) = s.call("GET", "/v1/api-keys", Some(&s.full), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list.as_array().unwrap().len(), 3);
-    assert_eq!(list[0]["id"], id.as_str(), "newest first");
-    assert!(list[0].get("key").is_none() && list[0].get("digest").is_none());
+    let keys = list["data"].as_array().unwrap();
+    assert_eq!(keys.len(), 3);
+    assert_eq!(keys[0]["id"], id.as_str(), "newest first");
+    assert!(keys[0].get("key").is_none() && keys[0].get("digest").is_none());
+    assert!(list["next_cursor"].is_null());
 
     let uri = format!("/v1/api-keys/{id}/regenerate");
     let (status, rotated) = s
-        .call("POST", &uri, Some(&s.full), Some(r#"{"grace_seconds":60}"#))
+        .call(
+            "POST",
+            &uri,
+            Some(&s.full),
+            Some(r#"{"grace_period_seconds":60}"#),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let new_key = rotated["key"].as_str().unwrap().to_owned();
@@ -240,6 +247,7 @@ async fn bad_bodies_are_400_with_a_reason() {
         r#"{"name":"","permission":"read_only"}"#,
         r#"{"name":"x","permission":"read_only","expires_at":1}"#,
         r#"{"name":"x","permission":"read_only","extra":true}"#,
+        r#"{"name":"x","permission":"read_only","expires_at":99999999999999}"#,
     ] {
         let (status, error) = s
             .call("POST", "/v1/api-keys", Some(&s.full), Some(body))
@@ -282,4 +290,43 @@ async fn unknown_or_foreign_ids_are_404() {
             .0,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn the_openapi_description_is_served_and_covers_every_route() {
+    let s = Server::start().await;
+    let (status, doc) = s.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["in"],
+        "header"
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["name"],
+        "api-key"
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/health", &["get"][..]),
+        ("/v1/me", &["get"]),
+        ("/v1/forms", &["get", "post"]),
+        ("/v1/api-keys", &["get", "post"]),
+        ("/v1/api-keys/{id}", &["get", "patch", "delete"]),
+        ("/v1/api-keys/{id}/regenerate", &["post"]),
+    ] {
+        for method in methods {
+            let operation = &paths[path][method];
+            assert!(operation.is_object(), "{method} {path}");
+            if path != "/health" {
+                for status in ["401", "403", "503"] {
+                    assert!(
+                        operation["responses"][status]["content"]["application/json"].is_object(),
+                        "{method} {path} documents {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(paths.len(), 6, "no route left undocumented, none invented");
 }

@@ -232,7 +232,7 @@ async fn a_whole_lifecycle_logs_events_but_no_key_secret_or_digest() {
             "POST",
             &uri,
             &[full.as_str()],
-            Some(r#"{"grace_seconds":60}"#),
+            Some(r#"{"grace_period_seconds":60}"#),
         )
         .await;
     assert_eq!(status, StatusCode::OK);

@@ -154,6 +154,20 @@ async fn grace_period_ends_no_later_than_the_key_expiry() {
 }
 
 #[tokio::test]
+async fn any_grace_period_ends_at_the_latest_in_the_year_9999() {
+    let f = Fixture::new();
+    let old = f.key("CI", Permission::ReadOnly, None).await;
+    let new = f
+        .manager
+        .regenerate(&f.org, old.id(), Some(Duration::MAX))
+        .await
+        .unwrap();
+    let end_of_9999 = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    assert_eq!(new.info.previous_secret_valid_until, Some(end_of_9999));
+    f.assert_ok(old.expose_secret()).await;
+}
+
+#[tokio::test]
 async fn revoked_key_answers_revoked_api_key_and_revoke_is_idempotent() {
     let f = Fixture::new();
     let key = f.key("CI", Permission::ReadOnly, None).await;
@@ -315,7 +329,7 @@ async fn id_collisions_are_retried_without_overwriting() {
     f.store.fault(testing::Method::Insert, Fault::Refuse);
     assert!(matches!(
         f.manager
-            .create(&f.org, "CI", Permission::ReadOnly, None)
+            .create(&f.org, "CI 2", Permission::ReadOnly, None)
             .await,
         Err(ManageError::IdCollision)
     ));

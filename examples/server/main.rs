@@ -1,11 +1,14 @@
 //! The example server: `cargo run --example server -- [--addr HOST:PORT] [--store SPEC]`.
 //!
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
-//! `/health`, `/v1/me`, `/v1/forms` and the key management routes until Ctrl-C.
+//! `/health`, `/v1/me`, `/v1/forms`, the key management API under `/v1/api-keys`, its OpenAPI
+//! description at `/openapi.json`, and the Settings › API Keys page at `/settings/api-keys`,
+//! until Ctrl-C. It prints a one-time sign-in link for the page (`dashboard: ...`).
 
 mod app;
 #[path = "../support/args.rs"]
 mod args;
+mod dashboard;
 #[path = "../support/store.rs"]
 mod store;
 
@@ -34,8 +37,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let flusher = manager.spawn_usage_flusher(Duration::from_secs(10));
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
+    let dashboard = dashboard::Dashboard::new(manager.clone());
+    let token = dashboard.sign_in_token(app::DEMO_ORGANIZATION.into())?;
+    println!(
+        "dashboard: http://{}/dashboard/sign-in?token={token}",
+        listener.local_addr()?
+    );
 
-    axum::serve(listener, app::app(app::AppState::new(manager)))
+    let app = app::app(app::AppState::new(manager)).merge(dashboard.router());
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     flusher.shutdown().await;

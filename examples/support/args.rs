@@ -13,10 +13,22 @@ pub struct Args {
 impl Args {
     /// Parses `args`, which must not include the program name.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        Self::parse_with_switches(args, &[])
+    }
+
+    /// Parses `args` like [`parse`](Self::parse), where each of `switches` is a flag without a
+    /// value, such as `--all`.
+    pub fn parse_with_switches(
+        args: impl IntoIterator<Item = String>,
+        switches: &[&str],
+    ) -> Result<Self, String> {
         let mut parsed = Self::default();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.strip_prefix("--") {
+                Some(name) if switches.contains(&name) => {
+                    parsed.flags.insert(name.to_owned(), String::new());
+                }
                 Some(name) => {
                     let value = args
                         .next()
@@ -32,6 +44,11 @@ impl Args {
     /// The value of `--name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.flags.get(name).map(String::as_str)
+    }
+
+    /// Whether `--name` was given.
+    pub fn has(&self, name: &str) -> bool {
+        self.flags.contains_key(name)
     }
 
     /// The value of `--name`, or an error saying it is needed.

@@ -38,8 +38,8 @@ mod plaintext;
 pub use digest::KeyDigest;
 pub use error::{InvalidPrefix, ParseError, RandomnessError};
 pub use format::{DEFAULT_PREFIX, KeyFormat};
-pub(crate) use id::IdBuildHasher;
 pub use id::KeyId;
+pub(crate) use id::{IdBuildHasher, LEN as ID_LEN};
 pub use parsed::ParsedKey;
 pub use plaintext::PlaintextKey;
 

@@ -1,5 +1,6 @@
 //! Why a key operation failed.
 
+use super::MAX_PAGE_LIMIT;
 use crate::{RandomnessError, StoreError};
 
 /// Why a [`KeyManager`](crate::KeyManager) operation failed. Nothing was changed.
@@ -9,6 +10,16 @@ pub enum ManageError {
     /// The key name is unusable; the text says why.
     #[error("invalid key name: {0}")]
     InvalidName(&'static str),
+    /// Another key of the organization that is not revoked has this name, ignoring case and
+    /// surrounding spaces.
+    #[error("another API key of the organization already has this name")]
+    NameTaken,
+    /// A page limit outside `1..=MAX_PAGE_LIMIT`.
+    #[error("the page limit {limit} is not between 1 and {max}", max = MAX_PAGE_LIMIT)]
+    InvalidPageLimit {
+        /// The limit asked for.
+        limit: usize,
+    },
     /// The organization id is empty.
     #[error("the organization id is empty")]
     EmptyOrganization,

@@ -1,18 +1,28 @@
-//! Key lifecycle: create, list, revoke, regenerate, expire.
+//! Key lifecycle: create, list, rename, revoke, regenerate, expire.
 
+mod base64url;
+mod changes;
+mod cursor;
 mod error;
 #[cfg(feature = "tokio")]
 mod flusher;
 mod info;
 mod leak;
+mod name;
+mod page;
 
 use std::time::{Duration, SystemTime};
 
+pub use changes::KeyChanges;
+pub use cursor::{InvalidCursor, ListCursor};
 pub use error::{ManageError, ManageResult};
 #[cfg(feature = "tokio")]
 pub use flusher::UsageFlusher;
 pub use info::{CreatedKey, KeyInfo};
 pub use leak::LeakOutcome;
+pub use name::MAX_NAME_CHARS;
+use name::{ensure_name_free, validate_name};
+pub use page::{DEFAULT_PAGE_LIMIT, KeyPage, MAX_PAGE_LIMIT};
 
 use crate::{
     ActiveKeyLimit, ApiKeyAuthLayer, Authenticator, Inserted, KeyEvent, KeyId, KeyRecord, KeyStore,
@@ -21,9 +31,6 @@ use crate::{
     secret::{SecretMatch, match_secret},
     store::whole_micros,
 };
-
-/// Longest key name, in characters.
-pub const MAX_NAME_CHARS: usize = 100;
 
 /// How many fresh ids to try before giving up on a collision. With 71 bits per id, a second
 /// collision in a row means the store, not chance.
@@ -97,6 +104,12 @@ impl KeyManager {
     }
 
     /// Creates a key and returns its plaintext, the only time it exists.
+    ///
+    /// The name is trimmed, and must differ from the names of the organization's keys that are
+    /// not revoked, ignoring case ([`ManageError::NameTaken`]). That check reads the
+    /// organization's keys before the insert and is not atomic with it: two creates with one name
+    /// at the same moment may both succeed. A name is a label for people; the id is what
+    /// identifies a key.
     pub async fn create(
         &self,
         organization: &OrganizationId,
@@ -113,6 +126,8 @@ impl KeyManager {
             return Err(ManageError::ExpiryInPast);
         }
         let deadline = self.authenticator.deadline();
+        let existing = deadline.bound(self.store().list(organization)).await?;
+        ensure_name_free(&existing, name, None)?;
         for _ in 0..ID_ATTEMPTS {
             let key = self.authenticator.format().generate()?;
             let mut record = KeyRecord::new(
@@ -157,6 +172,48 @@ impl KeyManager {
             .collect())
     }
 
+    /// One page of the organization's keys, newest first, without digests: the first `limit`
+    /// keys, or the `limit` keys after `cursor`, the [`next_cursor`](KeyPage::next_cursor) of
+    /// the page before.
+    ///
+    /// `limit` is 1 to [`MAX_PAGE_LIMIT`] ([`ManageError::InvalidPageLimit`] otherwise);
+    /// [`DEFAULT_PAGE_LIMIT`] suits a request that names none. `next_cursor` is `None` on the
+    /// last page. The store reads only the page ([`KeyStore::list_page`]), not every key.
+    ///
+    /// Pages follow a position in the list, not a snapshot: while a client pages, no key is
+    /// repeated or skipped, a key created meanwhile shows on the first page (it is the newest)
+    /// rather than on a later one, and a revocation shows on the pages read after it.
+    pub async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        cursor: Option<&ListCursor>,
+        limit: usize,
+    ) -> ManageResult<KeyPage> {
+        if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
+            return Err(ManageError::InvalidPageLimit { limit });
+        }
+        let after = cursor.map(ListCursor::position);
+        // One more than the page says whether another page follows.
+        let mut records = self
+            .authenticator
+            .deadline()
+            .bound(self.store().list_page(organization, after, limit + 1))
+            .await?;
+        let more = records.len() > limit;
+        records.truncate(limit);
+        let next_cursor = match records.last() {
+            Some(last) if more => Some(cursor_after(last)?),
+            _ => None,
+        };
+        Ok(KeyPage {
+            keys: records
+                .into_iter()
+                .map(|record| self.info(record))
+                .collect(),
+            next_cursor,
+        })
+    }
+
     /// One key of the organization. A key of another organization is [`ManageError::NotFound`].
     pub async fn get(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyInfo> {
         let deadline = self.authenticator.deadline();
@@ -168,7 +225,7 @@ impl KeyManager {
     pub async fn revoke(&self, organization: &OrganizationId, id: KeyId) -> ManageResult<KeyInfo> {
         let now = self.now();
         let (record, changed) = self
-            .change(organization, id, |record| {
+            .change(organization, id, self.authenticator.deadline(), |record| {
                 if record.revoked_at.is_some() {
                     return Ok(false);
                 }
@@ -200,14 +257,13 @@ impl KeyManager {
         let key = self.authenticator.format().generate_for(id)?;
         let now = self.now();
         let (record, _) = self
-            .change(organization, id, |record| {
+            .change(organization, id, self.authenticator.deadline(), |record| {
                 if record.revoked_at.is_some() {
                     return Err(ManageError::Revoked);
                 }
                 let valid_until = |grace| {
-                    record
-                        .expires_at
-                        .map_or(now + grace, |expiry| expiry.min(now + grace))
+                    let end = grace_end(now, grace);
+                    record.expires_at.map_or(end, |expiry| expiry.min(end))
                 };
                 record.previous = grace.filter(|grace| !grace.is_zero()).map(|grace| {
                     Box::new(PreviousSecret {
@@ -228,29 +284,74 @@ impl KeyManager {
     }
 
     /// Sets or clears a key's expiry. From `expires_at` on, the key is `expired_api_key`.
+    ///
+    /// The same as [`update`](Self::update) with only [`KeyChanges::expires_at`]: an expiry
+    /// must be in the future ([`ManageError::ExpiryInPast`]).
     pub async fn set_expiry(
         &self,
         organization: &OrganizationId,
         id: KeyId,
         expires_at: Option<SystemTime>,
     ) -> ManageResult<KeyInfo> {
-        let (record, _) = self
-            .change(organization, id, |record| {
+        let changes = KeyChanges::new().expires_at(expires_at);
+        self.update(organization, id, changes).await
+    }
+
+    /// Renames a key and sets or clears its expiry in one write: both change, or neither.
+    ///
+    /// - A new name is trimmed and validated as by [`create`](Self::create), and must not be
+    ///   another active key's ([`ManageError::NameTaken`]; not atomic, as there). A key may take
+    ///   its own name in another case.
+    /// - A new expiry must be in the future ([`ManageError::ExpiryInPast`]); clearing one always
+    ///   works. A grace period of the previous secret ends no later than the new expiry.
+    /// - A revoked key cannot change ([`ManageError::Revoked`]).
+    ///
+    /// Changes that change nothing ([`KeyChanges::new`], or the values the key has) write
+    /// nothing and report nothing; otherwise [`KeyEvent::Renamed`] and
+    /// [`KeyEvent::ExpiryChanged`] report what changed.
+    pub async fn update(
+        &self,
+        organization: &OrganizationId,
+        id: KeyId,
+        changes: KeyChanges,
+    ) -> ManageResult<KeyInfo> {
+        let name = changes.name.as_deref().map(validate_name).transpose()?;
+        let expires_at = changes.expires_at;
+        if let Some(Some(expiry)) = expires_at
+            && expiry <= self.now()
+        {
+            return Err(ManageError::ExpiryInPast);
+        }
+        let deadline = self.authenticator.deadline();
+        if let Some(name) = name {
+            let records = deadline.bound(self.store().list(organization)).await?;
+            // A key that is missing or revoked fails below, with the error that says so.
+            if records.iter().any(|r| r.id == id && r.revoked_at.is_none()) {
+                ensure_name_free(&records, name, Some(id))?;
+            }
+        }
+        let (mut renamed, mut expiry_changed) = (false, false);
+        let (record, changed) = self
+            .change(organization, id, deadline, |record| {
                 if record.revoked_at.is_some() {
                     return Err(ManageError::Revoked);
                 }
-                record.expires_at = expires_at;
-                if let (Some(previous), Some(expires_at)) = (&mut record.previous, expires_at) {
-                    previous.valid_until = previous.valid_until.min(expires_at);
+                renamed = name.is_some_and(|name| record.name != name);
+                // Stored times are whole microseconds.
+                expiry_changed =
+                    expires_at.is_some_and(|expiry| record.expires_at != expiry.map(whole_micros));
+                if let Some(name) = name.filter(|_| renamed) {
+                    record.name = name.to_owned();
                 }
-                Ok(true)
+                if let Some(expires_at) = expires_at.filter(|_| expiry_changed) {
+                    set_expiry(record, expires_at);
+                }
+                Ok(renamed || expiry_changed)
             })
             .await?;
-        self.emit(KeyEvent::ExpiryChanged {
-            organization: record.organization.clone(),
-            key_id: id,
-            expires_at,
-        });
+        if changed {
+            self.emit_update(&record, renamed, expiry_changed);
+        }
         Ok(self.info(record))
     }
 
@@ -357,9 +458,9 @@ impl KeyManager {
         &self,
         organization: &OrganizationId,
         id: KeyId,
+        deadline: Deadline,
         mut apply: impl FnMut(&mut KeyRecord) -> ManageResult<bool>,
     ) -> ManageResult<(KeyRecord, bool)> {
-        let deadline = self.authenticator.deadline();
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.record(organization, id, deadline).await?;
             let mut record = current.next_revision();
@@ -473,6 +574,50 @@ impl KeyManager {
     fn emit(&self, event: KeyEvent) {
         self.authenticator.emit(&event);
     }
+
+    /// The events of an update that changed `record`.
+    fn emit_update(&self, record: &KeyRecord, renamed: bool, expiry_changed: bool) {
+        let organization = &record.organization;
+        if renamed {
+            self.emit(KeyEvent::Renamed {
+                organization: organization.clone(),
+                key_id: record.id,
+            });
+        }
+        if expiry_changed {
+            self.emit(KeyEvent::ExpiryChanged {
+                organization: organization.clone(),
+                key_id: record.id,
+                expires_at: record.expires_at,
+            });
+        }
+    }
+}
+
+/// Sets `record`'s expiry, and ends a grace period of its previous secret no later.
+fn set_expiry(record: &mut KeyRecord, expires_at: Option<SystemTime>) {
+    record.expires_at = expires_at;
+    if let (Some(previous), Some(expires_at)) = (&mut record.previous, expires_at) {
+        previous.valid_until = previous.valid_until.min(expires_at);
+    }
+}
+
+/// The cursor after `last`, the last key of a page.
+fn cursor_after(last: &KeyRecord) -> ManageResult<ListCursor> {
+    ListCursor::after(last).ok_or_else(|| {
+        let beyond = format!(
+            "key {}: `created_at` is beyond what a list cursor holds",
+            last.id
+        );
+        ManageError::Store(StoreError::Decode(beyond))
+    })
+}
+
+/// When a grace period of `grace` from `now` ends: at the latest the end of the year 9999, so
+/// that any grace, `Duration::MAX` included, gives a time every store keeps.
+fn grace_end(now: SystemTime, grace: Duration) -> SystemTime {
+    let latest = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    now.checked_add(grace).map_or(latest, |end| end.min(latest))
 }
 
 /// Whether `stored` is `written` as it landed: the same revision and everything but the usage
@@ -481,23 +626,4 @@ fn landed(stored: &KeyRecord, written: &KeyRecord) -> bool {
     let mut stored = stored.clone();
     stored.last_used_at = written.last_used_at;
     stored == *written
-}
-
-/// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control characters.
-fn validate_name(name: &str) -> ManageResult<&str> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(ManageError::InvalidName("the name is empty"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(ManageError::InvalidName(
-            "the name is longer than 100 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ManageError::InvalidName(
-            "the name contains control characters",
-        ));
-    }
-    Ok(name)
 }

@@ -60,3 +60,5 @@ pub use future::ResponseFuture;
 pub use layer::ApiKeyAuthLayer;
 pub use rejection::{JsonRejection, OnRejection, Rejection};
 pub use service::ApiKeyAuth;
+#[cfg(feature = "management")]
+pub(crate) use service::authenticate_headers;

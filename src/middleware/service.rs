@@ -120,6 +120,34 @@ fn reject<C, R: OnRejection<B>, B>(
     response
 }
 
+/// Authenticates the key in `headers` with the layer's rules, for checks outside the layer
+/// (the management routes). Emits the layer's event on rejection. Any permission passes: the
+/// caller decides what it needs.
+#[cfg(feature = "management")]
+pub(crate) async fn authenticate_headers(
+    authenticator: &crate::Authenticator,
+    headers: &mut http::HeaderMap,
+) -> Result<AuthContext, Rejection> {
+    let parsed = presented_key(headers, false).and_then(|raw| {
+        let parsed = authenticator.format().parse_bytes(raw);
+        parsed.map_err(|_| Rejection::InvalidKey)
+    });
+    let parsed = parsed.inspect_err(|rejection| {
+        authenticator.emit(&KeyEvent::Rejected {
+            key_id: None,
+            code: rejection.code(),
+        });
+    })?;
+    let id = parsed.id();
+    let outcome = authenticator.verify(id, parsed.digest()).await;
+    authorize(outcome, Permission::ReadOnly).inspect_err(|rejection| {
+        authenticator.emit(&KeyEvent::Rejected {
+            key_id: Some(id),
+            code: rejection.code(),
+        });
+    })
+}
+
 /// Turns a verification outcome and the request's needs into a context or a rejection.
 fn authorize(
     outcome: Result<AuthContext, AuthError>,

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::{
     ActiveKeyLimit, CachedLookup, Inserted, Invalidate, KeyRecord, KeyStore, KeyUsage,
-    OrganizationId, Result, StoreError, whole_micros,
+    ListPosition, OrganizationId, Result, StoreError, whole_micros,
 };
 use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 
@@ -39,7 +39,8 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 ///   [`with_stale_if_error`](Self::with_stale_if_error) ago (30 s by default), that record is
 ///   served instead of the error, so keys in use keep working through a short outage; unknown
 ///   keys still fail.
-/// - Errors are never cached, and [`list`](KeyStore::list) always asks the store.
+/// - Errors are never cached, and [`list`](KeyStore::list) and
+///   [`list_page`](KeyStore::list_page) always ask the store.
 /// - [`record_usage`](KeyStore::record_usage) writes through and moves the cached
 ///   `last_used_at` forward; records cached from another instance's writes show the
 ///   `last_used_at` they were read with.
@@ -343,6 +344,15 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
         self.store.list(organization).await
+    }
+
+    async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        self.store.list_page(organization, after, limit).await
     }
 
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {

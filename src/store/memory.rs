@@ -1,6 +1,7 @@
 //! Keys held in process memory.
 
 use std::{
+    cmp::Ordering,
     collections::HashMap,
     sync::{Arc, PoisonError, RwLock},
 };
@@ -8,8 +9,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    ActiveKeyLimit, CachedLookup, Inserted, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result,
-    whole_micros,
+    ActiveKeyLimit, CachedLookup, Inserted, KeyRecord, KeyStore, KeyUsage, ListPosition,
+    OrganizationId, Result, whole_micros,
 };
 use crate::{KeyId, key::IdBuildHasher};
 
@@ -102,12 +103,33 @@ impl KeyStore for MemoryStore {
                 .map(|record| KeyRecord::clone(record))
                 .collect()
         });
-        found.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| b.id.cmp(&a.id))
-        });
+        found.sort_by(newest_first);
         Ok(found)
+    }
+
+    /// Sorts only the organization's keys after the position, and copies only the page.
+    async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        let mut found: Vec<Arc<KeyRecord>> = self.read(|records| {
+            records
+                .values()
+                .filter(|record| {
+                    record.organization == *organization
+                        && after.is_none_or(|after| after.precedes(record))
+                })
+                .cloned()
+                .collect()
+        });
+        found.sort_by(|a, b| newest_first(a, b));
+        Ok(found
+            .iter()
+            .take(limit)
+            .map(|record| KeyRecord::clone(record))
+            .collect())
     }
 
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
@@ -122,6 +144,13 @@ impl KeyStore for MemoryStore {
         });
         Ok(())
     }
+}
+
+/// List order: `created_at` descending, then id descending.
+fn newest_first(a: &KeyRecord, b: &KeyRecord) -> Ordering {
+    b.created_at
+        .cmp(&a.created_at)
+        .then_with(|| b.id.cmp(&a.id))
 }
 
 /// Whether `organization` has fewer than `limit.max` keys active at `limit.at`.

@@ -10,6 +10,8 @@ mod error;
 mod invalidate;
 mod limit;
 mod memory;
+mod micros;
+mod page;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod record;
@@ -28,6 +30,8 @@ pub use error::StoreError;
 pub use invalidate::Invalidate;
 pub use limit::{ActiveKeyLimit, Inserted};
 pub use memory::MemoryStore;
+pub(crate) use micros::{from_unix_micros, unix_micros};
+pub use page::ListPosition;
 #[cfg(feature = "postgres")]
 pub use postgres::{InvalidationListener, OnListenerLoss, PostgresStore};
 pub(crate) use record::whole_micros;
@@ -135,6 +139,38 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// descending in byte order (`"b" > "a" > "B"`), whatever the database's collation.
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>>;
 
+    /// At most `limit` records of `organization`, in the order of [`list`](Self::list), that
+    /// come strictly after `after` ([`ListPosition`]), or from the first when `after` is `None`:
+    /// one page of a keyset pagination.
+    ///
+    /// - A record comes after a position if it was created earlier, or in the same microsecond
+    ///   with a smaller id in byte order: in SQL, `(created_at, id) < (after.created_at,
+    ///   after.id)`, as `created_at < ? OR (created_at = ? AND id < ?)`.
+    /// - The position need not name a record that exists, and may lie far before or after every
+    ///   key: the answer is then a page, maybe empty, never an error. Its time is a whole
+    ///   microsecond when the crate passes it; a store may round finer parts down, as it does for
+    ///   stored times.
+    /// - `limit` `0` answers no record.
+    ///
+    /// The default filters the whole of [`list`](Self::list), so a page costs as much as all the
+    /// organization's keys: backends should override it with a query that reads only the page
+    /// (`WHERE organization = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+    /// ORDER BY created_at DESC, id DESC LIMIT ?`, served by an index on
+    /// `(organization, created_at, id)`).
+    async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        let records = self.list(organization).await?;
+        Ok(records
+            .into_iter()
+            .filter(|record| after.is_none_or(|after| after.precedes(record)))
+            .take(limit)
+            .collect())
+    }
+
     /// Moves `last_used_at` of each listed key forward to `used_at`, never backward (an older
     /// batch from a slow instance changes nothing), and changes nothing else, not the revision
     /// either. The same key may appear more than once; the latest use wins. Unknown ids are
@@ -166,6 +202,15 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
         (**self).list(organization).await
+    }
+
+    async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        (**self).list_page(organization, after, limit).await
     }
 
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {

@@ -23,7 +23,7 @@ use crate::KeyId;
 /// # Schema
 ///
 /// The key id is the primary key; an index on `(organization, created_at, id)` serves
-/// [`list`](crate::KeyStore::list). Digests are `BLOB`s, `revision` an `INTEGER`. Timestamps are
+/// [`list`](crate::KeyStore::list) and each [`list_page`](crate::KeyStore::list_page). Digests are `BLOB`s, `revision` an `INTEGER`. Timestamps are
 /// `INTEGER` microseconds since the Unix epoch: SQLite has no timestamp type, and an integer
 /// keeps every microsecond exactly, sorts and compares as a number (`ORDER BY`, `MAX`) and needs
 /// no parsing, where text would depend on one formatting convention.
@@ -70,6 +70,8 @@ impl Dialect for Sqlite {
     // STRICT makes SQLite refuse values of the wrong type instead of storing them; WITHOUT ROWID
     // keeps rows in the primary key's B-tree, so a lookup by id is one search, not two.
     const TABLE_OPTIONS: &'static str = " STRICT, WITHOUT ROWID";
+    // Times are plain integers.
+    const EARLIEST_MICROS: i64 = i64::MIN;
 
     fn declaration(column: &Column) -> &'static str {
         column.sqlite

@@ -15,7 +15,7 @@ use std::{
 use crate::{
     AuthError, Authenticator, KeyDigest, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore,
     KeyUsage, OrganizationId, Permission, PreviousSecret,
-    store::{ActiveKeyLimit, CachedLookup, Inserted},
+    store::{ActiveKeyLimit, CachedLookup, Inserted, ListPosition},
     testing::ManualClock,
 };
 
@@ -65,6 +65,54 @@ async fn list(store: &impl KeyStore, organization: &str) -> Vec<KeyRecord> {
         store.list(&OrganizationId::from(organization)).await,
         "list",
     )
+}
+
+async fn list_page(
+    store: &impl KeyStore,
+    organization: &str,
+    after: Option<&ListPosition>,
+    limit: usize,
+) -> Vec<KeyRecord> {
+    let organization = OrganizationId::from(organization);
+    ok(
+        store.list_page(&organization, after, limit).await,
+        "list_page",
+    )
+}
+
+/// Every page of `limit` records, following each page from its last record, until one is short.
+async fn all_pages(store: &impl KeyStore, organization: &str, limit: usize) -> Vec<KeyRecord> {
+    let mut listed: Vec<KeyRecord> = Vec::new();
+    loop {
+        let after = listed.last().map(ListPosition::from);
+        let page = list_page(store, organization, after.as_ref(), limit).await;
+        assert!(
+            page.len() <= limit,
+            "a page of limit {limit} held {} records",
+            page.len()
+        );
+        let full = page.len() == limit;
+        // A page that repeats or goes back would page forever.
+        if let (Some(after), Some(first)) = (after, page.first()) {
+            assert!(
+                after.precedes(first),
+                "a page of limit {limit} after {after:?} starts with {:?}, not after it",
+                first.id
+            );
+        }
+        listed.extend(page);
+        if !full {
+            return listed;
+        }
+    }
+}
+
+/// A position at `created_at` with the id `text`.
+fn position(created_at: SystemTime, text: &str) -> ListPosition {
+    ListPosition {
+        created_at,
+        id: id(text),
+    }
 }
 
 async fn insert(store: &impl KeyStore, record: &KeyRecord) -> bool {
@@ -146,6 +194,184 @@ pub async fn list_is_per_organization_and_newest_first(store: impl KeyStore) {
     assert!(
         list(&store, "ORG_A").await.is_empty(),
         "ids are case-sensitive"
+    );
+}
+
+/// Pages of every size, each following the last record of the one before, concatenate to
+/// exactly `list`: no record lost or repeated at a page boundary, ties in `created_at` included.
+pub async fn list_pages_of_every_size_concatenate_to_list(store: impl KeyStore) {
+    let mut records = Vec::new();
+    for (n, seconds) in [100, 300, 200, 200, 200, 50, 300, 400]
+        .into_iter()
+        .enumerate()
+    {
+        let created_at = at(1_700_000_000 + seconds, (n % 2) as u32);
+        records.push(record("org_a", &format!("key {n}"), created_at));
+    }
+    for organization in ["org_b", "org_a_suffix"] {
+        records.push(record(organization, "other", at(1_700_000_250, 0)));
+    }
+    for record in &records {
+        assert!(insert(&store, record).await);
+    }
+    let listed = list(&store, "org_a").await;
+    assert_eq!(listed.len(), 8);
+    for limit in 1..=listed.len() + 1 {
+        assert_eq!(
+            all_pages(&store, "org_a", limit).await,
+            listed,
+            "pages of {limit}, put together, must be `list`"
+        );
+    }
+}
+
+/// Keys created in the same microsecond follow each other by id, descending in byte order
+/// (`"z" > "a" > "Z" > "0"`), across page boundaries too.
+pub async fn list_page_orders_ties_by_id_across_page_boundaries(store: impl KeyStore) {
+    let tie = at(1_700_000_100, 7);
+    let mut expected = vec![record("org_a", "newer", at(1_700_000_100, 8))];
+    for text in [
+        "zzzzzzzzzzzz",
+        "aaaaaaaaaaaa",
+        "ZZZZZZZZZZZZ",
+        "000000000000",
+    ] {
+        let mut tied = record("org_a", "tied", tie);
+        tied.id = id(text);
+        expected.push(tied);
+    }
+    expected.push(record("org_a", "older", at(1_700_000_100, 6)));
+    // Inserted in an order that is neither the list's nor its reverse.
+    for n in [3, 0, 5, 1, 4, 2] {
+        assert!(insert(&store, &expected[n]).await);
+    }
+    for limit in [1, 2, 3] {
+        assert_eq!(
+            ids(&all_pages(&store, "org_a", limit).await),
+            ids(&expected),
+            "pages of {limit}: newest first, ties by id descending in byte order"
+        );
+    }
+    let after_tie = list_page(&store, "org_a", Some(&position(tie, "aaaaaaaaaaaa")), 10).await;
+    assert_eq!(ids(&after_tie), ids(&expected[3..]));
+}
+
+/// A position need not name a stored key: a page follows any place in the list order, to the
+/// microsecond.
+pub async fn list_page_continues_after_a_position_of_no_key(store: impl KeyStore) {
+    let old = record("org_a", "old", at(1_700_000_100, 0));
+    let mut middle = record("org_a", "middle", at(1_700_000_200, 0));
+    middle.id = id("mmmmmmmmmmmm");
+    let new = record("org_a", "new", at(1_700_000_300, 0));
+    for record in [&old, &middle, &new] {
+        assert!(insert(&store, record).await);
+    }
+    let page = |after: ListPosition| {
+        let store = &store;
+        async move { ids(&list_page(store, "org_a", Some(&after), 10).await) }
+    };
+    // Between two keys, whatever the id.
+    assert_eq!(
+        page(position(at(1_700_000_250, 0), "zzzzzzzzzzzz")).await,
+        ids(&[middle.clone(), old.clone()])
+    );
+    // In the same microsecond as a key: the id decides.
+    let same = middle.created_at;
+    assert_eq!(
+        page(position(same, "nnnnnnnnnnnn")).await,
+        ids(&[middle.clone(), old.clone()])
+    );
+    assert_eq!(page(position(same, "llllllllllll")).await, vec![old.id]);
+    // The position of a key of another organization is only a place in the order.
+    let theirs = record("org_b", "theirs", at(1_700_000_150, 0));
+    assert!(insert(&store, &theirs).await);
+    assert_eq!(page(ListPosition::from(&theirs)).await, vec![old.id]);
+    // After the last key, nothing.
+    assert!(page(ListPosition::from(&old)).await.is_empty());
+}
+
+/// A position far before or after every key gives a page, not an error: nothing after one
+/// earlier than every key, everything after one later, even beyond what a database's timestamps
+/// or a 64-bit count of microseconds hold.
+pub async fn list_page_after_a_position_far_in_the_past_or_future(store: impl KeyStore) {
+    let kept = record("org_a", "kept", at(1_700_000_000, 0));
+    assert!(insert(&store, &kept).await);
+    const YEAR: u64 = 365 * 86_400;
+    // 7,000 years before 1970, earlier than some databases' timestamps reach, and 200,000
+    // years after.
+    let past = UNIX_EPOCH - Duration::from_secs(7_000 * YEAR);
+    let future = UNIX_EPOCH + Duration::from_secs(200_000 * YEAR);
+    assert!(
+        list_page(&store, "org_a", Some(&position(past, "zzzzzzzzzzzz")), 10)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        list_page(&store, "org_a", Some(&position(future, "000000000000")), 10).await,
+        vec![kept.clone()]
+    );
+    // Beyond what a 64-bit count of microseconds holds, where the platform's time reaches.
+    let beyond = Duration::from_secs(400_000 * YEAR);
+    if let Some(past) = UNIX_EPOCH.checked_sub(beyond) {
+        let after = position(past, "zzzzzzzzzzzz");
+        assert!(
+            list_page(&store, "org_a", Some(&after), 10)
+                .await
+                .is_empty()
+        );
+    }
+    if let Some(future) = UNIX_EPOCH.checked_add(beyond) {
+        let after = position(future, "000000000000");
+        assert_eq!(
+            list_page(&store, "org_a", Some(&after), 10).await,
+            vec![kept]
+        );
+    }
+}
+
+/// A limit of `0` answers no record, a limit beyond every count answers them all.
+pub async fn list_page_limit_zero_is_empty_and_a_huge_limit_is_everything(store: impl KeyStore) {
+    let first = record("org_a", "first", at(1_700_000_000, 0));
+    let second = record("org_a", "second", at(1_700_000_001, 0));
+    for record in [&first, &second] {
+        assert!(insert(&store, record).await);
+    }
+    assert!(list_page(&store, "org_a", None, 0).await.is_empty());
+    let after = ListPosition::from(&second);
+    assert!(list_page(&store, "org_a", Some(&after), 0).await.is_empty());
+    assert_eq!(
+        list_page(&store, "org_a", None, usize::MAX).await,
+        vec![second, first.clone()]
+    );
+    assert_eq!(
+        list_page(&store, "org_a", Some(&after), usize::MAX).await,
+        vec![first]
+    );
+}
+
+/// Pages hold only the organization's records: never another's, not one whose id is a prefix
+/// or differs only in case.
+pub async fn list_page_is_per_organization(store: impl KeyStore) {
+    let mut ours = Vec::new();
+    for (n, organization) in ["org_a", "org_b", "org_a_suffix", "ORG_A", "org_a", "org"]
+        .into_iter()
+        .enumerate()
+    {
+        let record = record(organization, "key", at(1_700_000_000 + n as u64, 0));
+        assert!(insert(&store, &record).await);
+        if organization == "org_a" {
+            ours.insert(0, record);
+        }
+    }
+    for limit in [1, 2, 10] {
+        assert_eq!(all_pages(&store, "org_a", limit).await, ours);
+    }
+    assert!(list_page(&store, "org_c", None, 10).await.is_empty());
+    let after = position(at(1_800_000_000, 0), "zzzzzzzzzzzz");
+    assert!(
+        list_page(&store, "org_c", Some(&after), 10)
+            .await
+            .is_empty()
     );
 }
 
@@ -753,6 +979,12 @@ macro_rules! key_store_conformance {
             get_of_an_unknown_id_is_none,
             duplicate_id_is_refused_without_overwriting,
             list_is_per_organization_and_newest_first,
+            list_pages_of_every_size_concatenate_to_list,
+            list_page_orders_ties_by_id_across_page_boundaries,
+            list_page_continues_after_a_position_of_no_key,
+            list_page_after_a_position_far_in_the_past_or_future,
+            list_page_limit_zero_is_empty_and_a_huge_limit_is_everything,
+            list_page_is_per_organization,
             update_writes_everything_but_last_used_at,
             update_of_an_unknown_id_changes_nothing,
             update_at_a_stale_revision_is_refused,

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use crate::{
     CachedLookup, KeyId, KeyRecord, KeyStore, KeyUsage, OrganizationId, StoreError,
-    store::{ActiveKeyLimit, Inserted, Result},
+    store::{ActiveKeyLimit, Inserted, ListPosition, Result},
 };
 
 /// A [`KeyStore`] method, to count or to fault.
@@ -32,18 +32,21 @@ pub enum Method {
     Update,
     /// [`KeyStore::list`].
     List,
+    /// [`KeyStore::list_page`].
+    ListPage,
     /// [`KeyStore::record_usage`].
     RecordUsage,
 }
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 6] = [
+    pub const ALL: [Method; 7] = [
         Self::Get,
         Self::GetCached,
         Self::Insert,
         Self::Update,
         Self::List,
+        Self::ListPage,
         Self::RecordUsage,
     ];
 }
@@ -62,7 +65,8 @@ pub enum Fault {
     Delay(Duration),
     /// Answers as if the key did not exist, writing nothing: `get` is `None`, `insert` and
     /// `update` are `false` (an id collision, a lost compare-and-swap), `insert_within` is
-    /// [`Inserted::IdTaken`], `list` is empty and `record_usage` writes nothing.
+    /// [`Inserted::IdTaken`], `list` and `list_page` are empty and `record_usage` writes
+    /// nothing.
     Refuse,
 }
 
@@ -320,6 +324,16 @@ impl<S: KeyStore> KeyStore for TestStore<S> {
     async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
         let call = self.inner.list(organization);
         self.run(Method::List, Vec::new, call).await
+    }
+
+    async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        let call = self.inner.list_page(organization, after, limit);
+        self.run(Method::ListPage, Vec::new, call).await
     }
 
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {

@@ -36,7 +36,8 @@ use crate::KeyId;
 /// # Schema
 ///
 /// The key id (`TEXT`, byte-order collation) is the primary key; an index on
-/// `(organization, created_at, id)` serves [`list`](crate::KeyStore::list). Digests are `BYTEA`,
+/// `(organization, created_at, id)` serves [`list`](crate::KeyStore::list) and each
+/// [`list_page`](crate::KeyStore::list_page). Digests are `BYTEA`,
 /// `revision` a `BIGINT` and timestamps `TIMESTAMPTZ`, which keeps microseconds: the precision
 /// the store guarantees.
 ///
@@ -103,6 +104,8 @@ impl Dialect for Postgres {
     const STORE_NAME: &'static str = "PostgresStore";
     const PLACEHOLDER: char = '$';
     const TABLE_OPTIONS: &'static str = "";
+    /// `TIMESTAMPTZ` starts at 4714-11-24 BC; PostgreSQL refuses earlier parameters.
+    const EARLIEST_MICROS: i64 = -210_866_803_200_000_000;
 
     fn declaration(column: &Column) -> &'static str {
         column.postgres

@@ -28,6 +28,9 @@ pub trait Dialect: Database {
     const PLACEHOLDER: char;
     /// What follows the column list of `CREATE TABLE`.
     const TABLE_OPTIONS: &'static str;
+    /// The earliest time a time column holds, in Unix microseconds: no key was created before,
+    /// and a time before it may not even be sent as a parameter.
+    const EARLIEST_MICROS: i64;
 
     /// `column`'s type and constraints.
     fn declaration(column: &Column) -> &'static str;

@@ -22,6 +22,11 @@ pub(crate) struct Statements {
     /// The compare-and-swap: binds the updated columns, then the id and the expected revision.
     pub(crate) update: Arc<str>,
     pub(crate) list: Arc<str>,
+    /// The first page of a list: binds the organization and the limit.
+    pub(crate) list_first_page: Arc<str>,
+    /// A page after a position: binds the organization, the position's time and id, and the
+    /// limit.
+    pub(crate) list_page: Arc<str>,
     pub(crate) record_usage: Arc<str>,
 }
 
@@ -73,6 +78,14 @@ impl Statements {
                 p(1)
             )
             .into(),
+            list_first_page: format!(
+                "SELECT {columns} FROM {t} WHERE organization = {} \
+                 ORDER BY created_at DESC, id DESC LIMIT {}",
+                p(1),
+                p(2)
+            )
+            .into(),
+            list_page: list_page::<DB>(&t, &columns).into(),
             record_usage: DB::record_usage_statement(name).into(),
         }
     }
@@ -95,6 +108,20 @@ fn insert_within<DB: Dialect>(t: &str, columns: &str, values: &str) -> String {
     format!(
         "INSERT INTO {t} ({columns}) SELECT {values} WHERE ({active}) < {max} \
          ON CONFLICT (id) DO NOTHING"
+    )
+}
+
+/// A page of the organization's keys after a position, newest first. `created_at <= ?` repeats
+/// what the `OR` implies, so that the index on `(organization, created_at DESC, id DESC)` is
+/// entered at the position instead of read from the newest key on; the index's order is the
+/// list's, so the `LIMIT` stops the scan.
+fn list_page<DB: Dialect>(t: &str, columns: &str) -> String {
+    let p = |position: usize| format!("{}{position}", DB::PLACEHOLDER);
+    let (organization, at, id, limit) = (p(1), p(2), p(3), p(4));
+    format!(
+        "SELECT {columns} FROM {t} WHERE organization = {organization} AND created_at <= {at} \
+         AND (created_at < {at} OR (created_at = {at} AND id < {id})) \
+         ORDER BY created_at DESC, id DESC LIMIT {limit}"
     )
 }
 
@@ -127,6 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn a_page_continues_strictly_after_its_position() {
+        let table = TableName::default_name();
+        let sqlite = Statements::new::<sqlx::Sqlite>(&table).list_page;
+        assert!(
+            sqlite.contains(
+                "WHERE organization = ?1 AND created_at <= ?2 \
+                 AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
+                 ORDER BY created_at DESC, id DESC LIMIT ?4"
+            ),
+            "{sqlite}"
+        );
+        let postgres = Statements::new::<sqlx::Postgres>(&table).list_page;
+        assert!(
+            postgres.ends_with("AND id < $3)) ORDER BY created_at DESC, id DESC LIMIT $4"),
+            "{postgres}"
+        );
+    }
+
+    #[test]
     fn a_capped_insert_counts_the_organizations_active_keys_in_its_own_statement() {
         let table = TableName::default_name();
         let counted = "WHERE (SELECT COUNT(*) FROM \"formbox_api_keys\" WHERE organization = ?2 \
@@ -140,6 +186,57 @@ mod tests {
         assert!(
             postgres.contains(&format!("$12 {counted} RETURNING id")),
             "{postgres}"
+        );
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod plans {
+    use sqlx::{Row, sqlite::SqlitePoolOptions};
+
+    use super::*;
+
+    /// What SQLite plans for `statement`, bound to `values`, on a table `migrate()` made.
+    async fn plan(statement: impl Fn(&Statements) -> &Arc<str>, values: &[i64]) -> String {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let store = crate::SqliteStore::new(pool.clone());
+        store.migrate().await.unwrap();
+        let explain = format!("EXPLAIN QUERY PLAN {}", statement(store.statements()));
+        let query = values.iter().fold(
+            sqlx::query(sqlx::AssertSqlSafe(explain)).bind("org_a"),
+            |query, value| query.bind(*value),
+        );
+        let rows = query.fetch_all(&pool).await.unwrap();
+        let details: Vec<String> = rows.iter().map(|row| row.get("detail")).collect();
+        details.join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_page_is_read_through_the_organization_index_in_its_order() {
+        let page = plan(|s| &s.list_page, &[1_700_000_000_000_000, 12, 10]).await;
+        assert!(
+            page.contains(
+                "SEARCH formbox_api_keys USING INDEX formbox_api_keys_organization_idx \
+                 (organization=? AND created_at<?)"
+            ),
+            "{page}"
+        );
+        assert!(
+            !page.contains("TEMP B-TREE"),
+            "sorted after reading: {page}"
+        );
+        let first = plan(|s| &s.list_first_page, &[10]).await;
+        assert!(
+            first.contains("USING INDEX formbox_api_keys_organization_idx (organization=?)"),
+            "{first}"
+        );
+        assert!(
+            !first.contains("TEMP B-TREE"),
+            "sorted after reading: {first}"
         );
     }
 }

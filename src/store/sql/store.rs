@@ -15,7 +15,10 @@ use super::{
 };
 use crate::{
     KeyId,
-    store::{ActiveKeyLimit, Inserted, KeyRecord, KeyStore, KeyUsage, OrganizationId, Result},
+    store::{
+        ActiveKeyLimit, Inserted, KeyRecord, KeyStore, KeyUsage, ListPosition, OrganizationId,
+        Result,
+    },
 };
 
 /// Keys in a SQL database, through sqlx: `SqliteStore` (feature `sqlite`) or `PostgresStore`
@@ -28,8 +31,9 @@ use crate::{
 /// # Schema
 ///
 /// The key id is the primary key; an index on `(organization, created_at, id)` serves
-/// [`list`](KeyStore::list). Digests are binary, times keep whole microseconds, and `revision`
-/// is the integer that makes [`update`](KeyStore::update) a compare-and-swap.
+/// [`list`](KeyStore::list) and each [`list_page`](KeyStore::list_page). Digests are binary,
+/// times keep whole microseconds, and `revision` is the integer that makes
+/// [`update`](KeyStore::update) a compare-and-swap.
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub struct SqlStore<DB: SqlDialect> {
     pool: Pool<DB>,
@@ -159,12 +163,58 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
         rows.iter().map(decode::<DB>).collect()
     }
 
+    /// One keyset query, which reads only the page through the organization's index.
+    async fn list_page(
+        &self,
+        organization: &OrganizationId,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        let organization = Value::Text(organization.as_str());
+        // More rows than an i64 counts are all the rows.
+        let limit = Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX));
+        let query = match after.map(position_in::<DB>) {
+            None | Some(Position::AfterEveryKey) => {
+                bound(&self.statements.list_first_page, [organization, limit])?
+            }
+            Some(Position::BeforeEveryKey) => return Ok(Vec::new()),
+            Some(Position::At(at, id)) => {
+                let position = [Value::Time(Some(at)), Value::Text(id.as_str())];
+                let values = [organization].into_iter().chain(position).chain([limit]);
+                bound(&self.statements.list_page, values)?
+            }
+        };
+        let rows = DB::fetch_all(&self.pool, query).await?;
+        rows.iter().map(decode::<DB>).collect()
+    }
+
     async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
         let latest = latest_use_per_key(usage)?;
         if latest.is_empty() {
             return Ok(());
         }
         DB::record_usage(self, &latest).await
+    }
+}
+
+/// Where a [`ListPosition`] falls among the times a table can hold.
+enum Position {
+    /// Later than any time a key can have: every key comes after it in list order.
+    AfterEveryKey,
+    /// Earlier than any time a key can have: no key comes after it.
+    BeforeEveryKey,
+    /// A time, in Unix microseconds, and an id, to bind.
+    At(i64, KeyId),
+}
+
+/// Positions beyond what a column holds have an answer without a query, where the database might
+/// refuse the parameter.
+fn position_in<DB: Dialect>(after: &ListPosition) -> Position {
+    match crate::store::unix_micros(after.created_at) {
+        Some(at) if at < DB::EARLIEST_MICROS => Position::BeforeEveryKey,
+        Some(at) => Position::At(at, after.id),
+        None if after.created_at < std::time::UNIX_EPOCH => Position::BeforeEveryKey,
+        None => Position::AfterEveryKey,
     }
 }
 

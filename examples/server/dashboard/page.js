@@ -1,0 +1,345 @@
+// Settings › API Keys: lists the organization's keys and creates, regenerates and revokes them
+// through /dashboard/api. Everything from the server goes into the page as text (textContent,
+// value, setAttribute), never as HTML.
+"use strict";
+
+(() => {
+  const API = "/dashboard/api/api-keys";
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+
+  const tableBody = document.getElementById("keys-body");
+  const tableState = document.getElementById("keys-state");
+  const pageAlert = document.getElementById("page-alert");
+  const pageStatus = document.getElementById("page-status");
+
+  const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+  const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const permissionNames = { full_access: "Full access", read_only: "Read only" };
+
+  /** An error answered by the server (or the network), with the message to show. */
+  class ApiError extends Error {
+    constructor(status, code, message, field) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.field = field;
+    }
+  }
+
+  /** Calls the management API; resolves to the JSON body, or rejects with an ApiError. */
+  async function api(method, path, body) {
+    const headers = { accept: "application/json" };
+    if (method !== "GET" && method !== "HEAD") headers["x-csrf-token"] = csrfToken;
+    const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(API + path, init);
+    } catch {
+      throw new ApiError(0, "network_error",
+        "The server could not be reached. Check that it is running, then try again.");
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      const error = data && typeof data === "object" ? data.error : null;
+      if (error && typeof error.message === "string") {
+        throw new ApiError(response.status, String(error.code), error.message, error.field);
+      }
+      throw new ApiError(response.status, "http_error",
+        `The server answered ${response.status} ${response.statusText}`.trim() + ".");
+    }
+    if (data === null || typeof data !== "object") {
+      throw new ApiError(response.status, "invalid_response", "The server's answer was not JSON.");
+    }
+    return data;
+  }
+
+  function showAlert(element, error) {
+    let message = error instanceof ApiError ? error.message : "Something went wrong: " + error;
+    if (error instanceof ApiError && error.status === 401) {
+      message += " (Reload the page after signing in.)";
+    }
+    element.textContent = message;
+    element.hidden = false;
+  }
+
+  function clearAlert(element) {
+    element.hidden = true;
+    element.textContent = "";
+  }
+
+  function announce(message) {
+    pageStatus.textContent = message;
+  }
+
+  function formatTime(seconds) {
+    return timeFormat.format(new Date(seconds * 1000));
+  }
+
+  /**
+   * A `<time>` element for unix seconds (the date, or with `withTime` the date and time; the
+   * exact time in its tooltip), or a `<span>` with the text for "none".
+   */
+  function timeCell(seconds, none, withTime) {
+    if (seconds === null || seconds === undefined) return element("span", "", none);
+    const date = new Date(seconds * 1000);
+    const time = document.createElement("time");
+    time.dateTime = date.toISOString();
+    time.title = timeFormat.format(date);
+    time.textContent = (withTime ? timeFormat : dateFormat).format(date);
+    return time;
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function statusOf(key, now) {
+    if (key.revoked_at !== null && key.revoked_at !== undefined) return ["Revoked", "revoked"];
+    if (key.expires_at !== null && key.expires_at !== undefined && key.expires_at <= now) {
+      return ["Expired", "expired"];
+    }
+    return ["Active", "active"];
+  }
+
+  function cell(label, ...children) {
+    const td = document.createElement("td");
+    td.setAttribute("role", "cell");
+    td.dataset.label = label;
+    td.append(...children);
+    return td;
+  }
+
+  function renderRow(key, now) {
+    const row = document.createElement("tr");
+    row.setAttribute("role", "row");
+    const nameId = "key-name-" + key.id;
+
+    const name = element("span", "key-name", key.name);
+    name.id = nameId;
+    row.append(cell("Name", name));
+
+    const permission = element("span", "badge " + (key.permission === "full_access" ? "full" : "read"),
+      permissionNames[key.permission] || String(key.permission));
+    row.append(cell("Permission", permission));
+    row.append(cell("Key", element("code", "display", key.display)));
+    row.append(cell("Created", timeCell(key.created_at, "—", false)));
+    row.append(cell("Last used", timeCell(key.last_used_at, "Never", true)));
+    row.append(cell("Expires", timeCell(key.expires_at, "Never", false)));
+
+    // One element per cell: on phones each cell is a label and one value.
+    const [statusText, statusClass] = statusOf(key, now);
+    row.className = statusClass;
+    const status = element("div", "");
+    status.append(element("span", "status-" + statusClass, statusText));
+    const graceUntil = key.previous_secret_valid_until;
+    if (statusClass === "active" && graceUntil !== null && graceUntil !== undefined && graceUntil > now) {
+      status.append(element("span", "note", "Old secret works until " + formatTime(graceUntil)));
+    }
+    row.append(cell("Status", status));
+
+    const actions = cell("Actions");
+    actions.classList.add("row-actions");
+    if (statusClass !== "revoked") {
+      const regenerate = element("button", "button small", "Regenerate");
+      regenerate.type = "button";
+      regenerate.setAttribute("aria-describedby", nameId);
+      regenerate.addEventListener("click", () => openRegenerate(key));
+      const revoke = element("button", "button small danger-outline", "Revoke");
+      revoke.type = "button";
+      revoke.setAttribute("aria-describedby", nameId);
+      revoke.addEventListener("click", () => openRevoke(key));
+      actions.append(regenerate, revoke);
+    }
+    row.append(actions);
+    return row;
+  }
+
+  /** Reads every page of keys, then shows them. Keeps the table as it was if that fails. */
+  async function loadKeys() {
+    const keys = [];
+    let cursor = null;
+    try {
+      // The crate caps the keys of an organization; the bound only guards against a loop.
+      for (let page = 0; page < 1000; page += 1) {
+        const query = new URLSearchParams({ limit: "100" });
+        if (cursor) query.set("cursor", cursor);
+        const result = await api("GET", "?" + query.toString());
+        if (!Array.isArray(result.data)) {
+          throw new ApiError(200, "invalid_response", "The server's list of keys was malformed.");
+        }
+        keys.push(...result.data);
+        cursor = result.next_cursor;
+        if (!cursor) break;
+      }
+    } catch (error) {
+      showAlert(pageAlert, error);
+      if (tableState.dataset.loaded !== "true") tableState.textContent = "The API keys could not be loaded.";
+      return;
+    }
+    clearAlert(pageAlert);
+    const now = Date.now() / 1000;
+    tableBody.replaceChildren(...keys.map((key) => renderRow(key, now)));
+    tableState.dataset.loaded = "true";
+    tableState.textContent = keys.length === 0 ? "No API keys yet. Create one to get started." : "";
+    tableState.hidden = keys.length !== 0;
+  }
+
+  /**
+   * One dialog: a form that calls the API, then (for keys shown once) the key with Copy and Done.
+   * `submit` returns the API's answer; `onDone` runs when the dialog closes after a success.
+   */
+  function setUpDialog(dialog, submit) {
+    const form = dialog.querySelector(".js-form");
+    const alert = dialog.querySelector(".js-alert");
+    const reveal = dialog.querySelector(".js-reveal");
+    const keyField = dialog.querySelector(".js-key");
+    const copied = dialog.querySelector(".js-copied");
+    const submitButton = form.querySelector('button[type="submit"]');
+    let changed = false;
+
+    function close() {
+      dialog.close();
+    }
+
+    dialog.addEventListener("close", () => {
+      // The key is shown once: gone from the page when its dialog closes.
+      if (keyField) keyField.value = "";
+      if (changed) {
+        changed = false;
+        loadKeys();
+      }
+    });
+    dialog.querySelector(".js-cancel").addEventListener("click", close);
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearAlert(alert);
+      submitButton.disabled = true;
+      let result;
+      try {
+        result = await submit(form);
+      } catch (error) {
+        showAlert(alert, error);
+        const field = error instanceof ApiError && error.field ? form.elements[error.field] : null;
+        if (field && field.focus) {
+          field.setAttribute("aria-invalid", "true");
+          field.focus();
+        }
+        return;
+      } finally {
+        submitButton.disabled = false;
+      }
+      changed = true;
+      if (reveal && result && typeof result.key === "string") {
+        form.hidden = true;
+        reveal.hidden = false;
+        keyField.value = result.key;
+        copied.textContent = "";
+        reveal.querySelector(".js-copy").focus();
+      } else {
+        close();
+      }
+    });
+
+    if (reveal) {
+      reveal.querySelector(".js-copy").addEventListener("click", async () => {
+        try {
+          await navigator.clipboard.writeText(keyField.value);
+          copied.textContent = "Copied to the clipboard.";
+        } catch {
+          // No clipboard access (an insecure origin, or permission refused): select the key so
+          // that the usual shortcut copies it.
+          keyField.focus();
+          keyField.select();
+          let done = false;
+          try {
+            done = document.execCommand("copy");
+          } catch {
+            done = false;
+          }
+          copied.textContent = done
+            ? "Copied to the clipboard."
+            : "The key is selected: press Ctrl+C (⌘C on a Mac) to copy it.";
+        }
+      });
+      reveal.querySelector(".js-done").addEventListener("click", close);
+    }
+
+    /** Shows the dialog at its form, fresh. */
+    return function open() {
+      form.reset();
+      form.hidden = false;
+      clearAlert(alert);
+      for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+      if (reveal) {
+        reveal.hidden = true;
+        keyField.value = "";
+        copied.textContent = "";
+      }
+      dialog.showModal();
+      const first = form.querySelector("input, select");
+      (first || submitButton).focus();
+    };
+  }
+
+  const openCreate = setUpDialog(document.getElementById("create-dialog"), async (form) => {
+    const name = form.elements.name.value.trim();
+    if (name === "") {
+      throw new ApiError(400, "invalid_request", "Give the key a name.", "name");
+    }
+    const expiresIn = form.elements.expires.value;
+    const body = { name, permission: form.elements.permission.value };
+    if (expiresIn !== "") body.expires_at = Math.floor(Date.now() / 1000) + Number(expiresIn);
+    const created = await api("POST", "", body);
+    announce(`API key “${created.name}” created.`);
+    return created;
+  });
+  document.getElementById("create-open").addEventListener("click", openCreate);
+
+  // The key the regenerate or revoke dialog acts on.
+  let target = null;
+
+  function fillTarget(dialog, key) {
+    target = key;
+    dialog.querySelector(".js-name").textContent = key.name;
+    dialog.querySelector(".js-display").textContent = key.display;
+  }
+
+  const regenerateDialog = document.getElementById("regenerate-dialog");
+  const openRegenerateDialog = setUpDialog(regenerateDialog, async (form) => {
+    const grace = Number(form.elements.grace.value);
+    const created = await api("POST", "/" + encodeURIComponent(target.id) + "/regenerate",
+      { grace_period_seconds: grace });
+    announce(`API key “${created.name}” regenerated.`);
+    return created;
+  });
+  function openRegenerate(key) {
+    fillTarget(regenerateDialog, key);
+    openRegenerateDialog();
+  }
+
+  const revokeDialog = document.getElementById("revoke-dialog");
+  const openRevokeDialog = setUpDialog(revokeDialog, async () => {
+    const revoked = await api("DELETE", "/" + encodeURIComponent(target.id));
+    announce(`API key “${revoked.name}” revoked.`);
+    return revoked;
+  });
+  function openRevoke(key) {
+    fillTarget(revokeDialog, key);
+    openRevokeDialog();
+  }
+
+  loadKeys();
+})();

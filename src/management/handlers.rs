@@ -1,0 +1,290 @@
+//! The management routes' handlers, each with its OpenAPI description.
+
+use std::time::{Duration, SystemTime};
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, Query, State, rejection::BytesRejection, rejection::QueryRejection},
+};
+use http::StatusCode;
+use serde::Deserialize;
+
+use super::{
+    ApiError,
+    access::Acting,
+    body::Object,
+    wire::{
+        ApiKey, ApiKeyChanges, ApiKeyPage, MAX_GRACE_SECONDS, MAX_UNIX_SECONDS, NewApiKey,
+        NewSecret, Regeneration,
+    },
+};
+use crate::{DEFAULT_PAGE_LIMIT, KeyChanges, KeyId, KeyManager, ListCursor, Permission};
+
+/// The tag of every management operation.
+pub(crate) const TAG: &str = "API keys";
+
+/// What `GET /api-keys` reads from its query. Kept as text so that an error can name the
+/// parameter, rather than axum's generic query error.
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Lists the organization's keys, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    tag = TAG,
+    operation_id = "listApiKeys",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100,
+            description = "How many keys to return: 1 to 100, default 50."),
+        ("cursor" = Option<String>, Query,
+            description = "The `next_cursor` of the previous page; absent for the first page."),
+    ),
+    responses(
+        (status = 200, description = "One page of keys.", body = ApiKeyPage),
+        (status = 400, description = "`invalid_request`: `limit` is not 1 to 100, or `cursor` \
+            is not one this API gave (`field` names which).", body = ApiError),
+    ),
+    security(("api_key" = [])),
+)]
+pub(crate) async fn list_keys(
+    State(manager): State<KeyManager>,
+    Acting(organization): Acting,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<ApiKeyPage>, ApiError> {
+    let Query(query) = query.map_err(|error| ApiError::invalid_request(None, error.body_text()))?;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_PAGE_LIMIT,
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::invalid_request(
+                Some("limit"),
+                "`limit` must be a whole number from 1 to 100",
+            )
+        })?,
+    };
+    let cursor = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<ListCursor>().map_err(|_| {
+            ApiError::invalid_request(Some("cursor"), "`cursor` is not a cursor from this API")
+        })?),
+    };
+    let page = manager
+        .list_page(&organization, cursor.as_ref(), limit)
+        .await?;
+    Ok(Json(page.into()))
+}
+
+/// Creates a key. The answer is the only one that ever shows it in full.
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    tag = TAG,
+    operation_id = "createApiKey",
+    request_body = NewApiKey,
+    responses(
+        (status = 201, description = "The new key, shown in full this once.", body = NewSecret),
+        (status = 400, description = "`invalid_request`: the body is not JSON, or `name`, \
+            `permission` or `expires_at` is missing or invalid (`field` names which).",
+            body = ApiError),
+        (status = 409, description = "`api_key_name_taken`: another key of the organization \
+            that is not revoked has this name. `too_many_api_keys`: the organization has as \
+            many active keys as allowed.", body = ApiError),
+        (status = 413, description = "`body_too_large`: the body is over 16 KiB.", body = ApiError),
+        (status = 500, description = "`internal_error`: no randomness for a new key.", body = ApiError),
+    ),
+    security(("api_key" = [])),
+)]
+pub(crate) async fn create_key(
+    State(manager): State<KeyManager>,
+    Acting(organization): Acting,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<NewSecret>), ApiError> {
+    let mut body = Object::parse(&read(body)?, false)?;
+    let name: String = body.required("name")?;
+    let permission: Permission = body.required("permission")?;
+    let expires_at = body.take::<i64>("expires_at")?.flatten();
+    body.finish()?;
+    let expires_at = expires_at.map(expiry).transpose()?;
+    let created = manager
+        .create(&organization, &name, permission, expires_at)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// One key of the organization.
+#[utoipa::path(
+    get,
+    path = "/api-keys/{id}",
+    tag = TAG,
+    operation_id = "getApiKey",
+    params(("id" = String, Path, description = "The key's id.")),
+    responses(
+        (status = 200, description = "The key.", body = ApiKey),
+        (status = 404, description = "`api_key_not_found`: the organization has no key with \
+            this id.", body = ApiError),
+    ),
+    security(("api_key" = [])),
+)]
+pub(crate) async fn get_key(
+    State(manager): State<KeyManager>,
+    Acting(organization): Acting,
+    Path(id): Path<String>,
+) -> Result<Json<ApiKey>, ApiError> {
+    Ok(Json(manager.get(&organization, key_id(&id)?).await?.into()))
+}
+
+/// Renames a key or changes its expiry, in one write.
+#[utoipa::path(
+    patch,
+    path = "/api-keys/{id}",
+    tag = TAG,
+    operation_id = "updateApiKey",
+    params(("id" = String, Path, description = "The key's id.")),
+    request_body = ApiKeyChanges,
+    responses(
+        (status = 200, description = "The key as changed.", body = ApiKey),
+        (status = 400, description = "`invalid_request`: the body is not JSON, or `name` or \
+            `expires_at` is invalid (`field` names which).", body = ApiError),
+        (status = 404, description = "`api_key_not_found`: the organization has no key with \
+            this id.", body = ApiError),
+        (status = 409, description = "`api_key_name_taken`: another key of the organization \
+            that is not revoked has this name. `api_key_revoked`: the key is revoked. \
+            `concurrent_change`: the key kept changing; try again.", body = ApiError),
+        (status = 413, description = "`body_too_large`: the body is over 16 KiB.", body = ApiError),
+    ),
+    security(("api_key" = [])),
+)]
+pub(crate) async fn update_key(
+    State(manager): State<KeyManager>,
+    Acting(organization): Acting,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ApiKey>, ApiError> {
+    let id = key_id(&id)?;
+    let mut body = Object::parse(&read(body)?, false)?;
+    let mut changes = KeyChanges::new();
+    if let Some(name) = body.take::<String>("name")? {
+        let name =
+            name.ok_or_else(|| ApiError::invalid_request(Some("name"), "`name` must not be null"))?;
+        changes = changes.name(name);
+    }
+    if let Some(expires_at) = body.take::<i64>("expires_at")? {
+        changes = changes.expires_at(expires_at.map(expiry).transpose()?);
+    }
+    body.finish()?;
+    Ok(Json(
+        manager.update(&organization, id, changes).await?.into(),
+    ))
+}
+
+/// Gives a key a new secret, shown in full this once. The old secret stops working at once, or
+/// after the grace period.
+#[utoipa::path(
+    post,
+    path = "/api-keys/{id}/regenerate",
+    tag = TAG,
+    operation_id = "regenerateApiKey",
+    params(("id" = String, Path, description = "The key's id.")),
+    request_body(content = Option<Regeneration>, description = "Optional: an empty body is no \
+        grace period."),
+    responses(
+        (status = 200, description = "The key with its new secret, shown in full this once.",
+            body = NewSecret),
+        (status = 400, description = "`invalid_request`: the body is not JSON, or \
+            `grace_period_seconds` is invalid (`field` names it).", body = ApiError),
+        (status = 404, description = "`api_key_not_found`: the organization has no key with \
+            this id.", body = ApiError),
+        (status = 409, description = "`api_key_revoked`: the key is revoked. \
+            `concurrent_change`: the key kept changing; try again.", body = ApiError),
+        (status = 413, description = "`body_too_large`: the body is over 16 KiB.", body = ApiError),
+        (status = 500, description = "`internal_error`: no randomness for a new secret.", body = ApiError),
+    ),
+    security(("api_key" = [])),
+)]
+pub(crate) async fn regenerate_key(
+    State(manager): State<KeyManager>,
+    Acting(organization): Acting,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<NewSecret>, ApiError> {
+    let id = key_id(&id)?;
+    let mut body = Object::parse(&read(body)?, true)?;
+    let grace = body.take::<u64>("grace_period_seconds")?.flatten();
+    body.finish()?;
+    if grace.is_some_and(|seconds| seconds > MAX_GRACE_SECONDS) {
+        return Err(ApiError::invalid_request(
+            Some("grace_period_seconds"),
+            "`grace_period_seconds` must be at most 2592000 (30 days)",
+        ));
+    }
+    let grace = grace
+        .filter(|&seconds| seconds > 0)
+        .map(Duration::from_secs);
+    let created = manager.regenerate(&organization, id, grace).await?;
+    Ok(Json(created.into()))
+}
+
+/// Revokes a key: every request with it is refused from now on. Revoking a revoked key changes
+/// nothing.
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    tag = TAG,
+    operation_id = "revokeApiKey",
+    params(("id" = String, Path, description = "The key's id.")),
+    responses(
+        (status = 200, description = "The key, revoked.", body = ApiKey),
+        (status = 404, description = "`api_key_not_found`: the organization has no key with \
+            this id.", body = ApiError),
+        (status = 409, description = "`concurrent_change`: the key kept changing; try again.",
+            body = ApiError),
+    ),
+    security(("api_key" = [])),
+)]
+pub(crate) async fn revoke_key(
+    State(manager): State<KeyManager>,
+    Acting(organization): Acting,
+    Path(id): Path<String>,
+) -> Result<Json<ApiKey>, ApiError> {
+    Ok(Json(
+        manager.revoke(&organization, key_id(&id)?).await?.into(),
+    ))
+}
+
+/// A malformed id names no key: `404`, like an unknown one.
+fn key_id(text: &str) -> Result<KeyId, ApiError> {
+    text.parse().map_err(|_| ApiError::key_not_found())
+}
+
+/// The body, or why it could not be read.
+fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the body is over 16 KiB",
+        ),
+        _ => ApiError::invalid_request(None, rejection.body_text()),
+    })
+}
+
+/// An expiry from Unix seconds, within what every store keeps.
+fn expiry(seconds: i64) -> Result<SystemTime, ApiError> {
+    let invalid = || {
+        ApiError::invalid_request(
+            Some("expires_at"),
+            "`expires_at` must be Unix seconds from now to the year 9999",
+        )
+    };
+    let seconds = u64::try_from(seconds).map_err(|_| invalid())?;
+    if seconds > MAX_UNIX_SECONDS.unsigned_abs() {
+        return Err(invalid());
+    }
+    SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_secs(seconds))
+        .ok_or_else(invalid)
+}
