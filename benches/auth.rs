@@ -1,24 +1,36 @@
 //! Parse, verify and whole-request costs, each against a baseline measured in the same run.
 //!
 //! `cargo bench --bench auth`
+//!
+//! Rate limits: `request/hot_keys` (four hot keys in turn, no limit) against
+//! `request/hot_keys_limited` (the same with an in-process limit that is never exceeded) and
+//! `request/hot_keys_limited_no_headers`; `request/hot_keys_typed` against
+//! `request/hot_keys_typed_limited` with an inner response that has a header already. The
+//! malformed key against `request/bare_401`: a bare service answering the identical `401`.
 
-use std::{convert::Infallible, hint::black_box, time::SystemTime};
+use std::{borrow::Cow, convert::Infallible, hint::black_box, time::SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use formbox_auth::{
-    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId,
-    Permission, PlaintextKey,
+    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryLimiter, MemoryStore,
+    OrganizationId, Permission, PlaintextKey, RateLimit, RateLimits, Rejection,
 };
-use http::{Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 /// A store with 1,000 keys, and one more key that is in it.
 fn populated_store(runtime: &Runtime) -> (MemoryStore, PlaintextKey) {
+    let (store, mut keys) = store_with_hot_keys(runtime, 1);
+    (store, keys.remove(0))
+}
+
+/// A store with 1,000 keys, and the last `hot` of them.
+fn store_with_hot_keys(runtime: &Runtime, hot: usize) -> (MemoryStore, Vec<PlaintextKey>) {
     let store = MemoryStore::new();
     let format = KeyFormat::default();
-    let mut last = None;
+    let mut last = Vec::new();
     runtime.block_on(async {
         for i in 0..1_000 {
             let key = format.generate().unwrap();
@@ -32,10 +44,12 @@ fn populated_store(runtime: &Runtime) -> (MemoryStore, PlaintextKey) {
                 SystemTime::now(),
             );
             store.insert(&record).await.unwrap();
-            last = Some(key);
+            if i >= 1_000 - hot {
+                last.push(key);
+            }
         }
     });
-    (store, last.unwrap())
+    (store, last)
 }
 
 /// Presented keys for every rejection path.
@@ -186,8 +200,125 @@ fn request(c: &mut Criterion) {
             })
         });
     }
+    bare_401(&mut group, &runtime, &presented.malformed);
+    rate_limited(&mut group, &runtime);
     group.finish();
 }
 
-criterion_group!(benches, baseline, parse, peer, verify, request);
+/// The baseline of the malformed-key path: a service without the layer that answers the same
+/// `401` (status, headers and static body) to the same request.
+fn bare_401(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &Runtime,
+    malformed: &str,
+) {
+    let Cow::Borrowed(json) = Rejection::InvalidKey.json() else {
+        unreachable!("a fixed body")
+    };
+    let unauthorized = service_fn(move |_: Request<String>| async move {
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("api-key"),
+        );
+        let mut response = Response::new(String::from(json));
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        *response.headers_mut() = headers;
+        Ok::<_, Infallible>(response)
+    });
+    group.bench_function("bare_401", |b| {
+        b.to_async(runtime).iter(|| async {
+            let request = Request::get("/v1/forms")
+                .header("api-key", malformed)
+                .body(String::new())
+                .unwrap();
+            unauthorized.oneshot(request).await.unwrap().status()
+        })
+    });
+}
+
+/// Hot keys with and without an in-process limit. Four keys in turn, each limited to the
+/// most a limit allows (1,000,000 a second), so that no request is ever refused. The inner
+/// service answers an empty response, or (`typed`) one with `Content-Type`, as an axum handler
+/// does, whose header map the rate limit fields then need not allocate.
+fn rate_limited(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &Runtime,
+) {
+    let (store, keys) = store_with_hot_keys(runtime, 4);
+    let keys: Vec<String> = keys.iter().map(|k| k.expose_secret().to_owned()).collect();
+    let empty = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let typed = service_fn(|_: Request<String>| async {
+        let mut response = Response::new(String::new());
+        let text = HeaderValue::from_static("text/plain; charset=utf-8");
+        response.headers_mut().insert(header::CONTENT_TYPE, text);
+        Ok::<_, Infallible>(response)
+    });
+    let limit = RateLimit::new(1_000_000, 1).unwrap();
+    let limits = RateLimits::new(MemoryLimiter::new()).default_for(Permission::FullAccess, limit);
+    let unlimited = ApiKeyAuthLayer::new(store.clone());
+    let limited = ApiKeyAuthLayer::new(store).with_rate_limits(limits.clone());
+    let no_headers = limited.clone().with_rate_limits(limits.without_headers());
+    let mut bench = |name, service| hot_keys(group, runtime, name, service, &keys);
+    bench("hot_keys", unlimited.layer(empty));
+    bench("hot_keys_limited", limited.layer(empty));
+    bench("hot_keys_limited_no_headers", no_headers.layer(empty));
+    let mut bench = |name, service| hot_keys(group, runtime, name, service, &keys);
+    bench("hot_keys_typed", unlimited.layer(typed));
+    bench("hot_keys_typed_limited", limited.layer(typed));
+}
+
+/// Requests with `keys` in turn through `service`, each of which must be admitted.
+fn hot_keys<S>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &Runtime,
+    name: &str,
+    service: S,
+    keys: &[String],
+) where
+    S: Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone,
+{
+    let mut next = 0;
+    group.bench_function(name, |b| {
+        b.to_async(runtime).iter(|| {
+            next = (next + 1) % keys.len();
+            let request = Request::get("/v1/forms")
+                .header("api-key", keys[next].as_str())
+                .body(String::new())
+                .unwrap();
+            let mut service = service.clone();
+            async move {
+                let response = service.ready().await.unwrap().call(request).await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                response.status()
+            }
+        })
+    });
+}
+
+/// One in-process limiter check of a hot key (32 keys in turn, so that none is refused), and
+/// the clock read it contains.
+fn limiter(c: &mut Criterion) {
+    let limiter = MemoryLimiter::new();
+    let format = KeyFormat::default();
+    let keys: Vec<_> = (0..32).map(|_| format.generate().unwrap().id()).collect();
+    let limit = RateLimit::new(1_000_000, 1).unwrap();
+    let mut next = 0;
+    c.bench_function("limiter/decide", |b| {
+        b.iter(|| {
+            next = (next + 1) % keys.len();
+            let decision = limiter.decide(black_box(keys[next]), limit);
+            assert!(decision.allowed);
+        })
+    });
+    c.bench_function("limiter/instant_now", |b| b.iter(std::time::Instant::now));
+}
+
+criterion_group!(benches, baseline, parse, peer, verify, request, limiter);
 criterion_main!(benches);

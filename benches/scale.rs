@@ -1,14 +1,16 @@
 //! One million keys in `MemoryStore`: memory per key and the cost of a request with a random key.
+//! One million limited keys in `MemoryLimiter`: memory per key and the cost of a check.
 //!
 //! `cargo bench --bench scale`. Memory is the growth of the process's resident set size
 //! (`/proc/self/statm`) while the keys are inserted, divided by their number; it includes the
-//! records, their names, and the hash table.
+//! records, their names, and the hash table (for the limiter: its tables of arrival times).
 
 use std::{convert::Infallible, hint::black_box, time::SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use formbox_auth::{
-    ApiKeyAuthLayer, KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission,
+    ApiKeyAuthLayer, KeyFormat, KeyId, KeyRecord, KeyStore, MemoryLimiter, MemoryStore,
+    OrganizationId, Permission, RateLimit,
 };
 use http::{Request, Response};
 use tower::{Layer, Service, ServiceExt, service_fn};
@@ -109,5 +111,33 @@ fn million_keys(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, million_keys);
+/// One million keys, each limited (one request spent of 1,000 an hour, so none is forgotten),
+/// then checks of random ones among them.
+fn million_limited_keys(c: &mut Criterion) {
+    let limit = RateLimit::new(1_000, 3_600).unwrap();
+    let ids: Vec<KeyId> = (0..KEYS)
+        .map(|_| KeyFormat::default().generate().unwrap().id())
+        .collect();
+    let limiter = MemoryLimiter::new();
+    let before = rss();
+    for &id in &ids {
+        assert!(limiter.decide(id, limit).allowed);
+    }
+    let grown = rss().saturating_sub(before);
+    eprintln!(
+        "limiter memory: {} keys grew RSS by {:.1} MiB = {} bytes per key",
+        limiter.tracked_keys(),
+        grown as f64 / (1 << 20) as f64,
+        grown / KEYS
+    );
+    let mut next = 0usize;
+    c.bench_function("million_keys/limiter_random_key", |b| {
+        b.iter(|| {
+            next = (next + 7919) % ids.len();
+            limiter.decide(black_box(ids[next]), limit).allowed
+        })
+    });
+}
+
+criterion_group!(benches, million_limited_keys, million_keys);
 criterion_main!(benches);

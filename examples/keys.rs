@@ -1,14 +1,18 @@
 //! Operator command line for keys, in the same stores the example server uses.
 //!
 //! ```text
-//! cargo run --example keys -- [--store SPEC] create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS]
+//! cargo run --example keys -- [--store SPEC] create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS] [--rate-limit N/SECONDS]
 //! cargo run --example keys -- [--store SPEC] list --org ORG [--limit N] [--cursor CURSOR] [--all]
+//! cargo run --example keys -- [--store SPEC] update --org ORG --id KEY_ID [--name NAME] [--expires-at UNIX_SECONDS|none] [--rate-limit N/SECONDS|none]
 //! cargo run --example keys -- [--store SPEC] revoke --org ORG --id KEY_ID
 //! cargo run --example keys -- [--store SPEC] regenerate --org ORG --id KEY_ID [--grace SECONDS]
 //! cargo run --example keys -- [--store SPEC] revoke-leaked KEY...
 //! ```
 //!
 //! The plaintext of a key is printed once, by `create` and `regenerate`.
+//!
+//! `--rate-limit 600/60` gives a key its own rate limit: at most 600 requests per 60 seconds.
+//! `update` changes what it is given in one write: `none` removes the expiry or the rate limit.
 //!
 //! `list` prints one page of keys, newest first (50 unless `--limit` says otherwise, at most
 //! 100), and, when more follow, a last line `next page: --cursor CURSOR` to pass to the next
@@ -26,14 +30,17 @@ use std::{
 
 use args::Args;
 use formbox_auth::{
-    Authenticator, DEFAULT_PAGE_LIMIT, KeyInfo, KeyManager, LeakOutcome, ListCursor,
-    MAX_PAGE_LIMIT, OrganizationId, Permission,
+    Authenticator, DEFAULT_PAGE_LIMIT, KeyChanges, KeyInfo, KeyManager, LeakOutcome, ListCursor,
+    MAX_PAGE_LIMIT, NewKey, OrganizationId, Permission, RateLimit,
 };
 
 const USAGE: &str =
-    "usage: keys [--store SPEC] <create|list|revoke|regenerate|revoke-leaked> [options]
+    "usage: keys [--store SPEC] <create|list|update|revoke|regenerate|revoke-leaked> [options]
   create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS]
+         [--rate-limit N/SECONDS]
   list --org ORG [--limit N] [--cursor CURSOR] [--all]
+  update --org ORG --id KEY_ID [--name NAME] [--expires-at UNIX_SECONDS|none]
+         [--rate-limit N/SECONDS|none]
   revoke --org ORG --id KEY_ID
   regenerate --org ORG --id KEY_ID [--grace SECONDS]
   revoke-leaked KEY...";
@@ -57,6 +64,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     match command.as_str() {
         "create" => create(&manager, &args).await,
         "list" => list(&manager, &args).await,
+        "update" => update(&manager, &args).await,
         "revoke" => revoke(&manager, &args).await,
         "regenerate" => regenerate(&manager, &args).await,
         "revoke-leaked" => revoke_leaked(&manager, rest).await,
@@ -65,16 +73,21 @@ async fn run() -> Result<(), Box<dyn Error>> {
 }
 
 async fn create(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    args.only(&["store", "org", "name", "permission", "expires-at"])?;
+    args.only(&[
+        "store",
+        "org",
+        "name",
+        "permission",
+        "expires-at",
+        "rate-limit",
+    ])?;
     let permission: Permission = args.require("permission")?.parse()?;
-    let expires_at = match args.get("expires-at") {
-        Some(seconds) => Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds.parse()?)),
-        None => None,
-    };
-    let org = organization(args)?;
-    let created = manager
-        .create(&org, args.require("name")?, permission, expires_at)
-        .await?;
+    let expires_at = args.get("expires-at").map(unix_seconds).transpose()?;
+    let rate_limit = args.get("rate-limit").map(rate_limit).transpose()?;
+    let key = NewKey::new(args.require("name")?, permission)
+        .expires_at(expires_at)
+        .rate_limit(rate_limit);
+    let created = manager.create_key(&organization(args)?, key).await?;
     println!("{}", describe(&created.info));
     println!("key (shown once): {}", created.key.expose_secret());
     Ok(())
@@ -106,6 +119,28 @@ async fn list(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
             None => return Ok(()),
         }
     }
+}
+
+/// Renames a key, changes its expiry and its rate limit, in one write; `none` removes either.
+async fn update(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
+    args.only(&["store", "org", "id", "name", "expires-at", "rate-limit"])?;
+    let mut changes = KeyChanges::new();
+    if let Some(name) = args.get("name") {
+        changes = changes.name(name);
+    }
+    if let Some(text) = args.get("expires-at") {
+        changes = changes.expires_at(unless_none(text, unix_seconds)?);
+    }
+    if let Some(text) = args.get("rate-limit") {
+        changes = changes.rate_limit(unless_none(text, rate_limit)?);
+    }
+    if changes.is_empty() {
+        return Err(format!("update needs --name, --expires-at or --rate-limit\n{USAGE}").into());
+    }
+    let id = args.require("id")?.parse()?;
+    let info = manager.update(&organization(args)?, id, changes).await?;
+    println!("{}", describe(&info));
+    Ok(())
 }
 
 async fn revoke(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
@@ -165,7 +200,36 @@ fn organization(args: &Args) -> Result<OrganizationId, String> {
     args.require("org").map(OrganizationId::from)
 }
 
-/// One line per key: display form, permission, name and state.
+/// A time given as Unix seconds.
+fn unix_seconds(text: &str) -> Result<SystemTime, Box<dyn Error>> {
+    let seconds = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not Unix seconds"))?;
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
+/// A rate limit given as `N/SECONDS`: at most N requests per SECONDS seconds, as in `600/60`.
+fn rate_limit(text: &str) -> Result<RateLimit, Box<dyn Error>> {
+    let invalid = || format!("{text:?} is not a rate limit N/SECONDS, such as 600/60");
+    let (requests, seconds) = text.split_once('/').ok_or_else(invalid)?;
+    let requests = requests.trim().parse().map_err(|_| invalid())?;
+    let seconds = seconds.trim().parse().map_err(|_| invalid())?;
+    Ok(RateLimit::new(requests, seconds).map_err(|error| format!("{text:?}: {error}"))?)
+}
+
+/// `None` for the word `none`, otherwise what `parse` makes of `text`.
+fn unless_none<T>(
+    text: &str,
+    parse: fn(&str) -> Result<T, Box<dyn Error>>,
+) -> Result<Option<T>, Box<dyn Error>> {
+    if text == "none" {
+        Ok(None)
+    } else {
+        parse(text).map(Some)
+    }
+}
+
+/// One line per key: display form, permission, name, state, rate limit and last use.
 fn describe(info: &KeyInfo) -> String {
     let state = match (info.revoked_at, info.expires_at) {
         (Some(_), _) => "revoked".to_owned(),
@@ -174,8 +238,12 @@ fn describe(info: &KeyInfo) -> String {
         (None, None) => "active".to_owned(),
     };
     let last_used = info.last_used_at.map_or_else(|| "never".to_owned(), unix);
+    let rate_limit = info.rate_limit.map_or_else(
+        || "none".to_owned(),
+        |limit| format!("{}/{}", limit.requests(), limit.per_seconds()),
+    );
     format!(
-        "{}  {:<11}  {:?}  {state}  last used: {last_used}",
+        "{}  {:<11}  {:?}  {state}  rate limit: {rate_limit}  last used: {last_used}",
         info.display, info.permission, info.name
     )
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::{KeyId, OrganizationId, Permission};
+use crate::{KeyId, OrganizationId, Permission, rate_limit::RateLimit};
 
 /// Something that happened to a key. Events carry ids, never a secret or digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,15 @@ pub enum KeyEvent {
         key_id: KeyId,
         /// The new expiry.
         expires_at: Option<SystemTime>,
+    },
+    /// A key's own rate limit was set, changed or removed.
+    RateLimitChanged {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+        /// The new limit; `None`: the key has none of its own any more.
+        rate_limit: Option<RateLimit>,
     },
     /// A request was turned away.
     Rejected {
@@ -128,6 +137,14 @@ impl EventSink for TracingEvents {
                     .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                     .map(|d| d.as_secs());
                 tracing::info!(%organization, %key_id, expires_at, "API key expiry changed");
+            }
+            KeyEvent::RateLimitChanged {
+                organization,
+                key_id,
+                rate_limit,
+            } => {
+                let rate_limit = rate_limit.as_ref().map(tracing::field::display);
+                tracing::info!(%organization, %key_id, rate_limit, "API key rate limit changed");
             }
             KeyEvent::Rejected { key_id, code } => {
                 tracing::debug!(

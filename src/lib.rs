@@ -44,6 +44,8 @@
 //!   reach every instance's [`CachedStore`] through `LISTEN`/`NOTIFY`.
 //! - `management`: `ManagementApi`, axum routes that create, list, change, regenerate and
 //!   revoke keys, mounted under any prefix, with their OpenAPI 3.1 description (utoipa).
+//! - `redis`: `RedisLimiter`, rate limits shared by many instances through Redis (one atomic
+//!   script per check, by Redis's clock), decided in process while Redis cannot answer.
 //! - `testing`: the `testing` module: a conformance suite for [`KeyStore`] backends
 //!   (`key_store_conformance!`), a fault-injecting store wrapper and a manual clock.
 
@@ -62,6 +64,7 @@ mod manager;
 mod middleware;
 mod permission;
 mod policy;
+mod rate_limit;
 mod secret;
 mod store;
 #[cfg(feature = "testing")]
@@ -94,13 +97,20 @@ pub use management::{
 pub use manager::UsageFlusher;
 pub use manager::{
     CreatedKey, DEFAULT_PAGE_LIMIT, InvalidCursor, KeyChanges, KeyInfo, KeyManager, KeyPage,
-    LeakOutcome, ListCursor, MAX_NAME_CHARS, MAX_PAGE_LIMIT, ManageError, ManageResult,
+    LeakOutcome, ListCursor, MAX_NAME_CHARS, MAX_PAGE_LIMIT, ManageError, ManageResult, NewKey,
 };
 pub use middleware::{
     ApiKeyAuth, ApiKeyAuthLayer, JsonRejection, OnRejection, Rejection, ResponseFuture,
 };
 pub use permission::{Permission, UnknownPermission};
 pub use policy::{ClassifyPermission, PermissionPolicy};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use rate_limit::RedisLimiter;
+pub use rate_limit::{
+    Check, InvalidRateLimit, MAX_RATE_LIMIT_REQUESTS, MAX_RATE_LIMIT_WINDOW, MemoryLimiter,
+    RateDecision, RateLimit, RateLimiter, RateLimits,
+};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{
@@ -116,6 +126,12 @@ pub use store::{InvalidationListener, OnListenerLoss, PostgresStore};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub use sqlx;
+
+/// The redis client [`RedisLimiter`] is built on, so that connections to hand it are made with
+/// the same version.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis;
 
 /// The utoipa the management API's OpenAPI description is built with, so that a host's own
 /// description (with [`KeySecurity`]) uses the same version.

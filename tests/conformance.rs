@@ -219,16 +219,44 @@ mod sqlite {
             .await
             .unwrap();
         }
-        for key_id in ["badPerm00000", "badDigest000"] {
+        let limits = [
+            // id, requests, per_seconds
+            ("halfLimit000", Some(5), None),
+            ("otherHalf000", None, Some(60)),
+            ("zeroRequests", Some(0), Some(60)),
+            ("longWindow00", Some(5), Some(86_401)),
+            ("negativeReqs", Some(-1), Some(60)),
+            ("hugeRequests", Some(i64::MAX), Some(60)),
+        ];
+        for (key_id, requests, per_seconds) in limits {
+            sqlx::query(
+                "INSERT INTO formbox_api_keys (id, organization, name, permission, digest,
+                    created_at, rate_limit_requests, rate_limit_per_seconds)
+                 VALUES (?1, 'org_bad_limit', 'bad', 'read_only', zeroblob(32), 0, ?2, ?3)",
+            )
+            .bind(key_id)
+            .bind(requests)
+            .bind(per_seconds)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let malformed = ["badPerm00000", "badDigest000"];
+        for key_id in malformed
+            .into_iter()
+            .chain(limits.map(|(key_id, ..)| key_id))
+        {
             assert!(
                 matches!(store.get(&id(key_id)).await, Err(StoreError::Decode(_))),
                 "{key_id}"
             );
         }
-        assert!(matches!(
-            store.list(&OrganizationId::from("org_bad")).await,
-            Err(StoreError::Decode(_))
-        ));
+        for organization in ["org_bad", "org_bad_limit"] {
+            assert!(matches!(
+                store.list(&OrganizationId::from(organization)).await,
+                Err(StoreError::Decode(_))
+            ));
+        }
     }
 }
 
@@ -357,12 +385,39 @@ mod postgres {
             .await
             .unwrap();
         }
-        for key_id in [
+        let limits = [
+            // id, requests, per_seconds
+            ("halfLimit000", Some(5), None),
+            ("otherHalf000", None, Some(60)),
+            ("zeroRequests", Some(0), Some(60)),
+            ("longWindow00", Some(5), Some(86_401)),
+            ("negativeReqs", Some(-1), Some(60)),
+            ("hugeRequests", Some(i64::MAX), Some(60)),
+        ];
+        for (key_id, requests, per_seconds) in limits {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO \"{table}\" (id, organization, name, permission, digest, created_at,
+                    rate_limit_requests, rate_limit_per_seconds)
+                 VALUES ($1, 'org_bad', 'bad', 'read_only', $2, now(), $3, $4)"
+            )))
+            .bind(key_id)
+            .bind(vec![0u8; 32])
+            .bind(requests)
+            .bind(per_seconds)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let malformed = [
             "badPerm00000",
             "badDigest000",
             "infinity0000",
             "minusInfinit",
-        ] {
+        ];
+        for key_id in malformed
+            .into_iter()
+            .chain(limits.map(|(key_id, ..)| key_id))
+        {
             assert!(
                 matches!(store.get(&id(key_id)).await, Err(StoreError::Decode(_))),
                 "{key_id}"

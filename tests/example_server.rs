@@ -87,6 +87,11 @@ async fn demo_keys_behave_as_the_status_table_says() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["organization"], "org_demo");
     assert_eq!(me["permission"], "read_only");
+    assert!(me.as_object().unwrap().contains_key("rate_limit"));
+    assert!(
+        me["rate_limit"].is_null(),
+        "the demo keys have no limit of their own"
+    );
 
     assert_eq!(
         s.call("GET", "/v1/forms", Some(&s.read_only), None).await.0,
@@ -169,6 +174,7 @@ async fn key_routes_create_list_regenerate_and_revoke() {
     let key = created["key"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["permission"], "read_only");
+    assert!(created["rate_limit"].is_null(), "{created}");
     assert_eq!(
         s.call("GET", "/v1/me", Some(&key), None).await.0,
         StatusCode::OK
@@ -329,4 +335,8 @@ async fn the_openapi_description_is_served_and_covers_every_route() {
         }
     }
     assert_eq!(paths.len(), 6, "no route left undocumented, none invented");
+    let schemas = &doc["components"]["schemas"];
+    let me = &schemas["Me"]["properties"]["rate_limit"]["oneOf"];
+    assert_eq!(me[1]["$ref"], "#/components/schemas/RateLimit", "{me}");
+    assert!(schemas["RateLimit"]["properties"]["per_seconds"].is_object());
 }

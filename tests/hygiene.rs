@@ -248,6 +248,11 @@ async fn a_whole_lifecycle_logs_events_but_no_key_secret_or_digest() {
     // Expiry, set through the manager and passed by moving the clock.
     let org = OrganizationId::from(app::DEMO_ORGANIZATION);
     let (expiring_id, expiring_key) = run.create(&full, "expiring").await;
+    // A rate limit of its own, set through the API.
+    let uri = format!("/v1/api-keys/{expiring_id}");
+    let limit = r#"{"rate_limit":{"requests":600,"per_seconds":60}}"#;
+    let (status, limited) = run.call("PATCH", &uri, &[full.as_str()], Some(limit)).await;
+    assert_eq!(status, StatusCode::OK, "{limited}");
     let expiring_id = expiring_id.parse().unwrap();
     let expires_at = run.clock.now() + Duration::from_secs(30);
     run.manager
@@ -308,6 +313,7 @@ async fn a_whole_lifecycle_logs_events_but_no_key_secret_or_digest() {
         "API key revoked",
         "leaked=true",
         "API key expiry changed",
+        "API key rate limit changed",
         "API key rejected",
         "invalid_api_key",
         "revoked_api_key",

@@ -598,3 +598,154 @@ fn the_description_lists_every_operation_and_its_errors() {
     assert!(described.contains("api_key_name_taken") && described.contains("too_many_api_keys"));
     assert!(doc["components"]["schemas"]["Error"].is_object());
 }
+
+#[tokio::test]
+async fn a_key_is_created_with_a_rate_limit_or_none() {
+    let api = Api::with_header_access();
+    let body = r#"{"name":"limited","permission":"read_only",
+        "rate_limit":{"requests":600,"per_seconds":60}}"#;
+    let (status, limited) = api.as_org("org_a", "POST", "/api-keys", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{limited}");
+    assert_eq!(
+        limited["rate_limit"],
+        json!({"requests": 600, "per_seconds": 60})
+    );
+    let body = r#"{"name":"null","permission":"read_only","rate_limit":null}"#;
+    let (status, null) = api.as_org("org_a", "POST", "/api-keys", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{null}");
+    let absent = api.create("org_a", "absent").await;
+    for key in [&null, &absent] {
+        assert!(key.as_object().unwrap().contains_key("rate_limit"), "{key}");
+        assert!(key["rate_limit"].is_null(), "{key}");
+    }
+    let id = limited["id"].as_str().unwrap();
+    let (_, got) = api
+        .as_org("org_a", "GET", &format!("/api-keys/{id}"), None)
+        .await;
+    assert_eq!(got["rate_limit"], limited["rate_limit"]);
+    let (_, page) = api.as_org("org_a", "GET", "/api-keys", None).await;
+    let limits: Vec<&Value> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| &key["rate_limit"])
+        .collect();
+    assert_eq!(
+        limits,
+        [&Value::Null, &Value::Null, &limited["rate_limit"]],
+        "newest first, every key with its limit or null"
+    );
+}
+
+#[tokio::test]
+async fn patch_sets_changes_and_removes_a_rate_limit() {
+    let api = Api::with_header_access();
+    let key = api.create("org_a", "CI").await;
+    let uri = format!("/api-keys/{}", key["id"].as_str().unwrap());
+    let updates = api.store.calls(Method::Update);
+    let body = r#"{"name":"Deploys","rate_limit":{"requests":5,"per_seconds":1}}"#;
+    let (status, changed) = api.as_org("org_a", "PATCH", &uri, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["name"], "Deploys");
+    assert_eq!(
+        changed["rate_limit"],
+        json!({"requests": 5, "per_seconds": 1})
+    );
+    assert_eq!(api.store.calls(Method::Update) - updates, 1, "one write");
+
+    let (_, renamed) = api
+        .as_org("org_a", "PATCH", &uri, Some(r#"{"name":"CI"}"#))
+        .await;
+    assert_eq!(
+        renamed["rate_limit"], changed["rate_limit"],
+        "an absent rate_limit stays"
+    );
+    let (_, removed) = api
+        .as_org("org_a", "PATCH", &uri, Some(r#"{"rate_limit":null}"#))
+        .await;
+    assert!(
+        removed["rate_limit"].is_null(),
+        "null removes it: {removed}"
+    );
+    let (_, got) = api.as_org("org_a", "GET", &uri, None).await;
+    assert!(got["rate_limit"].is_null());
+}
+
+#[tokio::test]
+async fn an_invalid_rate_limit_is_400_about_rate_limit_saying_what_is_wrong() {
+    let api = Api::with_header_access();
+    let key = api.create("org_a", "CI").await;
+    let uri = format!("/api-keys/{}", key["id"].as_str().unwrap());
+    let cases = [
+        (json!({"requests": 0, "per_seconds": 60}), "requests"),
+        (
+            json!({"requests": 1_000_001, "per_seconds": 60}),
+            "requests",
+        ),
+        (json!({"requests": 5, "per_seconds": 0}), "per_seconds"),
+        (json!({"requests": 5, "per_seconds": 86_401}), "per_seconds"),
+        (json!({"requests": -5, "per_seconds": 60}), "-5"),
+        (json!({"requests": 5}), "per_seconds"),
+        (
+            json!({"requests": 5, "per_seconds": 60, "burst": 10}),
+            "burst",
+        ),
+        (json!({"requests": "5", "per_seconds": 60}), "\"5\""),
+        (json!(600), "requests"),
+    ];
+    for (rate_limit, named) in cases {
+        let create = json!({"name": "x", "permission": "read_only", "rate_limit": rate_limit});
+        let patch = json!({"rate_limit": rate_limit});
+        for (method, uri, body) in [("POST", "/api-keys", create), ("PATCH", &*uri, patch)] {
+            let body = body.to_string();
+            let (status, error) = api.as_org("org_a", method, uri, Some(&body)).await;
+            assert_eq!(
+                (status, code(&error)),
+                (StatusCode::BAD_REQUEST, "invalid_request"),
+                "{method} {body}"
+            );
+            assert_eq!(error["error"]["field"], "rate_limit", "{method} {body}");
+            let message = error["error"]["message"].as_str().unwrap();
+            assert!(message.contains(named), "{method} {body}: {message}");
+        }
+    }
+    let (_, page) = api.as_org("org_a", "GET", "/api-keys", None).await;
+    let keys = page["data"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "nothing was created");
+    assert!(keys[0]["rate_limit"].is_null(), "nothing was changed");
+    assert_eq!(api.store.calls(Method::Update), 0);
+}
+
+#[test]
+fn the_description_says_exactly_what_a_rate_limit_is() {
+    let doc = serde_json::to_value(ManagementApi::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let limit = &schemas["RateLimit"];
+    assert_eq!(limit["type"], "object");
+    assert_eq!(limit["additionalProperties"], false);
+    assert_eq!(limit["required"], json!(["requests", "per_seconds"]));
+    let bounds = |name: &str| {
+        let property = &limit["properties"][name];
+        assert_eq!(property["type"], "integer", "{name}");
+        (property["minimum"].as_u64(), property["maximum"].as_u64())
+    };
+    assert_eq!(bounds("requests"), (Some(1), Some(1_000_000)));
+    assert_eq!(bounds("per_seconds"), (Some(1), Some(86_400)));
+    for schema in ["ApiKey", "NewApiKey", "ApiKeyChanges"] {
+        let property = &schemas[schema]["properties"]["rate_limit"];
+        let one_of = property["oneOf"].as_array().unwrap();
+        let types: Vec<_> = one_of
+            .iter()
+            .map(|option| option.get("$ref").unwrap_or(&option["type"]))
+            .collect();
+        assert_eq!(
+            types,
+            [&json!("null"), &json!("#/components/schemas/RateLimit")],
+            "{schema}"
+        );
+    }
+    let answered = schemas["ApiKey"]["required"].as_array().unwrap();
+    assert!(answered.contains(&json!("rate_limit")));
+    let asked = schemas["NewApiKey"]["required"].as_array().unwrap();
+    assert!(!asked.contains(&json!("rate_limit")));
+}

@@ -1,9 +1,10 @@
-//! `migrate()` upgrades a table written by version 0.1, which had no `revision` column, in place:
-//! every key it holds keeps working, starts at revision 0, and takes part in compare-and-swap
-//! updates from then on.
+//! `migrate()` upgrades older tables in place: one written by version 0.1, which had no `revision`
+//! column, and one with `revision` but without the rate limit's two columns. Every key such a
+//! table holds keeps working, starts at revision 0 (or keeps its revision), has no rate limit,
+//! and takes part in compare-and-swap updates from then on, which can give it a limit.
 //!
-//! Each test builds the 0.1 schema with the statements 0.1 ran, fills it with raw SQL, and
-//! upgrades it, against SQLite (feature `sqlite`, a file in a temporary directory) and PostgreSQL
+//! Each test builds the older schema with the statements that version ran, fills it with raw SQL,
+//! and upgrades it, against SQLite (feature `sqlite`, a file in a temporary directory) and PostgreSQL
 //! (feature `postgres`, the server in `FORMBOX_TEST_POSTGRES_URL`, which `scripts/postgres.sh`
 //! starts, each test in a table of its own). With the `postgres` feature on and the variable
 //! missing, the PostgreSQL tests fail: a CI run must not skip them silently.
@@ -14,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use formbox_auth::{
     Authenticator, KeyFormat, KeyRecord, KeyStore, OrganizationId, Permission, PlaintextKey,
-    PreviousSecret,
+    PreviousSecret, RateLimit,
 };
 
 /// Whole microseconds after the Unix epoch: every store keeps at least that precision.
@@ -28,9 +29,9 @@ fn micros(time: SystemTime) -> i64 {
     i64::try_from(micros).unwrap()
 }
 
-/// What version 0.1 left in a table, and the records the upgraded store must return for it.
+/// What an older version left in a table, and the records the upgraded store must return for it.
 struct Legacy {
-    /// A key 0.1 issued; it must still authenticate.
+    /// A key the older version issued; it must still authenticate.
     key: PlaintextKey,
     /// Its record: nothing optional set.
     issued: KeyRecord,
@@ -74,13 +75,13 @@ impl Legacy {
     }
 }
 
-/// What every upgraded store must do with the keys 0.1 left.
+/// What every upgraded store must do with the keys an older version left.
 async fn assert_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) {
     let (issued, full) = (&legacy.issued, &legacy.full);
     for record in legacy.records() {
-        let found = store.get(&record.id).await.unwrap();
-        assert_eq!(found.as_ref(), Some(record));
-        assert_eq!(found.map(|found| found.revision), Some(0));
+        let found = store.get(&record.id).await.unwrap().unwrap();
+        assert_eq!(&found, record);
+        assert_eq!((found.revision, found.rate_limit), (0, None));
     }
     let listed = store.list(&issued.organization).await.unwrap();
     assert_eq!(listed, [full.clone(), issued.clone()]);
@@ -90,9 +91,11 @@ async fn assert_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) {
         .await
         .unwrap();
     assert_eq!(context.key_id(), issued.id);
+    assert_eq!(context.rate_limit(), None);
 
     let mut next = issued.next_revision();
     next.name = "renamed after the upgrade".into();
+    next.rate_limit = Some(RateLimit::new(600, 60).unwrap());
     assert!(store.update(&next, 0).await.unwrap());
     let stored = store.get(&issued.id).await.unwrap().unwrap();
     assert_eq!((stored.revision, &stored), (1, &next));
@@ -106,7 +109,7 @@ async fn assert_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) {
 /// What a store whose table `migrate()` created must do, however often it ran.
 async fn assert_fresh<S: KeyStore>(store: &S) {
     let key = KeyFormat::default().generate().unwrap();
-    let record = KeyRecord::new(
+    let mut record = KeyRecord::new(
         key.id(),
         "org_fresh".into(),
         "fresh",
@@ -114,6 +117,7 @@ async fn assert_fresh<S: KeyStore>(store: &S) {
         key.digest(),
         at(1_700_000_000, 0),
     );
+    record.rate_limit = Some(RateLimit::new(5, 1).unwrap());
     assert!(store.insert(&record).await.unwrap());
     assert_eq!(store.get(&record.id).await.unwrap(), Some(record.clone()));
     assert!(store.update(&record.next_revision(), 0).await.unwrap());
@@ -146,6 +150,23 @@ mod sqlite {
     const CREATE_INDEX_0_1: &str = r#"CREATE INDEX IF NOT EXISTS "formbox_api_keys_organization_idx"
                     ON "formbox_api_keys" (organization, created_at DESC, id DESC)"#;
 
+    /// The schema of the version before rate limits, with `revision` and without the rate
+    /// limit's columns, as it created it.
+    const CREATE_TABLE_WITH_REVISION: &str = r#"CREATE TABLE IF NOT EXISTS "formbox_api_keys" (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    organization TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BLOB NOT NULL,
+                    previous_digest BLOB,
+                    previous_valid_until INTEGER,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER,
+                    last_used_at INTEGER,
+                    revision INTEGER NOT NULL DEFAULT 0
+                ) STRICT, WITHOUT ROWID"#;
+
     /// A database file of its own, with several connections, as in production.
     async fn pool() -> (SqlitePool, TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -153,10 +174,11 @@ mod sqlite {
         (pool, dir)
     }
 
-    /// A database as 0.1 left it, holding `legacy`'s keys.
-    async fn legacy_database(legacy: &Legacy) -> (SqlitePool, TempDir) {
+    /// A database as an older version left it, with the table `create_table` made, holding
+    /// `legacy`'s keys.
+    async fn legacy_database(legacy: &Legacy, create_table: &'static str) -> (SqlitePool, TempDir) {
         let (pool, dir) = pool().await;
-        for statement in [CREATE_TABLE_0_1, CREATE_INDEX_0_1] {
+        for statement in [create_table, CREATE_INDEX_0_1] {
             sqlx::query(statement).execute(&pool).await.unwrap();
         }
         for record in legacy.records() {
@@ -188,11 +210,27 @@ mod sqlite {
     #[tokio::test]
     async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
         let legacy = Legacy::new();
-        let (pool, _dir) = legacy_database(&legacy).await;
+        let (pool, _dir) = legacy_database(&legacy, CREATE_TABLE_0_1).await;
         let store = SqliteStore::new(pool);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_upgraded(&store, &legacy).await;
+    }
+
+    #[tokio::test]
+    async fn migrate_adds_the_rate_limit_columns_and_keeps_every_key_without_a_limit() {
+        let legacy = Legacy::new();
+        let (pool, _dir) = legacy_database(&legacy, CREATE_TABLE_WITH_REVISION).await;
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+        store.migrate().await.unwrap();
+        let issued = store.get(&legacy.issued.id).await.unwrap().unwrap();
+        assert!(
+            issued.rate_limit.is_some(),
+            "a migration keeps limits set since"
+        );
     }
 
     #[tokio::test]
@@ -207,19 +245,21 @@ mod sqlite {
     }
 
     #[tokio::test]
-    async fn concurrent_migrations_of_a_0_1_table_all_succeed() {
-        let legacy = Legacy::new();
-        let (pool, _dir) = legacy_database(&legacy).await;
-        let tasks: Vec<_> = (0..6)
-            .map(|_| {
-                let store = SqliteStore::new(pool.clone());
-                tokio::spawn(async move { store.migrate().await })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap().unwrap();
+    async fn concurrent_migrations_of_an_older_table_all_succeed() {
+        for create_table in [CREATE_TABLE_0_1, CREATE_TABLE_WITH_REVISION] {
+            let legacy = Legacy::new();
+            let (pool, _dir) = legacy_database(&legacy, create_table).await;
+            let tasks: Vec<_> = (0..6)
+                .map(|_| {
+                    let store = SqliteStore::new(pool.clone());
+                    tokio::spawn(async move { store.migrate().await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            assert_upgraded(&SqliteStore::new(pool), &legacy).await;
         }
-        assert_upgraded(&SqliteStore::new(pool), &legacy).await;
     }
 }
 
@@ -248,17 +288,34 @@ mod postgres {
     const CREATE_INDEX_0_1: &str = r#"CREATE INDEX IF NOT EXISTS "{t}_organization_idx"
                     ON "{t}" (organization, created_at DESC, id DESC)"#;
 
+    /// The schema of the version before rate limits, with `revision` and without the rate
+    /// limit's columns, as it created it, for the table `{t}`.
+    const CREATE_TABLE_WITH_REVISION: &str = r#"CREATE TABLE IF NOT EXISTS "{t}" (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    organization TEXT COLLATE "C" NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BYTEA NOT NULL,
+                    previous_digest BYTEA,
+                    previous_valid_until TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    last_used_at TIMESTAMPTZ,
+                    revision BIGINT NOT NULL DEFAULT 0
+                )"#;
+
     fn store(pool: &PgPool, table: &str) -> PostgresStore {
         PostgresStore::new(pool.clone())
             .with_table_name(table)
             .unwrap()
     }
 
-    /// A table as 0.1 left it, holding `legacy`'s keys. Times go in as microseconds after the
-    /// epoch, which PostgreSQL adds exactly.
-    async fn legacy_table(pool: &PgPool, legacy: &Legacy) -> String {
+    /// A table as an older version left it, made by `create_table`, holding `legacy`'s keys.
+    /// Times go in as microseconds after the epoch, which PostgreSQL adds exactly.
+    async fn legacy_table(pool: &PgPool, legacy: &Legacy, create_table: &str) -> String {
         let table = unique_table("migrate");
-        for statement in [CREATE_TABLE_0_1, CREATE_INDEX_0_1] {
+        for statement in [create_table, CREATE_INDEX_0_1] {
             let statement = statement.replace("{t}", &table);
             sqlx::query(sqlx::AssertSqlSafe(statement))
                 .execute(pool)
@@ -302,10 +359,27 @@ mod postgres {
     async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
         let legacy = Legacy::new();
         let pool = postgres_pool(8).await;
-        let store = store(&pool, &legacy_table(&pool, &legacy).await);
+        let store = store(&pool, &legacy_table(&pool, &legacy, CREATE_TABLE_0_1).await);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_upgraded(&store, &legacy).await;
+    }
+
+    #[tokio::test]
+    async fn migrate_adds_the_rate_limit_columns_and_keeps_every_key_without_a_limit() {
+        let legacy = Legacy::new();
+        let pool = postgres_pool(8).await;
+        let table = legacy_table(&pool, &legacy, CREATE_TABLE_WITH_REVISION).await;
+        let store = store(&pool, &table);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+        store.migrate().await.unwrap();
+        let issued = store.get(&legacy.issued.id).await.unwrap().unwrap();
+        assert!(
+            issued.rate_limit.is_some(),
+            "a migration keeps limits set since"
+        );
     }
 
     #[tokio::test]
@@ -319,19 +393,21 @@ mod postgres {
     }
 
     #[tokio::test]
-    async fn six_instances_upgrading_a_0_1_table_at_once_all_succeed() {
-        let legacy = Legacy::new();
+    async fn six_instances_upgrading_an_older_table_at_once_all_succeed() {
         let pool = postgres_pool(8).await;
-        let table = legacy_table(&pool, &legacy).await;
-        let tasks: Vec<_> = (0..6)
-            .map(|_| {
-                let store = store(&pool, &table);
-                tokio::spawn(async move { store.migrate().await })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap().unwrap();
+        for create_table in [CREATE_TABLE_0_1, CREATE_TABLE_WITH_REVISION] {
+            let legacy = Legacy::new();
+            let table = legacy_table(&pool, &legacy, create_table).await;
+            let tasks: Vec<_> = (0..6)
+                .map(|_| {
+                    let store = store(&pool, &table);
+                    tokio::spawn(async move { store.migrate().await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            assert_upgraded(&store(&pool, &table), &legacy).await;
         }
-        assert_upgraded(&store(&pool, &table), &legacy).await;
     }
 }

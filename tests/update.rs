@@ -1,5 +1,5 @@
-//! Renaming keys and changing their expiry in one write, and names that are unique among an
-//! organization's active keys.
+//! Renaming keys and changing their expiry and rate limit in one write, keys created with a rate
+//! limit, and names that are unique among an organization's active keys.
 
 use std::{
     sync::{Arc, Mutex},
@@ -8,7 +8,7 @@ use std::{
 
 use formbox_auth::{
     Authenticator, Clock, KeyChanges, KeyEvent, KeyId, KeyManager, KeyStore, ManageError,
-    MemoryStore, OrganizationId, Permission,
+    MemoryStore, NewKey, OrganizationId, Permission, RateLimit,
     testing::{ManualClock, Method, TestStore},
 };
 
@@ -150,6 +150,8 @@ async fn a_revoked_key_cannot_change() {
     for changes in [
         KeyChanges::new().name("renamed"),
         KeyChanges::new().expires_at(None),
+        KeyChanges::new().rate_limit(Some(RateLimit::new(5, 60).unwrap())),
+        KeyChanges::new().rate_limit(None),
         KeyChanges::new(),
     ] {
         assert!(matches!(
@@ -253,4 +255,173 @@ async fn an_expired_key_keeps_its_name() {
     created.unwrap();
     f.clock.advance(Duration::from_secs(120));
     assert!(matches!(f.create("CI").await, Err(ManageError::NameTaken)));
+}
+
+fn per_minute(requests: u32) -> RateLimit {
+    RateLimit::new(requests, 60).unwrap()
+}
+
+impl Fixture {
+    /// A key created with `limit` as its own rate limit.
+    async fn create_limited(&self, name: &str, limit: RateLimit) -> KeyId {
+        let key = NewKey::new(name, Permission::ReadOnly).rate_limit(Some(limit));
+        let created = self.manager.create_key(&self.org, key).await.unwrap();
+        assert_eq!(created.info.rate_limit, Some(limit));
+        created.info.id
+    }
+
+    async fn stored_rate_limit(&self, id: KeyId) -> Option<RateLimit> {
+        self.store
+            .inner()
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .rate_limit
+    }
+}
+
+#[tokio::test]
+async fn a_key_is_created_with_its_own_rate_limit_or_none() {
+    let f = Fixture::new();
+    let limited = f.create_limited("limited", per_minute(600)).await;
+    assert_eq!(f.stored_rate_limit(limited).await, Some(per_minute(600)));
+    let info = f.manager.get(&f.org, limited).await.unwrap();
+    assert_eq!(info.rate_limit, Some(per_minute(600)));
+    let plain = f.create("plain").await.unwrap();
+    assert_eq!(f.stored_rate_limit(plain).await, None);
+    let expires_at = f.clock.now() + Duration::from_secs(60);
+    let key = NewKey::new(" dated ", Permission::FullAccess).expires_at(Some(expires_at));
+    let created = f.manager.create_key(&f.org, key).await.unwrap();
+    assert_eq!(
+        (created.info.name.as_str(), created.info.permission),
+        ("dated", Permission::FullAccess)
+    );
+    assert_eq!(
+        (created.info.expires_at, created.info.rate_limit),
+        (Some(expires_at), None)
+    );
+}
+
+#[tokio::test]
+async fn create_key_checks_what_create_checks() {
+    let f = Fixture::new();
+    f.create("CI").await.unwrap();
+    let key = |name: &str| NewKey::new(name, Permission::ReadOnly).rate_limit(Some(per_minute(5)));
+    assert!(matches!(
+        f.manager.create_key(&f.org, key("ci")).await,
+        Err(ManageError::NameTaken)
+    ));
+    assert!(matches!(
+        f.manager.create_key(&f.org, key("  ")).await,
+        Err(ManageError::InvalidName(_))
+    ));
+    let past = key("later").expires_at(Some(f.clock.now()));
+    assert!(matches!(
+        f.manager.create_key(&f.org, past).await,
+        Err(ManageError::ExpiryInPast)
+    ));
+    assert_eq!(f.manager.list(&f.org).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn name_and_rate_limit_change_in_one_write() {
+    let f = Fixture::new();
+    let id = f.create("CI").await.unwrap();
+    f.take_events();
+    let changes = KeyChanges::new()
+        .name("Deploys")
+        .rate_limit(Some(per_minute(600)));
+    let info = f.manager.update(&f.org, id, changes).await.unwrap();
+    assert_eq!(
+        (info.name.as_str(), info.rate_limit),
+        ("Deploys", Some(per_minute(600)))
+    );
+    assert_eq!(f.updates(), 1, "one compare-and-swap");
+    assert_eq!(f.revision(id).await, 1);
+    assert_eq!(f.stored_rate_limit(id).await, Some(per_minute(600)));
+    let org = f.org.clone();
+    assert_eq!(
+        f.take_events(),
+        [
+            KeyEvent::Renamed {
+                organization: org.clone(),
+                key_id: id
+            },
+            KeyEvent::RateLimitChanged {
+                organization: org,
+                key_id: id,
+                rate_limit: Some(per_minute(600))
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_changed_and_removed_and_the_same_one_writes_nothing() {
+    let f = Fixture::new();
+    let id = f.create_limited("CI", per_minute(600)).await;
+    f.take_events();
+    let same = KeyChanges::new().rate_limit(Some(per_minute(600)));
+    f.manager.update(&f.org, id, same).await.unwrap();
+    assert_eq!((f.updates(), f.take_events()), (0, vec![]));
+
+    let other = RateLimit::new(600, 3_600).unwrap();
+    let changed = KeyChanges::new().rate_limit(Some(other));
+    let info = f.manager.update(&f.org, id, changed).await.unwrap();
+    assert_eq!(info.rate_limit, Some(other));
+    let removed = f
+        .manager
+        .update(&f.org, id, KeyChanges::new().rate_limit(None));
+    assert_eq!(removed.await.unwrap().rate_limit, None);
+    assert_eq!(f.stored_rate_limit(id).await, None);
+    let org = f.org.clone();
+    let changed_to = |rate_limit| KeyEvent::RateLimitChanged {
+        organization: org.clone(),
+        key_id: id,
+        rate_limit,
+    };
+    assert_eq!(f.take_events(), [changed_to(Some(other)), changed_to(None)]);
+    // Removing a limit the key does not have changes nothing.
+    f.manager
+        .update(&f.org, id, KeyChanges::new().rate_limit(None))
+        .await
+        .unwrap();
+    assert_eq!((f.updates(), f.revision(id).await), (2, 2));
+    // Other changes leave the limit as it is.
+    let id = f.create_limited("other", per_minute(5)).await;
+    let renamed = KeyChanges::new().name("renamed").expires_at(None);
+    let info = f.manager.update(&f.org, id, renamed).await.unwrap();
+    assert_eq!(info.rate_limit, Some(per_minute(5)));
+}
+
+#[test]
+fn changes_with_a_rate_limit_are_not_empty() {
+    assert!(KeyChanges::new().is_empty());
+    let removed = KeyChanges::new().rate_limit(None);
+    assert!(!removed.is_empty());
+    assert_eq!(removed.rate_limit, Some(None));
+    let set = KeyChanges::new().rate_limit(Some(per_minute(1)));
+    assert_eq!(set.rate_limit, Some(Some(per_minute(1))));
+}
+
+#[tokio::test]
+async fn regenerating_and_revoking_keep_the_rate_limit() {
+    let f = Fixture::new();
+    let id = f.create_limited("CI", per_minute(600)).await;
+    let rotated = f.manager.regenerate(&f.org, id, None).await.unwrap();
+    assert_eq!(rotated.info.rate_limit, Some(per_minute(600)));
+    let grace = Some(Duration::from_secs(60));
+    let rotated = f.manager.regenerate(&f.org, id, grace).await.unwrap();
+    assert_eq!(rotated.info.rate_limit, Some(per_minute(600)));
+    let context = f
+        .manager
+        .authenticator()
+        .authenticate(rotated.key.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(context.rate_limit(), Some(per_minute(600)));
+    let revoked = f.manager.revoke(&f.org, id).await.unwrap();
+    assert_eq!(revoked.rate_limit, Some(per_minute(600)));
+    assert_eq!(f.stored_rate_limit(id).await, Some(per_minute(600)));
 }

@@ -21,6 +21,8 @@ pub const DEMO_ORGANIZATION: &str = "org_demo";
 #[derive(Clone)]
 pub struct AppState {
     pub manager: KeyManager,
+    /// The rate limits the layer enforces (`--limiter`); none unless set.
+    rate_limits: Option<formbox_auth::RateLimits>,
     forms: Arc<Mutex<HashMap<OrganizationId, Vec<Form>>>>,
 }
 
@@ -28,7 +30,23 @@ impl AppState {
     pub fn new(manager: KeyManager) -> Self {
         Self {
             manager,
+            rate_limits: None,
             forms: Arc::default(),
+        }
+    }
+
+    /// Limits each key's requests with `limits`.
+    pub fn with_rate_limits(mut self, limits: formbox_auth::RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
+    /// The layer in front of `/v1`: the manager's, with the rate limits if any.
+    fn auth_layer(&self) -> formbox_auth::ApiKeyAuthLayer {
+        let layer = self.manager.layer();
+        match &self.rate_limits {
+            Some(limits) => layer.with_rate_limits(limits.clone()),
+            None => layer,
         }
     }
 }
@@ -40,7 +58,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/forms", get(list_forms).post(create_form))
         .nest("/v1", ManagementApi::new(state.manager.clone()).router())
-        .layer(state.manager.layer());
+        .layer(state.auth_layer());
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(|| async { Json(openapi()) }))
@@ -109,6 +127,21 @@ struct Me {
     key_name: String,
     #[schema(value_type = String, example = "read_only")]
     permission: Permission,
+    /// The key's own rate limit, or `null`.
+    #[schema(schema_with = rate_limit_or_null, required = true)]
+    rate_limit: Option<formbox_auth::RateLimit>,
+}
+
+/// `null`, or a `RateLimit` as the key management answers show it.
+fn rate_limit_or_null() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::{
+        Ref,
+        schema::{ObjectBuilder, OneOfBuilder, Schema, Type},
+    };
+    let one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(Ref::from_schema_name("RateLimit"));
+    Schema::OneOf(one_of.build())
 }
 
 /// The organization and key the request acts as. Any key may ask.

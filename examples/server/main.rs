@@ -1,14 +1,20 @@
-//! The example server: `cargo run --example server -- [--addr HOST:PORT] [--store SPEC]`.
+//! The example server: `cargo run --example server -- [--addr HOST:PORT] [--store SPEC]
+//! [--limiter memory|redis:URL]`.
 //!
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
 //! `/health`, `/v1/me`, `/v1/forms`, the key management API under `/v1/api-keys`, its OpenAPI
 //! description at `/openapi.json`, and the Settings › API Keys page at `/settings/api-keys`,
 //! until Ctrl-C. It prints a one-time sign-in link for the page (`dashboard: ...`).
+//!
+//! Keys with a rate limit of their own are limited: in this process by default, or with
+//! `--limiter redis:redis://HOST:PORT` through Redis, one budget per key for every instance.
 
 mod app;
 #[path = "../support/args.rs"]
 mod args;
 mod dashboard;
+#[path = "../support/limiter.rs"]
+mod limiter;
 #[path = "../support/store.rs"]
 mod store;
 
@@ -26,10 +32,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_writer(std::io::stderr)
         .init();
     let args = args::Args::parse(std::env::args().skip(1))?;
-    args.only(&["addr", "store"])?;
+    args.only(&["addr", "store", "limiter"])?;
     let addr = args.get("addr").unwrap_or("127.0.0.1:3000");
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
     let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
+    let limits = limiter::open_limiter(args.get("limiter").unwrap_or(limiter::DEFAULT_LIMITER))?;
 
     for (permission, key) in app::ensure_demo_keys(&manager).await? {
         println!("{permission} key: {key}");
@@ -44,7 +51,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         listener.local_addr()?
     );
 
-    let app = app::app(app::AppState::new(manager)).merge(dashboard.router());
+    let state = app::AppState::new(manager).with_rate_limits(limits);
+    let app = app::app(state).merge(dashboard.router());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -319,7 +319,7 @@ fuzz_target!(|input: Input| {
                 _ => (StatusCode::BAD_REQUEST, "ambiguous_api_key"),
             };
             assert_eq!((status, code), expected, "keys {keys:?}");
-            rejection(code).json().to_owned()
+            rejection(code).json().into_owned()
         }
         other => panic!("undocumented status {other}"),
     };

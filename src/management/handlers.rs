@@ -15,11 +15,14 @@ use super::{
     access::Acting,
     body::Object,
     wire::{
-        ApiKey, ApiKeyChanges, ApiKeyPage, MAX_GRACE_SECONDS, MAX_UNIX_SECONDS, NewApiKey,
-        NewSecret, Regeneration,
+        ApiKey, ApiKeyChanges, ApiKeyPage, ApiRateLimit, MAX_GRACE_SECONDS, MAX_UNIX_SECONDS,
+        NewApiKey, NewSecret, Regeneration,
     },
 };
-use crate::{DEFAULT_PAGE_LIMIT, KeyChanges, KeyId, KeyManager, ListCursor, Permission};
+use crate::{
+    DEFAULT_PAGE_LIMIT, KeyChanges, KeyId, KeyManager, ListCursor, NewKey, Permission,
+    rate_limit::RateLimit,
+};
 
 /// The tag of every management operation.
 pub(crate) const TAG: &str = "API keys";
@@ -88,8 +91,8 @@ pub(crate) async fn list_keys(
     responses(
         (status = 201, description = "The new key, shown in full this once.", body = NewSecret),
         (status = 400, description = "`invalid_request`: the body is not JSON, or `name`, \
-            `permission` or `expires_at` is missing or invalid (`field` names which).",
-            body = ApiError),
+            `permission`, `expires_at` or `rate_limit` is missing or invalid (`field` names \
+            which).", body = ApiError),
         (status = 409, description = "`api_key_name_taken`: another key of the organization \
             that is not revoked has this name. `too_many_api_keys`: the organization has as \
             many active keys as allowed.", body = ApiError),
@@ -107,11 +110,12 @@ pub(crate) async fn create_key(
     let name: String = body.required("name")?;
     let permission: Permission = body.required("permission")?;
     let expires_at = body.take::<i64>("expires_at")?.flatten();
+    let rate_limit = body.take::<ApiRateLimit>("rate_limit")?.flatten();
     body.finish()?;
-    let expires_at = expires_at.map(expiry).transpose()?;
-    let created = manager
-        .create(&organization, &name, permission, expires_at)
-        .await?;
+    let key = NewKey::new(name, permission)
+        .expires_at(expires_at.map(expiry).transpose()?)
+        .rate_limit(rate_limit.map(checked_rate_limit).transpose()?);
+    let created = manager.create_key(&organization, key).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -137,7 +141,7 @@ pub(crate) async fn get_key(
     Ok(Json(manager.get(&organization, key_id(&id)?).await?.into()))
 }
 
-/// Renames a key or changes its expiry, in one write.
+/// Renames a key, changes its expiry or its rate limit, in one write.
 #[utoipa::path(
     patch,
     path = "/api-keys/{id}",
@@ -147,8 +151,8 @@ pub(crate) async fn get_key(
     request_body = ApiKeyChanges,
     responses(
         (status = 200, description = "The key as changed.", body = ApiKey),
-        (status = 400, description = "`invalid_request`: the body is not JSON, or `name` or \
-            `expires_at` is invalid (`field` names which).", body = ApiError),
+        (status = 400, description = "`invalid_request`: the body is not JSON, or `name`, \
+            `expires_at` or `rate_limit` is invalid (`field` names which).", body = ApiError),
         (status = 404, description = "`api_key_not_found`: the organization has no key with \
             this id.", body = ApiError),
         (status = 409, description = "`api_key_name_taken`: another key of the organization \
@@ -174,6 +178,9 @@ pub(crate) async fn update_key(
     }
     if let Some(expires_at) = body.take::<i64>("expires_at")? {
         changes = changes.expires_at(expires_at.map(expiry).transpose()?);
+    }
+    if let Some(rate_limit) = body.take::<ApiRateLimit>("rate_limit")? {
+        changes = changes.rate_limit(rate_limit.map(checked_rate_limit).transpose()?);
     }
     body.finish()?;
     Ok(Json(
@@ -269,6 +276,17 @@ fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
             "the body is over 16 KiB",
         ),
         _ => ApiError::invalid_request(None, rejection.body_text()),
+    })
+}
+
+/// A rate limit as read, checked: out of range is an error about `rate_limit` that says which
+/// value is wrong.
+fn checked_rate_limit(limit: ApiRateLimit) -> Result<RateLimit, ApiError> {
+    RateLimit::new(limit.requests, limit.per_seconds).map_err(|error| {
+        ApiError::invalid_request(
+            Some("rate_limit"),
+            format!("`rate_limit` is invalid: {error}"),
+        )
     })
 }
 

@@ -30,7 +30,7 @@ const BODY_LIMIT: usize = 16 * 1024;
 /// | `GET /api-keys?limit=&cursor=` | a page of the organization's keys, newest first |
 /// | `POST /api-keys` | creates a key, answered in full this once |
 /// | `GET /api-keys/{id}` | one key |
-/// | `PATCH /api-keys/{id}` | renames it or changes its expiry |
+/// | `PATCH /api-keys/{id}` | renames it, changes its expiry or its rate limit |
 /// | `POST /api-keys/{id}/regenerate` | a new secret, with an optional grace period for the old |
 /// | `DELETE /api-keys/{id}` | revokes it |
 ///

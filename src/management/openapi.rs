@@ -16,8 +16,8 @@ pub const API_KEY_SCHEME: &str = "api_key";
 /// Documents authentication by API key in an OpenAPI description: adds the `api-key` header as an
 /// `apiKey` security scheme named [`API_KEY_SCHEME`], and to every operation that has a security
 /// requirement, the answers the layer can give instead of the handler's (`400
-/// ambiguous_api_key`, `401`, `403 insufficient_permissions`, `503 key_store_unavailable`), with
-/// their codes.
+/// ambiguous_api_key`, `401`, `403 insufficient_permissions`, `429 rate_limited`,
+/// `503 key_store_unavailable`), with their codes.
 ///
 /// Use it on a service's own routes behind [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer):
 ///
@@ -41,7 +41,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
 pub struct KeySecurity;
 
 /// The layer's answers, by status.
-const LAYER_ANSWERS: [(&str, &str); 4] = [
+const LAYER_ANSWERS: [(&str, &str); 5] = [
     (
         "400",
         "`ambiguous_api_key`: the request carries more than one key.",
@@ -56,6 +56,11 @@ const LAYER_ANSWERS: [(&str, &str); 4] = [
         "403",
         "`insufficient_permissions`: the key's permission is too low; `required_permission` \
          names the one the request needs.",
+    ),
+    (
+        "429",
+        "`rate_limited`: the key's rate limit is spent (where the service sets limits); \
+         `Retry-After` and `retry_after_seconds` say when to try again.",
     ),
     (
         "503",

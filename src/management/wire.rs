@@ -2,10 +2,10 @@
 
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{CreatedKey, KeyInfo, KeyPage, Permission};
+use crate::{CreatedKey, KeyInfo, KeyPage, Permission, rate_limit::RateLimit};
 
 /// Latest expiry accepted, in Unix seconds: the last second of the year 9999. Every store keeps
 /// times as microseconds in 64 bits, so this bound also keeps a far-future expiry storable.
@@ -38,6 +38,9 @@ pub(crate) struct ApiKey {
     pub(crate) name: String,
     #[schema(value_type = PermissionSchema)]
     pub(crate) permission: Permission,
+    /// Its own rate limit; `null`: none.
+    #[schema(required = true)]
+    pub(crate) rate_limit: Option<ApiRateLimit>,
     /// When it was created, in Unix seconds.
     pub(crate) created_at: i64,
     /// When a request last used it, in Unix seconds, to the precision of the usage flush.
@@ -57,11 +60,39 @@ impl From<KeyInfo> for ApiKey {
             display: info.display,
             name: info.name,
             permission: info.permission,
+            rate_limit: info.rate_limit.map(ApiRateLimit::from),
             created_at: unix_seconds(info.created_at),
             last_used_at: info.last_used_at.map(unix_seconds),
             expires_at: info.expires_at.map(unix_seconds),
             revoked_at: info.revoked_at.map(unix_seconds),
             previous_secret_valid_until: info.previous_secret_valid_until.map(unix_seconds),
+        }
+    }
+}
+
+/// A key's rate limit: at most `requests` requests per `per_seconds` seconds, which a client may
+/// also spend at once.
+// Read as it is written; the handlers check what is read with `RateLimit::new`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with `requests` and `per_seconds`"
+)]
+#[schema(as = RateLimit)]
+pub(crate) struct ApiRateLimit {
+    /// How many requests the window allows: 1 to 1,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub(crate) requests: u32,
+    /// The window, in seconds: 1 to 86,400 (one day).
+    #[schema(minimum = 1, maximum = 86_400)]
+    pub(crate) per_seconds: u32,
+}
+
+impl From<RateLimit> for ApiRateLimit {
+    fn from(limit: RateLimit) -> Self {
+        Self {
+            requests: limit.requests(),
+            per_seconds: limit.per_seconds(),
         }
     }
 }
@@ -129,6 +160,8 @@ pub(crate) struct NewApiKey {
     /// When the key stops working, in Unix seconds; in the future. `null` or absent: never.
     #[schema(minimum = 0, maximum = 253_402_300_799.0)]
     expires_at: Option<i64>,
+    /// The key's own rate limit. `null` or absent: none.
+    rate_limit: Option<ApiRateLimit>,
 }
 
 /// What `PATCH /api-keys/{id}` reads: the fields to change, each optional.
@@ -145,6 +178,8 @@ pub(crate) struct ApiKeyChanges {
     /// A new expiry in Unix seconds, in the future; `null` removes the expiry.
     #[schema(minimum = 0, maximum = 253_402_300_799.0)]
     expires_at: Option<i64>,
+    /// A new rate limit of the key's own; `null` removes it.
+    rate_limit: Option<ApiRateLimit>,
 }
 
 /// What `POST /api-keys/{id}/regenerate` reads. The body may be empty.

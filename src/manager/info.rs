@@ -2,11 +2,14 @@
 
 use std::time::SystemTime;
 
-use crate::{KeyFormat, KeyId, KeyRecord, OrganizationId, Permission, PlaintextKey};
+use crate::{
+    KeyFormat, KeyId, KeyRecord, OrganizationId, Permission, PlaintextKey, rate_limit::RateLimit,
+};
 
 /// A key as its owner sees it in a list: everything but the digest.
 ///
-/// With the `serde` feature it serializes with times as Unix seconds.
+/// With the `serde` feature it serializes with times as Unix seconds, and the rate limit as
+/// `{"requests": N, "per_seconds": W}` or `null`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct KeyInfo {
@@ -20,6 +23,8 @@ pub struct KeyInfo {
     pub name: String,
     /// What it may do.
     pub permission: Permission,
+    /// Its own rate limit, if it has one.
+    pub rate_limit: Option<RateLimit>,
     /// When it was created.
     #[cfg_attr(feature = "serde", serde(with = "unix_seconds"))]
     pub created_at: SystemTime,
@@ -45,6 +50,7 @@ impl KeyInfo {
             organization: record.organization,
             name: record.name,
             permission: record.permission,
+            rate_limit: record.rate_limit,
             created_at: record.created_at,
             last_used_at: record.last_used_at,
             expires_at: record.expires_at,
@@ -91,5 +97,33 @@ mod unix_seconds_option {
             Some(time) => super::unix_seconds::serialize(time, serializer),
             None => serializer.serialize_none(),
         }
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::KeyDigest;
+
+    fn info(rate_limit: Option<RateLimit>) -> serde_json::Value {
+        let id = "0123456789ab".parse().unwrap();
+        let created_at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let digest = KeyDigest::from_bytes([7; 32]);
+        let permission = Permission::ReadOnly;
+        let mut record = KeyRecord::new(id, "org".into(), "CI", permission, digest, created_at);
+        record.rate_limit = rate_limit;
+        serde_json::to_value(KeyInfo::new(record, &KeyFormat::default())).unwrap()
+    }
+
+    #[test]
+    fn the_rate_limit_serializes_as_an_object_or_null() {
+        let limit = RateLimit::new(600, 60).unwrap();
+        let json = serde_json::json!({"requests": 600, "per_seconds": 60});
+        assert_eq!(info(Some(limit))["rate_limit"], json);
+        let none = info(None);
+        assert!(none.as_object().unwrap().contains_key("rate_limit"));
+        assert!(none["rate_limit"].is_null());
     }
 }

@@ -1,4 +1,4 @@
-//! Key lifecycle: create, list, rename, revoke, regenerate, expire.
+//! Key lifecycle: create, list, rename, revoke, regenerate, expire, rate-limit.
 
 mod base64url;
 mod changes;
@@ -9,10 +9,12 @@ mod flusher;
 mod info;
 mod leak;
 mod name;
+mod new_key;
 mod page;
 
 use std::time::{Duration, SystemTime};
 
+use changes::Applied;
 pub use changes::KeyChanges;
 pub use cursor::{InvalidCursor, ListCursor};
 pub use error::{ManageError, ManageResult};
@@ -22,6 +24,7 @@ pub use info::{CreatedKey, KeyInfo};
 pub use leak::LeakOutcome;
 pub use name::MAX_NAME_CHARS;
 use name::{ensure_name_free, validate_name};
+pub use new_key::NewKey;
 pub use page::{DEFAULT_PAGE_LIMIT, KeyPage, MAX_PAGE_LIMIT};
 
 use crate::{
@@ -103,13 +106,8 @@ impl KeyManager {
         ApiKeyAuthLayer::from_authenticator(self.authenticator.clone())
     }
 
-    /// Creates a key and returns its plaintext, the only time it exists.
-    ///
-    /// The name is trimmed, and must differ from the names of the organization's keys that are
-    /// not revoked, ignoring case ([`ManageError::NameTaken`]). That check reads the
-    /// organization's keys before the insert and is not atomic with it: two creates with one name
-    /// at the same moment may both succeed. A name is a label for people; the id is what
-    /// identifies a key.
+    /// Creates a key without a rate limit of its own and returns its plaintext, the only time it
+    /// exists: [`create_key`](Self::create_key) with a [`NewKey`] of these values.
     pub async fn create(
         &self,
         organization: &OrganizationId,
@@ -117,37 +115,67 @@ impl KeyManager {
         permission: Permission,
         expires_at: Option<SystemTime>,
     ) -> ManageResult<CreatedKey> {
-        let name = validate_name(name)?;
+        let key = NewKey::new(name, permission).expires_at(expires_at);
+        self.create_key(organization, key).await
+    }
+
+    /// Creates `key` and returns its plaintext, the only time it exists.
+    ///
+    /// The name is trimmed, and must differ from the names of the organization's keys that are
+    /// not revoked, ignoring case ([`ManageError::NameTaken`]). That check reads the
+    /// organization's keys before the insert and is not atomic with it: two creates with one name
+    /// at the same moment may both succeed. A name is a label for people; the id is what
+    /// identifies a key. An expiry must be in the future ([`ManageError::ExpiryInPast`]).
+    ///
+    /// ```
+    /// use formbox_auth::{KeyManager, MemoryStore, NewKey, OrganizationId, Permission, RateLimit};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = KeyManager::new(MemoryStore::new());
+    /// let limit = RateLimit::new(600, 60).unwrap();
+    /// let key = NewKey::new("Zapier", Permission::ReadOnly).rate_limit(Some(limit));
+    /// let created = manager.create_key(&OrganizationId::from("org_1"), key).await?;
+    /// assert_eq!(created.info.rate_limit, Some(limit));
+    /// # Ok::<(), formbox_auth::ManageError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn create_key(
+        &self,
+        organization: &OrganizationId,
+        key: NewKey,
+    ) -> ManageResult<CreatedKey> {
+        let name = validate_name(&key.name)?;
         if organization.as_str().is_empty() {
             return Err(ManageError::EmptyOrganization);
         }
         let now = self.now();
-        if expires_at.is_some_and(|expires_at| expires_at <= now) {
+        if key.expires_at.is_some_and(|expires_at| expires_at <= now) {
             return Err(ManageError::ExpiryInPast);
         }
         let deadline = self.authenticator.deadline();
         let existing = deadline.bound(self.store().list(organization)).await?;
         ensure_name_free(&existing, name, None)?;
         for _ in 0..ID_ATTEMPTS {
-            let key = self.authenticator.format().generate()?;
+            let plaintext = self.authenticator.format().generate()?;
             let mut record = KeyRecord::new(
-                key.id(),
+                plaintext.id(),
                 organization.clone(),
                 name,
-                permission,
-                key.digest(),
+                key.permission,
+                plaintext.digest(),
                 now,
             );
-            record.expires_at = expires_at;
+            record.expires_at = key.expires_at;
+            record.rate_limit = key.rate_limit;
             let record = record.with_whole_micros();
             match self.insert(&record, now, deadline).await? {
                 Inserted::Stored => {
                     self.emit(KeyEvent::Created {
                         organization: organization.clone(),
-                        key_id: key.id(),
-                        permission,
+                        key_id: plaintext.id(),
+                        permission: key.permission,
                     });
-                    return Ok(self.created(key, record));
+                    return Ok(self.created(plaintext, record));
                 }
                 Inserted::LimitReached => {
                     let limit = self.max_keys_per_organization.unwrap_or_default();
@@ -243,7 +271,7 @@ impl KeyManager {
         Ok(self.info(record))
     }
 
-    /// Gives a key a new secret; id, name, permission and organization stay.
+    /// Gives a key a new secret; id, name, permission, rate limit and organization stay.
     ///
     /// Without `grace` the old secret fails at once. With it, both work until the grace period
     /// ends (but not past the key's own expiry), then only the new one. A grace period still
@@ -297,7 +325,8 @@ impl KeyManager {
         self.update(organization, id, changes).await
     }
 
-    /// Renames a key and sets or clears its expiry in one write: both change, or neither.
+    /// Renames a key, sets or clears its expiry and sets or removes its rate limit in one write:
+    /// everything asked changes, or nothing.
     ///
     /// - A new name is trimmed and validated as by [`create`](Self::create), and must not be
     ///   another active key's ([`ManageError::NameTaken`]; not atomic, as there). A key may take
@@ -307,8 +336,8 @@ impl KeyManager {
     /// - A revoked key cannot change ([`ManageError::Revoked`]).
     ///
     /// Changes that change nothing ([`KeyChanges::new`], or the values the key has) write
-    /// nothing and report nothing; otherwise [`KeyEvent::Renamed`] and
-    /// [`KeyEvent::ExpiryChanged`] report what changed.
+    /// nothing and report nothing; otherwise [`KeyEvent::Renamed`],
+    /// [`KeyEvent::ExpiryChanged`] and [`KeyEvent::RateLimitChanged`] report what changed.
     pub async fn update(
         &self,
         organization: &OrganizationId,
@@ -316,8 +345,7 @@ impl KeyManager {
         changes: KeyChanges,
     ) -> ManageResult<KeyInfo> {
         let name = changes.name.as_deref().map(validate_name).transpose()?;
-        let expires_at = changes.expires_at;
-        if let Some(Some(expiry)) = expires_at
+        if let Some(Some(expiry)) = changes.expires_at
             && expiry <= self.now()
         {
             return Err(ManageError::ExpiryInPast);
@@ -330,27 +358,18 @@ impl KeyManager {
                 ensure_name_free(&records, name, Some(id))?;
             }
         }
-        let (mut renamed, mut expiry_changed) = (false, false);
+        let mut applied = Applied::default();
         let (record, changed) = self
             .change(organization, id, deadline, |record| {
                 if record.revoked_at.is_some() {
                     return Err(ManageError::Revoked);
                 }
-                renamed = name.is_some_and(|name| record.name != name);
-                // Stored times are whole microseconds.
-                expiry_changed =
-                    expires_at.is_some_and(|expiry| record.expires_at != expiry.map(whole_micros));
-                if let Some(name) = name.filter(|_| renamed) {
-                    record.name = name.to_owned();
-                }
-                if let Some(expires_at) = expires_at.filter(|_| expiry_changed) {
-                    set_expiry(record, expires_at);
-                }
-                Ok(renamed || expiry_changed)
+                applied = changes::apply(record, name, &changes);
+                Ok(applied.any())
             })
             .await?;
         if changed {
-            self.emit_update(&record, renamed, expiry_changed);
+            self.emit_update(&record, applied);
         }
         Ok(self.info(record))
     }
@@ -576,29 +595,28 @@ impl KeyManager {
     }
 
     /// The events of an update that changed `record`.
-    fn emit_update(&self, record: &KeyRecord, renamed: bool, expiry_changed: bool) {
+    fn emit_update(&self, record: &KeyRecord, applied: Applied) {
         let organization = &record.organization;
-        if renamed {
+        if applied.renamed {
             self.emit(KeyEvent::Renamed {
                 organization: organization.clone(),
                 key_id: record.id,
             });
         }
-        if expiry_changed {
+        if applied.expiry {
             self.emit(KeyEvent::ExpiryChanged {
                 organization: organization.clone(),
                 key_id: record.id,
                 expires_at: record.expires_at,
             });
         }
-    }
-}
-
-/// Sets `record`'s expiry, and ends a grace period of its previous secret no later.
-fn set_expiry(record: &mut KeyRecord, expires_at: Option<SystemTime>) {
-    record.expires_at = expires_at;
-    if let (Some(previous), Some(expires_at)) = (&mut record.previous, expires_at) {
-        previous.valid_until = previous.valid_until.min(expires_at);
+        if applied.rate_limit {
+            self.emit(KeyEvent::RateLimitChanged {
+                organization: organization.clone(),
+                key_id: record.id,
+                rate_limit: record.rate_limit,
+            });
+        }
     }
 }
 

@@ -11,10 +11,17 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::AuthContext;
+use crate::{context::AuthContext, rate_limit::headers::RateLimitFields};
 
-/// The pending store lookup and permission check: a context, or the rejection response.
-pub(crate) type Verification<Res> = Pin<Box<dyn Future<Output = Result<AuthContext, Res>> + Send>>;
+/// The pending store lookup, permission check and rate limit: the request's admission, or the
+/// rejection response.
+pub(crate) type Verification<Res> = Pin<Box<dyn Future<Output = Result<Admitted, Res>> + Send>>;
+
+/// A request the layer lets through: who made it, and the rate limit fields its response gets.
+pub(crate) struct Admitted {
+    pub(crate) context: AuthContext,
+    pub(crate) fields: Option<RateLimitFields>,
+}
 
 pin_project! {
     /// Response future of [`ApiKeyAuth`](super::ApiKeyAuth).
@@ -41,6 +48,7 @@ pin_project! {
         Calling {
             #[pin]
             future: S::Future,
+            fields: Option<RateLimitFields>,
         },
         Rejected {
             response: Option<S::Response>,
@@ -69,9 +77,9 @@ where
         }
     }
 
-    pub(crate) fn calling(future: S::Future) -> Self {
+    pub(crate) fn calling(future: S::Future, fields: Option<RateLimitFields>) -> Self {
         Self {
-            state: State::Calling { future },
+            state: State::Calling { future, fields },
         }
     }
 
@@ -90,6 +98,7 @@ where
 {
     type Output = Result<Response<ResBody>, S::Error>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
@@ -101,17 +110,24 @@ where
                 } => {
                     let outcome = ready!(verification.as_mut().poll(cx));
                     match (outcome, request.take(), inner.take()) {
-                        (Ok(context), Some(mut request), Some(mut inner)) => {
-                            request.extensions_mut().insert(context);
+                        (Ok(admitted), Some(mut request), Some(mut inner)) => {
+                            request.extensions_mut().insert(admitted.context);
                             State::Calling {
                                 future: inner.call(request),
+                                fields: admitted.fields,
                             }
                         }
                         (Err(response), _, _) => return Poll::Ready(Ok(response)),
                         _ => panic!("{POLLED_AFTER_COMPLETION}"),
                     }
                 }
-                StateProj::Calling { future } => return future.poll(cx),
+                StateProj::Calling { future, fields } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    if let Some(fields) = fields.take() {
+                        fields.add_to(response.headers_mut());
+                    }
+                    return Poll::Ready(Ok(response));
+                }
                 StateProj::Rejected { response } => {
                     return match response.take() {
                         Some(response) => Poll::Ready(Ok(response)),

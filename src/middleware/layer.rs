@@ -5,12 +5,14 @@ use std::{fmt, sync::Arc};
 use tower_layer::Layer;
 
 use super::{ApiKeyAuth, JsonRejection};
-use crate::{Authenticator, KeyStore, PermissionPolicy};
+use crate::{Authenticator, KeyStore, PermissionPolicy, rate_limit::RateLimits};
 
-/// Authenticates every request by its `api-key` header and enforces the key's permission.
+/// Authenticates every request by its `api-key` header, enforces the key's permission and, when
+/// configured, its rate limit.
 ///
 /// Defaults are the secure ones: keys only from the `api-key` header, permission from the
-/// method ([`PermissionPolicy`]), JSON rejections ([`JsonRejection`]).
+/// method ([`PermissionPolicy`]), JSON rejections ([`JsonRejection`]). No rate limit unless
+/// [`with_rate_limits`](Self::with_rate_limits) sets some.
 ///
 /// ```
 /// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Permission, PermissionPolicy};
@@ -27,6 +29,7 @@ pub struct ApiKeyAuthLayer<C = PermissionPolicy, R = JsonRejection> {
     classifier: C,
     on_rejection: R,
     accept_bearer: bool,
+    rate_limits: Option<RateLimits>,
 }
 
 /// What every clone of one service shares, so that cloning it per request is one reference count.
@@ -35,6 +38,7 @@ pub(crate) struct Shared<C, R> {
     pub(crate) classifier: C,
     pub(crate) on_rejection: R,
     pub(crate) accept_bearer: bool,
+    pub(crate) rate_limits: Option<RateLimits>,
 }
 
 impl ApiKeyAuthLayer {
@@ -50,6 +54,7 @@ impl ApiKeyAuthLayer {
             classifier: PermissionPolicy::new(),
             on_rejection: JsonRejection,
             accept_bearer: false,
+            rate_limits: None,
         }
     }
 }
@@ -68,6 +73,7 @@ impl<C, R> ApiKeyAuthLayer<C, R> {
             classifier,
             on_rejection: self.on_rejection,
             accept_bearer: self.accept_bearer,
+            rate_limits: self.rate_limits,
         }
     }
 
@@ -78,6 +84,7 @@ impl<C, R> ApiKeyAuthLayer<C, R> {
             classifier: self.classifier,
             on_rejection,
             accept_bearer: self.accept_bearer,
+            rate_limits: self.rate_limits,
         }
     }
 
@@ -85,6 +92,23 @@ impl<C, R> ApiKeyAuthLayer<C, R> {
     /// carries a key in both is rejected as ambiguous.
     pub fn with_bearer(mut self, accept: bool) -> Self {
         self.accept_bearer = accept;
+        self
+    }
+
+    /// Limits each key's requests with `limits`, after authentication and the permission
+    /// check; see [`RateLimits`].
+    ///
+    /// ```
+    /// use formbox_auth::{ApiKeyAuthLayer, MemoryLimiter, MemoryStore, Permission, RateLimit, RateLimits};
+    ///
+    /// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_rate_limits(
+    ///     RateLimits::new(MemoryLimiter::new())
+    ///         .default_for(Permission::ReadOnly, RateLimit::new(600, 60)?),
+    /// );
+    /// # Ok::<(), formbox_auth::InvalidRateLimit>(())
+    /// ```
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
         self
     }
 
@@ -103,6 +127,7 @@ impl<S, C: Clone, R: Clone> Layer<S> for ApiKeyAuthLayer<C, R> {
             classifier: self.classifier.clone(),
             on_rejection: self.on_rejection.clone(),
             accept_bearer: self.accept_bearer,
+            rate_limits: self.rate_limits.clone(),
         };
         ApiKeyAuth::from_shared(inner, Arc::new(shared))
     }
@@ -110,18 +135,31 @@ impl<S, C: Clone, R: Clone> Layer<S> for ApiKeyAuthLayer<C, R> {
 
 impl<C, R> fmt::Debug for ApiKeyAuthLayer<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            authenticator,
+            accept_bearer,
+            rate_limits,
+            ..
+        } = self;
         debug_config::<C, R>(
             f,
             "ApiKeyAuthLayer",
-            &self.authenticator,
-            self.accept_bearer,
+            authenticator,
+            *accept_bearer,
+            rate_limits,
         )
     }
 }
 
 impl<C, R> fmt::Debug for Shared<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug_config::<C, R>(f, "Shared", &self.authenticator, self.accept_bearer)
+        let Self {
+            authenticator,
+            accept_bearer,
+            rate_limits,
+            ..
+        } = self;
+        debug_config::<C, R>(f, "Shared", authenticator, *accept_bearer, rate_limits)
     }
 }
 
@@ -131,11 +169,13 @@ fn debug_config<C, R>(
     name: &str,
     authenticator: &Authenticator,
     accept_bearer: bool,
+    rate_limits: &Option<RateLimits>,
 ) -> fmt::Result {
     f.debug_struct(name)
         .field("authenticator", authenticator)
         .field("classifier", &std::any::type_name::<C>())
         .field("on_rejection", &std::any::type_name::<R>())
         .field("accept_bearer", &accept_bearer)
+        .field("rate_limits", rate_limits)
         .finish()
 }

@@ -1,9 +1,10 @@
 //! The tower middleware: [`ApiKeyAuthLayer`], [`ApiKeyAuth`] and its [`ResponseFuture`].
 //!
 //! For each request the service reads the one key in the `api-key` header, checks it offline,
-//! looks it up with one store read, compares digests in constant time, checks revocation, expiry and
-//! permission, and then either calls the inner service with an [`AuthContext`](crate::AuthContext)
-//! in the request's extensions or answers with a [`Rejection`]:
+//! looks it up with one store read, compares digests in constant time, checks revocation, expiry,
+//! permission and, when configured, the key's rate limit, and then either calls the inner service
+//! with an [`AuthContext`](crate::AuthContext) in the request's extensions or answers with a
+//! [`Rejection`]:
 //!
 //! | situation | status | code |
 //! |---|---|---|
@@ -14,6 +15,7 @@
 //! | permission too low | 403 | `insufficient_permissions` |
 //! | several keys in one request | 400 | `ambiguous_api_key` |
 //! | the store failed | 503 | `key_store_unavailable` |
+//! | the key's rate limit is spent ([`RateLimits`](crate::RateLimits)) | 429 | `rate_limited` |
 //!
 //! # Example
 //!
@@ -53,6 +55,7 @@
 mod extract;
 mod future;
 mod layer;
+mod limit;
 mod rejection;
 mod service;
 

@@ -1,10 +1,13 @@
 //! What the layer answers when it turns a request away.
 
-use std::fmt;
+use std::{borrow::Cow, fmt, time::Duration};
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
-use crate::Permission;
+use crate::{
+    Permission,
+    rate_limit::{RateLimit, headers::delay_seconds},
+};
 
 /// Why the layer turned a request away. Each maps to one status and error code.
 ///
@@ -41,6 +44,14 @@ pub enum Rejection {
     AmbiguousKey,
     /// The key store failed or timed out; nothing was let through.
     StoreUnavailable,
+    /// The key has spent its rate limit. Whatever [`OnRejection`] built, the layer adds
+    /// `Retry-After` and the rate limit header fields to the response.
+    RateLimited {
+        /// The limit the key is over.
+        limit: RateLimit,
+        /// Until the key may make a request again.
+        retry_after: Duration,
+    },
 }
 
 impl Rejection {
@@ -53,6 +64,7 @@ impl Rejection {
             Self::InsufficientPermissions { .. } => StatusCode::FORBIDDEN,
             Self::AmbiguousKey => StatusCode::BAD_REQUEST,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -67,9 +79,16 @@ impl Rejection {
     }
 
     /// The JSON body: `{"error": {"code": ..., "message": ...}}`, plus `required_permission`
-    /// for permission errors. Fixed per rejection, so answering one allocates nothing.
-    pub const fn json(&self) -> &'static str {
-        self.text().json
+    /// for permission errors, and `rate_limit` (`requests`, `per_seconds`) and
+    /// `retry_after_seconds` when rate limited. Fixed, so borrowed and allocation-free, for every
+    /// rejection but `RateLimited`.
+    pub fn json(&self) -> Cow<'static, str> {
+        match self {
+            Self::RateLimited { limit, retry_after } => {
+                Cow::Owned(rate_limited_json(*limit, *retry_after))
+            }
+            _ => Cow::Borrowed(self.text().json),
+        }
     }
 
     const fn text(&self) -> &'static Text {
@@ -86,6 +105,7 @@ impl Rejection {
             } => &NEEDS_READ_ONLY,
             Self::AmbiguousKey => &AMBIGUOUS_KEY,
             Self::StoreUnavailable => &STORE_UNAVAILABLE,
+            Self::RateLimited { .. } => &RATE_LIMITED,
         }
     }
 }
@@ -145,6 +165,25 @@ text!(
     "API keys cannot be checked right now; try again later"
 );
 
+text!(
+    RATE_LIMITED,
+    "rate_limited",
+    "this API key has made too many requests; retry after the time in `Retry-After`"
+);
+
+/// The rate-limited body: the fixed one, opened again to add the limit and the wait.
+fn rate_limited_json(limit: RateLimit, retry_after: Duration) -> String {
+    let head = RATE_LIMITED
+        .json
+        .strip_suffix("}}")
+        .unwrap_or(RATE_LIMITED.json);
+    let (requests, per_seconds) = (limit.requests(), limit.per_seconds());
+    let seconds = delay_seconds(retry_after);
+    format!(
+        r#"{head},"rate_limit":{{"requests":{requests},"per_seconds":{per_seconds}}},"retry_after_seconds":{seconds}}}}}"#
+    )
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.message())
@@ -182,12 +221,16 @@ where
 
 /// The default rejection: the documented JSON body with `Content-Type: application/json`, and
 /// `WWW-Authenticate` on 401s.
+///
+/// Any body built from both a `&'static str` and a `String` works: `String`, axum's `Body`,
+/// `http_body_util::Full<Bytes>`. Only the rate-limited body is a `String`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonRejection;
 
-impl<B: From<&'static str>> OnRejection<B> for JsonRejection {
+impl<B: From<&'static str> + From<String>> OnRejection<B> for JsonRejection {
     fn on_rejection(&self, rejection: Rejection) -> Response<B> {
         // Sized for the two headers: a map's first insert otherwise allocates room for many more.
+        // (The layer adds three to a rate-limited answer, which is rare enough to grow the map.)
         let mut headers = HeaderMap::with_capacity(2);
         headers.insert(
             header::CONTENT_TYPE,
@@ -199,18 +242,30 @@ impl<B: From<&'static str>> OnRejection<B> for JsonRejection {
                 HeaderValue::from_static("api-key"),
             );
         }
-        let mut response = Response::new(B::from(rejection.json()));
+        let body = match rejection {
+            Rejection::RateLimited { limit, retry_after } => rate_limited_body(limit, retry_after),
+            _ => B::from(rejection.text().json),
+        };
+        let mut response = Response::new(body);
         *response.status_mut() = rejection.status();
         *response.headers_mut() = headers;
         response
     }
 }
 
+/// The rate-limited body, built out of line, so that building a fixed body (the path of every
+/// invalid request) stays small enough to inline.
+#[cold]
+#[inline(never)]
+fn rate_limited_body<B: From<String>>(limit: RateLimit, retry_after: Duration) -> B {
+    B::from(rate_limited_json(limit, retry_after))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ALL: [Rejection; 8] = [
+    const ALL: [Rejection; 9] = [
         Rejection::MissingKey,
         Rejection::InvalidKey,
         Rejection::RevokedKey,
@@ -223,12 +278,19 @@ mod tests {
         },
         Rejection::AmbiguousKey,
         Rejection::StoreUnavailable,
+        Rejection::RateLimited {
+            limit: match RateLimit::new(5, 60) {
+                Ok(limit) => limit,
+                Err(_) => panic!("a valid limit"),
+            },
+            retry_after: Duration::from_millis(11_500),
+        },
     ];
 
     #[test]
     fn every_body_is_json_with_its_code_and_message() {
         for rejection in ALL {
-            let body: serde_json::Value = serde_json::from_str(rejection.json()).unwrap();
+            let body: serde_json::Value = serde_json::from_str(&rejection.json()).unwrap();
             assert_eq!(body["error"]["code"], rejection.code());
             assert_eq!(body["error"]["message"], rejection.message());
         }
@@ -237,7 +299,7 @@ mod tests {
     #[test]
     fn permission_error_names_the_required_permission() {
         let body: serde_json::Value = serde_json::from_str(
-            Rejection::InsufficientPermissions {
+            &Rejection::InsufficientPermissions {
                 required: Permission::FullAccess,
             }
             .json(),
@@ -249,6 +311,50 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("full_access")
+        );
+    }
+
+    #[test]
+    fn rate_limited_body_has_the_limit_and_the_wait_in_whole_seconds() {
+        let rejection = ALL[8];
+        assert_eq!(rejection.status(), StatusCode::TOO_MANY_REQUESTS);
+        let body: serde_json::Value = serde_json::from_str(&rejection.json()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {
+                "code": "rate_limited",
+                "message": rejection.message(),
+                "rate_limit": {"requests": 5, "per_seconds": 60},
+                "retry_after_seconds": 12,
+            }})
+        );
+    }
+
+    #[test]
+    fn fixed_bodies_are_borrowed() {
+        for rejection in &ALL[..8] {
+            assert!(
+                matches!(rejection.json(), Cow::Borrowed(_)),
+                "{rejection:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_rejection_builds_the_common_body_types() {
+        fn status<B: From<&'static str> + From<String>>() -> Vec<StatusCode> {
+            ALL.iter()
+                .map(|rejection| {
+                    OnRejection::<B>::on_rejection(&JsonRejection, *rejection).status()
+                })
+                .collect()
+        }
+        let expected: Vec<_> = ALL.iter().map(Rejection::status).collect();
+        assert_eq!(status::<String>(), expected);
+        assert_eq!(status::<axum::body::Body>(), expected);
+        assert_eq!(
+            status::<http_body_util::Full<axum::body::Bytes>>(),
+            expected
         );
     }
 }

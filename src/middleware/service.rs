@@ -10,10 +10,16 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{
-    ApiKeyAuthLayer, OnRejection, Rejection, ResponseFuture, extract::presented_key,
-    future::Verification, layer::Shared,
+    ApiKeyAuthLayer, OnRejection, Rejection, ResponseFuture,
+    extract::presented_key,
+    future::{Admitted, Verification},
+    layer::Shared,
+    limit::{check, settle},
 };
-use crate::{AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyId, KeyStore, Permission};
+use crate::{
+    AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyId, KeyStore, Permission,
+    rate_limit::Check,
+};
 
 /// The middleware [`ApiKeyAuthLayer`] produces. See there for configuration.
 pub struct ApiKeyAuth<S, C, R> {
@@ -81,21 +87,72 @@ where
             Err(rejection) => return ResponseFuture::rejected(reject(shared, None, rejection)),
         };
         let required = shared.classifier.required_permission(&request);
-        // Hot path: a store that answers from memory needs no task switch and no allocation.
+        // Hot path: a store that answers from memory and an in-process limiter need no task
+        // switch and no boxed future.
         if let Some(outcome) = shared.authenticator.verify_cached(id, &digest) {
             return match authorize(outcome, required) {
-                Ok(context) => {
-                    request.extensions_mut().insert(context);
-                    ResponseFuture::calling(self.inner.call(request))
-                }
+                Ok(context) => self.limit_and_call(request, id, context),
                 Err(rejection) => ResponseFuture::rejected(reject(shared, Some(id), rejection)),
             };
         }
         let shared = Arc::clone(shared);
-        let verification: Verification<Response<ResBody>> = Box::pin(async move {
+        self.verifying(request, async move {
             let outcome = shared.authenticator.verify(id, digest).await;
-            authorize(outcome, required).map_err(|rejection| reject(&shared, Some(id), rejection))
-        });
+            let context = authorize(outcome, required)
+                .map_err(|rejection| reject(&shared, Some(id), rejection))?;
+            let fields = match check(&shared, &context) {
+                None => None,
+                Some(Check::Ready(decision)) => settle(&shared, id, decision)?,
+                Some(Check::Pending(decision)) => settle(&shared, id, decision.await)?,
+            };
+            Ok(Admitted { context, fields })
+        })
+    }
+}
+
+impl<S, C, R> ApiKeyAuth<S, C, R> {
+    /// Applies the rate limit to an authenticated request, then calls the inner service or
+    /// answers the refusal; a limiter that answers later is awaited first.
+    fn limit_and_call<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+        id: KeyId,
+        context: AuthContext,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        R: OnRejection<ResBody> + Send + Sync + 'static,
+        C: Send + Sync + 'static,
+        ResBody: Send + 'static,
+    {
+        let fields = match check(&self.shared, &context) {
+            None => None,
+            Some(Check::Ready(decision)) => match settle(&self.shared, id, decision) {
+                Ok(fields) => fields,
+                Err(response) => return ResponseFuture::rejected(response),
+            },
+            Some(Check::Pending(decision)) => {
+                let shared = Arc::clone(&self.shared);
+                return self.verifying(request, async move {
+                    let fields = settle(&shared, id, decision.await)?;
+                    Ok(Admitted { context, fields })
+                });
+            }
+        };
+        request.extensions_mut().insert(context);
+        ResponseFuture::calling(self.inner.call(request), fields)
+    }
+
+    /// A response future that first awaits `verification`, then calls the inner service.
+    fn verifying<ReqBody, ResBody>(
+        &mut self,
+        request: Request<ReqBody>,
+        verification: impl Future<Output = Result<Admitted, Response<ResBody>>> + Send + 'static,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    {
+        let verification: Verification<Response<ResBody>> = Box::pin(verification);
         // The clone may not be ready; the original is, so it serves this request.
         let inner = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, inner);
@@ -105,7 +162,7 @@ where
 
 /// Reports a rejection as an event and builds its response, which carries the [`Rejection`] in
 /// its extensions.
-fn reject<C, R: OnRejection<B>, B>(
+pub(super) fn reject<C, R: OnRejection<B>, B>(
     shared: &Shared<C, R>,
     key_id: Option<KeyId>,
     rejection: Rejection,

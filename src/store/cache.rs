@@ -24,7 +24,9 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 ///   entry makes room for a new one. Unknown ids have their own bound so that a flood of
 ///   made-up keys cannot push real ones out.
 /// - **Time to live**: a record is served for [`with_ttl`](Self::with_ttl) after it was read,
-///   the answer "no such key" for [`with_negative_ttl`](Self::with_negative_ttl). Without
+///   the answer "no such key" for [`with_negative_ttl`](Self::with_negative_ttl), timed by
+///   [`Clock::now_coarse`] (on Linux the kernel's last tick: a read costs a few nanoseconds, and
+///   entries age from up to a tick before they were read, never later). Without
 ///   invalidations from other instances, the time to live is how long a change made elsewhere
 ///   (a revocation) can go unseen.
 /// - **Invalidation**: an insert or update through the cache drops the key at once, in
@@ -209,7 +211,7 @@ impl<S> CachedStore<S> {
     /// The answer when the store failed to look `id` up: the expired record, while its stale
     /// window lasts, else the error.
     fn stale(&self, id: &KeyId, error: StoreError) -> Result<Option<KeyRecord>> {
-        let now = self.clock.now();
+        let now = self.clock.now_coarse();
         let mut state = self.lock();
         match state.hits.stale(id, now, self.config.hits()) {
             Some(record) => {
@@ -267,7 +269,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
     async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
         // Entries age from before the read, so none outlives its time to live counted from
         // when the store answered.
-        let read_at = self.clock.now();
+        let read_at = self.clock.now_coarse();
         let generation = {
             let mut state = self.lock();
             if let Some(record) = state.hits.fresh(id, read_at, self.config.hits()) {
@@ -311,7 +313,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
     /// A fresh cached answer, without copying the record; otherwise whatever the store behind
     /// can answer at once (nothing, for a database), which is not cached.
     fn get_cached(&self, id: &KeyId) -> CachedLookup {
-        let now = self.clock.now();
+        let now = self.clock.now_coarse();
         {
             let mut state = self.lock();
             if let Some(record) = state.hits.fresh(id, now, self.config.hits()) {

@@ -6,7 +6,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::{KeyDigest, KeyId, Permission};
+use crate::{KeyDigest, KeyId, Permission, rate_limit::RateLimit};
 
 /// The organization a key belongs to: the tenant its requests act for.
 ///
@@ -111,6 +111,8 @@ pub struct KeyRecord {
     pub created_at: SystemTime,
     /// When the key stops working, if ever.
     pub expires_at: Option<SystemTime>,
+    /// The key's own rate limit, if it has one.
+    pub rate_limit: Option<RateLimit>,
     /// When the key was revoked, if it was.
     pub revoked_at: Option<SystemTime>,
     /// The last time a request used the key, to the precision of the usage flush interval.
@@ -124,7 +126,7 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
-    /// A fresh, never used, never expiring record at revision `0`.
+    /// A fresh, never used, never expiring record without a rate limit, at revision `0`.
     pub fn new(
         id: KeyId,
         organization: OrganizationId,
@@ -142,6 +144,7 @@ impl KeyRecord {
             previous: None,
             created_at,
             expires_at: None,
+            rate_limit: None,
             revoked_at: None,
             last_used_at: None,
             revision: 0,

@@ -23,7 +23,8 @@ use crate::KeyId;
 /// # Schema
 ///
 /// The key id is the primary key; an index on `(organization, created_at, id)` serves
-/// [`list`](crate::KeyStore::list) and each [`list_page`](crate::KeyStore::list_page). Digests are `BLOB`s, `revision` an `INTEGER`. Timestamps are
+/// [`list`](crate::KeyStore::list) and each [`list_page`](crate::KeyStore::list_page). Digests
+/// are `BLOB`s, `revision` an `INTEGER`, and a rate limit two nullable `INTEGER`s. Timestamps are
 /// `INTEGER` microseconds since the Unix epoch: SQLite has no timestamp type, and an integer
 /// keeps every microsecond exactly, sorts and compares as a number (`ORDER BY`, `MAX`) and needs
 /// no parsing, where text would depend on one formatting convention.
@@ -58,9 +59,8 @@ use crate::KeyId;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub type SqliteStore = SqlStore<Sqlite>;
 
-/// Whether the table (`?1`) has its `revision` column yet. SQLite has no
-/// `ADD COLUMN IF NOT EXISTS`.
-const HAS_REVISION: &str = "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = 'revision'";
+/// Whether the table (`?1`) has the column `?2` yet. SQLite has no `ADD COLUMN IF NOT EXISTS`.
+const HAS_COLUMN: &str = "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2";
 
 impl SqlDialect for Sqlite {}
 
@@ -138,19 +138,20 @@ impl Dialect for Sqlite {
     async fn migrate(store: &SqliteStore) -> Result<()> {
         let statements = store.statements();
         // IMMEDIATE takes the write lock at once, so no other connection changes the table
-        // between the look for the column and its addition.
+        // between the look for a column and its addition.
         let mut transaction = store.pool().begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(sql(&statements.create_table))
             .execute(&mut *transaction)
             .await?;
-        let has_revision: i64 = sqlx::query_scalar(HAS_REVISION)
-            .bind(store.table_name())
-            .fetch_one(&mut *transaction)
-            .await?;
-        if has_revision == 0 {
-            sqlx::query(sql(&statements.add_revision))
-                .execute(&mut *transaction)
+        for (column, add) in &statements.add_columns {
+            let has_column: i64 = sqlx::query_scalar(HAS_COLUMN)
+                .bind(store.table_name())
+                .bind(*column)
+                .fetch_one(&mut *transaction)
                 .await?;
+            if has_column == 0 {
+                sqlx::query(sql(add)).execute(&mut *transaction).await?;
+            }
         }
         sqlx::query(sql(&statements.create_index))
             .execute(&mut *transaction)

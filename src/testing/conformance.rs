@@ -13,8 +13,9 @@ use std::{
 };
 
 use crate::{
-    AuthError, Authenticator, KeyDigest, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore,
-    KeyUsage, OrganizationId, Permission, PreviousSecret,
+    AuthError, Authenticator, KeyChanges, KeyDigest, KeyFormat, KeyId, KeyManager, KeyRecord,
+    KeyStore, KeyUsage, NewKey, OrganizationId, Permission, PreviousSecret,
+    rate_limit::{MAX_RATE_LIMIT_REQUESTS, MAX_RATE_LIMIT_WINDOW, RateLimit},
     store::{ActiveKeyLimit, CachedLookup, Inserted, ListPosition},
     testing::ManualClock,
 };
@@ -40,6 +41,11 @@ fn record(organization: &str, name: &str, created_at: SystemTime) -> KeyRecord {
 
 fn digest(byte: u8) -> KeyDigest {
     KeyDigest::from_bytes([byte; 32])
+}
+
+fn rate_limit(requests: u32, per_seconds: u32) -> RateLimit {
+    RateLimit::new(requests, per_seconds)
+        .unwrap_or_else(|error| panic!("{requests} per {per_seconds} s: {error}"))
 }
 
 fn id(text: &str) -> KeyId {
@@ -135,11 +141,15 @@ async fn record_usage(store: &impl KeyStore, usage: &[KeyUsage]) {
     ok(store.record_usage(usage).await, "record_usage");
 }
 
-/// `insert` then `get` returns the record unchanged.
+/// `insert` then `get` returns the record unchanged, with a rate limit or without.
 pub async fn insert_then_get_returns_the_same_record(store: impl KeyStore) {
-    let record = record("org_a", "CI", at(1_700_000_000, 123_456));
-    assert!(insert(&store, &record).await, "insert of a new id");
-    assert_eq!(get(&store, &record.id).await, Some(record));
+    let plain = record("org_a", "CI", at(1_700_000_000, 123_456));
+    let mut limited = record("org_a", "limited", at(1_700_000_001, 0));
+    limited.rate_limit = Some(rate_limit(600, 60));
+    for record in [plain, limited] {
+        assert!(insert(&store, &record).await, "insert of a new id");
+        assert_eq!(get(&store, &record.id).await, Some(record));
+    }
 }
 
 /// `get` of an id never inserted is `None`, not an error.
@@ -375,7 +385,8 @@ pub async fn list_page_is_per_organization(store: impl KeyStore) {
     );
 }
 
-/// `update` writes every field and the revision, but keeps the stored `last_used_at`.
+/// `update` writes every field and the revision, but keeps the stored `last_used_at`; it sets
+/// optional fields (the rate limit among them) and clears them.
 pub async fn update_writes_everything_but_last_used_at(store: impl KeyStore) {
     let original = record("org_a", "before", at(1_700_000_000, 0));
     insert(&store, &original).await;
@@ -400,6 +411,7 @@ pub async fn update_writes_everything_but_last_used_at(store: impl KeyStore) {
     }));
     changed.created_at = at(1_700_000_001, 1);
     changed.expires_at = Some(at(1_800_000_000, 0));
+    changed.rate_limit = Some(rate_limit(600, 60));
     changed.revoked_at = Some(at(1_700_000_900, 0));
     // Only record_usage moves it.
     changed.last_used_at = Some(at(1_600_000_000, 0));
@@ -414,6 +426,7 @@ pub async fn update_writes_everything_but_last_used_at(store: impl KeyStore) {
     let mut cleared = changed.next_revision();
     cleared.previous = None;
     cleared.expires_at = None;
+    cleared.rate_limit = None;
     cleared.revoked_at = None;
     assert!(update(&store, &cleared, changed.revision).await);
     let mut expected = cleared;
@@ -538,7 +551,8 @@ pub async fn insert_within_counts_only_active_keys_of_the_organization(store: im
     }
 
     // Active: expiring later and open-ended. Room for one more.
-    let third = record("org_a", "third", at(1_750_000_000, 0));
+    let mut third = record("org_a", "third", at(1_750_000_000, 0));
+    third.rate_limit = Some(rate_limit(5, 1));
     assert_eq!(
         insert_within(&store, &third, limit).await,
         Inserted::Stored,
@@ -625,7 +639,8 @@ pub async fn insert_within_is_atomic_under_concurrent_writers(store: impl KeySto
 
 /// `record_usage` moves `last_used_at` forward only, skips unknown ids and changes nothing else.
 pub async fn record_usage_moves_last_used_forward_only(store: impl KeyStore) {
-    let first = record("org_a", "first", at(1_700_000_000, 0));
+    let mut first = record("org_a", "first", at(1_700_000_000, 0));
+    first.rate_limit = Some(rate_limit(100, 3_600));
     let second = record("org_a", "second", at(1_700_000_000, 1));
     let never = record("org_a", "never", at(1_700_000_000, 2));
     for record in [&first, &second, &never] {
@@ -697,15 +712,18 @@ pub async fn every_field_round_trips_exactly(store: impl KeyStore) {
     }));
     // Far from today on both sides: year 2400, and 1969.
     full.expires_at = Some(at(13_569_465_600, 500_000));
+    full.rate_limit = Some(rate_limit(MAX_RATE_LIMIT_REQUESTS, MAX_RATE_LIMIT_WINDOW));
     full.revoked_at = Some(UNIX_EPOCH - Duration::from_micros(86_400_000_001));
     full.last_used_at = Some(at(1_700_000_123, 456_789));
     full.revision = 1 << 40;
     let plain = record("org_full", "no optional field", at(0, 0));
-    assert!(insert(&store, &full).await);
-    assert!(insert(&store, &plain).await);
-    assert_eq!(get(&store, &full.id).await, Some(full.clone()));
-    assert_eq!(get(&store, &plain.id).await, Some(plain.clone()));
-    assert_eq!(list(&store, "org_full").await, vec![full, plain]);
+    let mut smallest = record("org_full", "the smallest limit", at(0, 1));
+    smallest.rate_limit = Some(rate_limit(1, 1));
+    for record in [&full, &plain, &smallest] {
+        assert!(insert(&store, record).await);
+        assert_eq!(get(&store, &record.id).await.as_ref(), Some(record));
+    }
+    assert_eq!(list(&store, "org_full").await, vec![full, smallest, plain]);
 }
 
 /// Times keep every microsecond, in every field and through every write.
@@ -916,6 +934,52 @@ pub async fn regenerated_key_honours_its_grace_period(store: impl KeyStore) {
     assert!(auth.authenticate(&new_key).await.is_ok());
 }
 
+async fn stored_rate_limit(store: &impl KeyStore, id: &KeyId) -> Option<RateLimit> {
+    let record = get(store, id).await;
+    record.unwrap_or_else(|| panic!("kept")).rate_limit
+}
+
+/// Through the crate: a key's own rate limit is stored as created, survives a usage flush and a
+/// regeneration, and is removed and set again by updates.
+pub async fn rate_limit_is_kept_through_every_change_of_a_key(store: impl KeyStore) {
+    let store = Arc::new(store);
+    let (manager, _clock) = manager(Arc::clone(&store));
+    let org = OrganizationId::from("org_a");
+    let first = rate_limit(600, 60);
+    let key = NewKey::new("limited", Permission::ReadOnly).rate_limit(Some(first));
+    let created = ok(manager.create_key(&org, key).await, "create_key");
+    let id = created.info.id;
+    assert_eq!(stored_rate_limit(&*store, &id).await, Some(first));
+
+    let auth = manager.authenticator();
+    let context = ok(
+        auth.authenticate(created.key.expose_secret()).await,
+        "authenticate",
+    );
+    assert_eq!(
+        context.rate_limit(),
+        Some(first),
+        "the context has the key's limit"
+    );
+    ok(manager.flush_usage().await, "record_usage");
+    let rotated = ok(manager.regenerate(&org, id, None).await, "regenerate");
+    assert_eq!(rotated.info.rate_limit, Some(first));
+    assert_eq!(stored_rate_limit(&*store, &id).await, Some(first));
+
+    let removed = ok(
+        manager
+            .update(&org, id, KeyChanges::new().rate_limit(None))
+            .await,
+        "update",
+    );
+    assert_eq!(removed.rate_limit, None);
+    assert_eq!(stored_rate_limit(&*store, &id).await, None);
+    let second = rate_limit(5, 1);
+    let changes = KeyChanges::new().rate_limit(Some(second));
+    ok(manager.update(&org, id, changes).await, "update");
+    assert_eq!(stored_rate_limit(&*store, &id).await, Some(second));
+}
+
 /// Through the crate: a usage flush records when each used key was last used.
 pub async fn usage_flush_records_last_used(store: impl KeyStore) {
     let (manager, clock) = manager(store);
@@ -999,6 +1063,7 @@ macro_rules! key_store_conformance {
             many_tasks_insert_and_update_concurrently,
             revoked_key_is_rejected_after_revocation,
             regenerated_key_honours_its_grace_period,
+            rate_limit_is_kept_through_every_change_of_a_key,
             usage_flush_records_last_used,
         );
     };

@@ -156,6 +156,13 @@ class Scenario:
         expect(dialog.get_by_role("radiogroup", name="Permission")).to_be_visible()
         expect(dialog.get_by_role("radio", name="Full access", exact=True)).not_to_be_checked()
         expect(dialog.get_by_label("Read only", exact=True)).to_be_checked()
+        expect(dialog.get_by_role("group", name="Rate limit")).to_be_visible()
+        requests = dialog.get_by_label("Requests", exact=True)
+        expect(requests).to_have_value("")
+        per = dialog.get_by_label("Per", exact=True)
+        expect(per.locator("option")).to_have_text(["second", "minute", "hour", "day"])
+        requests.fill("5")
+        per.select_option(label="minute")
         dialog.get_by_role("button", name="Create", exact=True).click()
         self.created_key = self.reveal_key(dialog)
         row = self.row(NAME)
@@ -163,7 +170,15 @@ class Scenario:
         expect(row).to_contain_text("Read only")
         expect(row).to_contain_text(display_of(self.created_key) + "…")
         expect(row).to_contain_text("Active")
-        return f"created {display_of(self.created_key)}…, shown once, copied, listed as Read only"
+        expect(row.get_by_role("cell").filter(has_text="5 / minute")).to_have_count(1)
+        expect(self.row(display_of(self.full_key))).to_contain_text("None")
+        headers = {"cookie": f"formbox_session={self.session_cookie['value']}"}
+        status, page = http("GET", f"{self.base}/dashboard/api/api-keys", headers)
+        created = [key for key in page["data"] if key["name"] == NAME] if status == 200 else []
+        check(len(created) == 1 and created[0]["rate_limit"] == {"requests": 5, "per_seconds": 60},
+              f"the API lists {created or (status, page)}")
+        return (f"created {display_of(self.created_key)}…, shown once, copied, listed as Read only "
+                "with a rate limit of 5 / minute")
 
     def step_use_key(self):
         status, body = http("GET", f"{self.base}/v1/forms", {"api-key": self.created_key})
@@ -290,7 +305,7 @@ class Scenario:
     def run(self, chromium):
         steps = [
             ("a. sign in: heading, demo keys, cookie attributes", self.step_sign_in),
-            ("b. create a read-only key, shown once, copied", self.step_create),
+            ("b. create a read-only key limited to 5 a minute, shown once, copied", self.step_create),
             ("c. the new key reads, and may not write", self.step_use_key),
             ("d. a taken name shows the API's error", self.step_duplicate_name),
             ("e. regenerate with no grace period", self.step_regenerate),

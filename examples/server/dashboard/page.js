@@ -14,7 +14,10 @@
 
   const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
   const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const clockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
   const permissionNames = { full_access: "Full access", read_only: "Read only" };
+  const windowNames = { 1: "second", 60: "minute", 3600: "hour", 86400: "day" };
+  const countFormat = new Intl.NumberFormat(undefined);
 
   /** An error answered by the server (or the network), with the message to show. */
   class ApiError extends Error {
@@ -94,7 +97,14 @@
     const time = document.createElement("time");
     time.dateTime = date.toISOString();
     time.title = timeFormat.format(date);
-    time.textContent = (withTime ? timeFormat : dateFormat).format(date);
+    if (withTime) {
+      // Date and time may go on two lines, so that a narrow window keeps every column.
+      time.className = "date-time";
+      time.append(element("span", "", dateFormat.format(date)), " ",
+        element("span", "", clockFormat.format(date)));
+    } else {
+      time.textContent = dateFormat.format(date);
+    }
     return time;
   }
 
@@ -103,6 +113,13 @@
     if (className) node.className = className;
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+
+  /** A key's rate limit as the table shows it: "600 / minute", or "None". */
+  function rateLimitText(limit) {
+    if (limit === null || limit === undefined) return "None";
+    const per = windowNames[limit.per_seconds] || countFormat.format(limit.per_seconds) + " s";
+    return countFormat.format(limit.requests) + " / " + per;
   }
 
   function statusOf(key, now) {
@@ -137,6 +154,7 @@
     row.append(cell("Created", timeCell(key.created_at, "—", false)));
     row.append(cell("Last used", timeCell(key.last_used_at, "Never", true)));
     row.append(cell("Expires", timeCell(key.expires_at, "Never", false)));
+    row.append(cell("Rate limit", element("span", "rate-limit", rateLimitText(key.rate_limit))));
 
     // One element per cell: on phones each cell is a label and one value.
     const [statusText, statusClass] = statusOf(key, now);
@@ -294,6 +312,19 @@
     };
   }
 
+  /** The rate limit the Create form asks for, or null when Requests is empty. */
+  function rateLimitOf(form) {
+    const requests = form.elements.rate_limit;
+    // A number field that holds something other than a number reads as empty: not "no limit".
+    if (requests.value.trim() === "" && !requests.validity.badInput) return null;
+    const count = Number(requests.value);
+    if (!Number.isInteger(count) || count < 1 || count > 1000000) {
+      throw new ApiError(400, "invalid_request",
+        "Requests must be a whole number from 1 to 1,000,000, or empty for no limit.", "rate_limit");
+    }
+    return { requests: count, per_seconds: Number(form.elements.rate_limit_per.value) };
+  }
+
   const openCreate = setUpDialog(document.getElementById("create-dialog"), async (form) => {
     const name = form.elements.name.value.trim();
     if (name === "") {
@@ -302,6 +333,8 @@
     const expiresIn = form.elements.expires.value;
     const body = { name, permission: form.elements.permission.value };
     if (expiresIn !== "") body.expires_at = Math.floor(Date.now() / 1000) + Number(expiresIn);
+    const rateLimit = rateLimitOf(form);
+    if (rateLimit !== null) body.rate_limit = rateLimit;
     const created = await api("POST", "", body);
     announce(`API key “${created.name}” created.`);
     return created;

@@ -38,8 +38,8 @@ use crate::KeyId;
 /// The key id (`TEXT`, byte-order collation) is the primary key; an index on
 /// `(organization, created_at, id)` serves [`list`](crate::KeyStore::list) and each
 /// [`list_page`](crate::KeyStore::list_page). Digests are `BYTEA`,
-/// `revision` a `BIGINT` and timestamps `TIMESTAMPTZ`, which keeps microseconds: the precision
-/// the store guarantees.
+/// `revision` and the rate limit's two nullable columns `BIGINT`, and timestamps `TIMESTAMPTZ`,
+/// which keeps microseconds: the precision the store guarantees.
 ///
 /// # Example
 ///
@@ -192,14 +192,15 @@ impl Dialect for Postgres {
         sqlx::query(sql(&statements.create_table))
             .execute(&mut *transaction)
             .await?;
-        let has_revision: i64 = sqlx::query_scalar(queries::HAS_REVISION)
-            .bind(store.table_name())
-            .fetch_one(&mut *transaction)
-            .await?;
-        if has_revision == 0 {
-            sqlx::query(sql(&statements.add_revision))
-                .execute(&mut *transaction)
+        for (column, add) in &statements.add_columns {
+            let has_column: i64 = sqlx::query_scalar(queries::HAS_COLUMN)
+                .bind(store.table_name())
+                .bind(*column)
+                .fetch_one(&mut *transaction)
                 .await?;
+            if has_column == 0 {
+                sqlx::query(sql(add)).execute(&mut *transaction).await?;
+            }
         }
         sqlx::query(sql(&statements.create_index))
             .execute(&mut *transaction)

@@ -2,7 +2,7 @@
 
 /// Instances that start together all migrate: without the lock, two concurrent
 /// `CREATE TABLE IF NOT EXISTS` can both try to create the table, and one fails; and two
-/// instances upgrading a table of version 0.1 would both add its column.
+/// instances upgrading an older table would both add a column.
 pub(super) const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('formbox_auth.' || $1))";
 
 /// Capped inserts into one table (`$1`) for one organization (`$2`) queue on this lock, held
@@ -11,11 +11,10 @@ pub(super) const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('formbox_au
 pub(super) const ORGANIZATION_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('formbox_auth.' || $1), hashtext($2))";
 
-/// Whether the table (`$1`) has its `revision` column yet. `ALTER TABLE` locks out even readers
-/// until the transaction ends, so `migrate` only alters a table that needs it, not at every
-/// start.
-pub(super) const HAS_REVISION: &str = "SELECT COUNT(*) FROM pg_attribute \
-     WHERE attrelid = to_regclass(quote_ident($1)) AND attname = 'revision' AND NOT attisdropped";
+/// Whether the table (`$1`) has the column `$2` yet. `ALTER TABLE` locks out even readers until
+/// the transaction ends, so `migrate` only alters a table that needs it, not at every start.
+pub(super) const HAS_COLUMN: &str = "SELECT COUNT(*) FROM pg_attribute \
+     WHERE attrelid = to_regclass(quote_ident($1)) AND attname = $2::name AND NOT attisdropped";
 
 /// `write`, made to publish the id of the row it changed on the channel named after `table`, in
 /// the same statement, so the notification goes out exactly when the change commits, and only if

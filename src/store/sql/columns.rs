@@ -39,11 +39,21 @@ impl Column {
 }
 
 /// The column a table of version 0.1 lacks.
-pub(crate) const REVISION: Column = Column::new(
+const REVISION: Column = Column::new(
     "revision",
     "INTEGER NOT NULL DEFAULT 0",
     "BIGINT NOT NULL DEFAULT 0",
 );
+
+/// The rate limit's two columns: both null (no limit) or both set. Nullable without a default,
+/// so that adding them to a table with keys gives none of those keys a limit.
+const RATE_LIMIT_REQUESTS: Column = Column::new("rate_limit_requests", "INTEGER", "BIGINT");
+const RATE_LIMIT_PER_SECONDS: Column = Column::new("rate_limit_per_seconds", "INTEGER", "BIGINT");
+
+/// The columns added to the table after version 0.1, in the order they came:
+/// [`migrate`](super::SqlStore::migrate) adds each one a table lacks.
+pub(crate) const ADDED_COLUMNS: [Column; 3] =
+    [REVISION, RATE_LIMIT_REQUESTS, RATE_LIMIT_PER_SECONDS];
 
 /// Every column, in the order [`values`] gives a record's values.
 ///
@@ -51,7 +61,7 @@ pub(crate) const REVISION: Column = Column::new(
 /// keep every microsecond, sort as numbers and need no parsing. PostgreSQL's `TIMESTAMPTZ` keeps
 /// microseconds too. In PostgreSQL, `COLLATE "C"` orders ids by their bytes, as every other store
 /// does, whatever the database's locale.
-pub(crate) const COLUMNS: [Column; 12] = [
+pub(crate) const COLUMNS: [Column; 14] = [
     // The id an update finds its row by.
     Column::new(
         "id",
@@ -75,6 +85,8 @@ pub(crate) const COLUMNS: [Column; 12] = [
     // Only `record_usage` moves it, so that a flush never undoes a change and the other way round.
     Column::new("last_used_at", "INTEGER", "TIMESTAMPTZ").not_updated(),
     REVISION,
+    RATE_LIMIT_REQUESTS,
+    RATE_LIMIT_PER_SECONDS,
 ];
 
 /// Where [`values`] binds the organization, counting from 1 as bind parameters do.
@@ -90,13 +102,14 @@ pub enum Value<'a> {
     /// A time, in whole microseconds since the Unix epoch.
     Time(Option<i64>),
     /// `INTEGER` or `BIGINT`.
-    Integer(i64),
+    Integer(Option<i64>),
 }
 
 /// `record`'s value for each of [`COLUMNS`], in their order.
 pub(crate) fn values(record: &KeyRecord) -> Result<[Value<'_>; COLUMNS.len()]> {
     let time = |time: Option<SystemTime>| time.map(unix_micros).transpose().map(Value::Time);
     let previous = record.previous.as_deref();
+    let limit = record.rate_limit;
     Ok([
         Value::Text(record.id.as_str()),
         Value::Text(record.organization.as_str()),
@@ -109,7 +122,9 @@ pub(crate) fn values(record: &KeyRecord) -> Result<[Value<'_>; COLUMNS.len()]> {
         time(record.expires_at)?,
         time(record.revoked_at)?,
         time(record.last_used_at)?,
-        Value::Integer(revision(record.revision)?),
+        Value::Integer(Some(revision(record.revision)?)),
+        Value::Integer(limit.map(|limit| i64::from(limit.requests()))),
+        Value::Integer(limit.map(|limit| i64::from(limit.per_seconds()))),
     ])
 }
 
@@ -134,7 +149,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::{KeyDigest, Permission};
+    use crate::{KeyDigest, Permission, rate_limit::RateLimit};
 
     fn record() -> KeyRecord {
         let id = "0123456789ab".parse().unwrap();
@@ -158,7 +173,48 @@ mod tests {
         let updated: Vec<_> = updated_values(&record).unwrap().collect();
         assert_eq!(updated.len(), COLUMNS.len() - 2);
         assert!(matches!(updated[0], Value::Text("org")));
-        assert!(matches!(updated.last(), Some(Value::Integer(3))));
+        assert!(matches!(
+            updated[..],
+            [
+                ..,
+                Value::Integer(Some(3)),
+                Value::Integer(None),
+                Value::Integer(None)
+            ]
+        ));
+    }
+
+    #[test]
+    fn a_rate_limit_is_its_two_columns_and_none_is_two_nulls() {
+        let position = |name| COLUMNS.iter().position(|c| c.name == name).unwrap();
+        let (requests, per_seconds) = (
+            position("rate_limit_requests"),
+            position("rate_limit_per_seconds"),
+        );
+        let mut record = record();
+        let none = values(&record).unwrap();
+        assert!(matches!(none[requests], Value::Integer(None)));
+        assert!(matches!(none[per_seconds], Value::Integer(None)));
+        record.rate_limit = Some(RateLimit::new(600, 60).unwrap());
+        let some = values(&record).unwrap();
+        assert!(matches!(some[requests], Value::Integer(Some(600))));
+        assert!(matches!(some[per_seconds], Value::Integer(Some(60))));
+        let updated: Vec<_> = updated_values(&record).unwrap().collect();
+        assert!(matches!(
+            updated[..],
+            [.., Value::Integer(Some(600)), Value::Integer(Some(60))]
+        ));
+    }
+
+    #[test]
+    fn every_added_column_is_a_column_of_the_table() {
+        for added in &ADDED_COLUMNS {
+            let column = COLUMNS.iter().find(|c| c.name == added.name).unwrap();
+            assert_eq!(
+                (column.sqlite, column.postgres),
+                (added.sqlite, added.postgres)
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use super::{Dialect, time::from_unix_micros};
 use crate::{
     KeyDigest, KeyId, Permission,
+    rate_limit::RateLimit,
     store::{KeyRecord, OrganizationId, PreviousSecret, Result, StoreError},
 };
 
@@ -20,6 +21,8 @@ pub(crate) struct RawRecord {
     pub(crate) revoked_at: Option<i64>,
     pub(crate) last_used_at: Option<i64>,
     pub(crate) revision: i64,
+    pub(crate) rate_limit_requests: Option<i64>,
+    pub(crate) rate_limit_per_seconds: Option<i64>,
 }
 
 /// The value of a `NOT NULL` column.
@@ -44,6 +47,8 @@ impl RawRecord {
             revoked_at: DB::time(row, "revoked_at")?,
             last_used_at: DB::time(row, "last_used_at")?,
             revision: required(DB::integer(row, "revision")?, "revision")?,
+            rate_limit_requests: DB::integer(row, "rate_limit_requests")?,
+            rate_limit_per_seconds: DB::integer(row, "rate_limit_per_seconds")?,
         })
     }
 
@@ -89,8 +94,36 @@ impl RawRecord {
         record.last_used_at = optional(self.last_used_at, "last_used_at")?;
         record.revision =
             u64::try_from(self.revision).map_err(|_| decode("`revision` is negative"))?;
+        record.rate_limit = rate_limit(self.rate_limit_requests, self.rate_limit_per_seconds)
+            .map_err(|message| decode(&message))?;
         Ok(record)
     }
+}
+
+/// The rate limit of the two columns: none when both are null, otherwise both must make a valid
+/// [`RateLimit`]. The error says what is wrong.
+fn rate_limit(
+    requests: Option<i64>,
+    per_seconds: Option<i64>,
+) -> Result<Option<RateLimit>, String> {
+    let (requests, per_seconds) = match (requests, per_seconds) {
+        (None, None) => return Ok(None),
+        (Some(requests), Some(per_seconds)) => (requests, per_seconds),
+        _ => {
+            return Err(
+                "`rate_limit_requests` and `rate_limit_per_seconds` must be both set or both null"
+                    .into(),
+            );
+        }
+    };
+    // Beyond a u32, the values are out of range all the same: 0 says so.
+    let (requests, per_seconds) = (
+        u32::try_from(requests).unwrap_or(0),
+        u32::try_from(per_seconds).unwrap_or(0),
+    );
+    RateLimit::new(requests, per_seconds)
+        .map(Some)
+        .map_err(|error| format!("the rate limit is invalid: {error}"))
 }
 
 #[cfg(test)]
@@ -111,6 +144,8 @@ mod tests {
             revoked_at: None,
             last_used_at: None,
             revision: 4,
+            rate_limit_requests: None,
+            rate_limit_per_seconds: None,
         }
     }
 
@@ -120,8 +155,18 @@ mod tests {
     }
 
     #[test]
+    fn a_row_has_a_rate_limit_when_both_columns_are_set() {
+        assert_eq!(raw().into_record().unwrap().rate_limit, None);
+        let mut row = raw();
+        row.rate_limit_requests = Some(1_000_000);
+        row.rate_limit_per_seconds = Some(86_400);
+        let limit = RateLimit::new(1_000_000, 86_400).unwrap();
+        assert_eq!(row.into_record().unwrap().rate_limit, Some(limit));
+    }
+
+    #[test]
     fn malformed_rows_are_decode_errors() {
-        let cases: [fn(&mut RawRecord); 6] = [
+        let cases: [fn(&mut RawRecord); 12] = [
             |r| r.id = "not an id".into(),
             |r| r.digest = vec![7; 31],
             |r| r.permission = "admin".into(),
@@ -131,6 +176,24 @@ mod tests {
                 r.previous_valid_until = Some(0);
             },
             |r| r.revision = -1,
+            |r| r.rate_limit_requests = Some(5),
+            |r| r.rate_limit_per_seconds = Some(60),
+            |r| {
+                r.rate_limit_requests = Some(0);
+                r.rate_limit_per_seconds = Some(60);
+            },
+            |r| {
+                r.rate_limit_requests = Some(5);
+                r.rate_limit_per_seconds = Some(86_401);
+            },
+            |r| {
+                r.rate_limit_requests = Some(-5);
+                r.rate_limit_per_seconds = Some(60);
+            },
+            |r| {
+                r.rate_limit_requests = Some(i64::from(u32::MAX) + 5);
+                r.rate_limit_per_seconds = Some(60);
+            },
         ];
         for (index, case) in cases.into_iter().enumerate() {
             let mut row = raw();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{
     Dialect,
-    columns::{COLUMNS, ORGANIZATION_POSITION, REVISION},
+    columns::{ADDED_COLUMNS, COLUMNS, ORGANIZATION_POSITION},
     table_name::TableName,
 };
 
@@ -12,8 +12,9 @@ use super::{
 #[derive(Debug)]
 pub(crate) struct Statements {
     pub(crate) create_table: Arc<str>,
-    /// Upgrades a table of version 0.1: every key starts at revision 0.
-    pub(crate) add_revision: Arc<str>,
+    /// Upgrades an older table: each of the columns added since version 0.1, by name, and the
+    /// statement that adds it. Every key starts at revision 0, without a rate limit.
+    pub(crate) add_columns: Vec<(&'static str, Arc<str>)>,
     pub(crate) create_index: Arc<str>,
     pub(crate) get: Arc<str>,
     pub(crate) insert: Arc<str>,
@@ -57,12 +58,14 @@ impl Statements {
                 DB::TABLE_OPTIONS
             )
             .into(),
-            add_revision: format!(
-                "ALTER TABLE {t} ADD COLUMN {} {}",
-                REVISION.name,
-                DB::declaration(&REVISION)
-            )
-            .into(),
+            add_columns: ADDED_COLUMNS
+                .iter()
+                .map(|column| {
+                    let declaration = DB::declaration(column);
+                    let add = format!("ALTER TABLE {t} ADD COLUMN {} {declaration}", column.name);
+                    (column.name, add.into())
+                })
+                .collect(),
             create_index: format!(
                 "CREATE INDEX IF NOT EXISTS \"{name}_organization_idx\" \
                  ON {t} (organization, created_at DESC, id DESC)"
@@ -137,19 +140,41 @@ mod tests {
     fn update_writes_the_updated_columns_then_finds_the_row_by_id_and_revision() {
         let table = TableName::default_name();
         let sqlite = Statements::new::<sqlx::Sqlite>(&table);
-        assert!(sqlite.update.contains("revision = ?10"));
-        assert!(sqlite.update.ends_with("WHERE id = ?11 AND revision = ?12"));
+        assert!(sqlite.update.contains(
+            "revision = ?10, rate_limit_requests = ?11, rate_limit_per_seconds = ?12 WHERE"
+        ));
+        assert!(sqlite.update.ends_with("WHERE id = ?13 AND revision = ?14"));
         assert!(!sqlite.update.contains("last_used_at"));
         let postgres = Statements::new::<sqlx::Postgres>(&table);
         assert!(
             postgres
                 .update
-                .contains("WHERE id = $11 AND revision = $12 RETURNING id")
+                .contains("WHERE id = $13 AND revision = $14 RETURNING id")
         );
         assert!(
             postgres
                 .insert
-                .contains("$12) ON CONFLICT (id) DO NOTHING RETURNING id")
+                .contains("$14) ON CONFLICT (id) DO NOTHING RETURNING id")
+        );
+    }
+
+    #[test]
+    fn an_upgrade_adds_each_newer_column_as_the_table_declares_it() {
+        let table = TableName::default_name();
+        let sqlite = Statements::new::<sqlx::Sqlite>(&table).add_columns;
+        let names: Vec<_> = sqlite.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            ["revision", "rate_limit_requests", "rate_limit_per_seconds"]
+        );
+        assert_eq!(
+            &*sqlite[1].1,
+            r#"ALTER TABLE "formbox_api_keys" ADD COLUMN rate_limit_requests INTEGER"#
+        );
+        let postgres = Statements::new::<sqlx::Postgres>(&table).add_columns;
+        assert_eq!(
+            &*postgres[2].1,
+            r#"ALTER TABLE "formbox_api_keys" ADD COLUMN rate_limit_per_seconds BIGINT"#
         );
     }
 
@@ -176,15 +201,15 @@ mod tests {
     fn a_capped_insert_counts_the_organizations_active_keys_in_its_own_statement() {
         let table = TableName::default_name();
         let counted = "WHERE (SELECT COUNT(*) FROM \"formbox_api_keys\" WHERE organization = ?2 \
-             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?13)) < ?14 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?15)) < ?16 \
              ON CONFLICT (id) DO NOTHING";
         let sqlite = Statements::new::<sqlx::Sqlite>(&table).insert_within;
         assert!(sqlite.contains("SELECT ?1, ?2, ?3, "), "{sqlite}");
-        assert!(sqlite.ends_with(&format!("?12 {counted}")), "{sqlite}");
+        assert!(sqlite.ends_with(&format!("?14 {counted}")), "{sqlite}");
         let postgres = Statements::new::<sqlx::Postgres>(&table).insert_within;
         let counted = counted.replace('?', "$");
         assert!(
-            postgres.contains(&format!("$12 {counted} RETURNING id")),
+            postgres.contains(&format!("$14 {counted} RETURNING id")),
             "{postgres}"
         );
     }

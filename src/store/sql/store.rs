@@ -32,8 +32,10 @@ use crate::{
 ///
 /// The key id is the primary key; an index on `(organization, created_at, id)` serves
 /// [`list`](KeyStore::list) and each [`list_page`](KeyStore::list_page). Digests are binary,
-/// times keep whole microseconds, and `revision` is the integer that makes
-/// [`update`](KeyStore::update) a compare-and-swap.
+/// times keep whole microseconds, `revision` is the integer that makes
+/// [`update`](KeyStore::update) a compare-and-swap, and a key's rate limit is two nullable
+/// integers, `rate_limit_requests` and `rate_limit_per_seconds`, both null (no limit) or both
+/// set. A row holding anything else is a [`StoreError::Decode`](crate::StoreError::Decode).
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub struct SqlStore<DB: SqlDialect> {
     pool: Pool<DB>,
@@ -74,13 +76,14 @@ impl<DB: SqlDialect> SqlStore<DB> {
         &self.pool
     }
 
-    /// Creates the table and its index unless they exist, and upgrades a table created by
-    /// version 0.1 by adding its `revision` column, at `0` for every key. Running it again, or
-    /// from several instances at once, changes nothing.
+    /// Creates the table and its index unless they exist, and upgrades an older table by adding
+    /// the columns it lacks: `revision` (a table of version 0.1), at `0` for every key, and the
+    /// rate limit's two columns, null for every key, so no existing key gets a limit. Running it
+    /// again, or from several instances at once, changes nothing.
     ///
-    /// Instances of 0.1 still running against an upgraded table keep working, but their changes
-    /// do not move revisions: finish a rolling upgrade before two instances may change one key
-    /// at the same time.
+    /// Instances of an older version still running against an upgraded table keep working, but
+    /// their changes neither set nor clear rate limits, and those of 0.1 do not move revisions:
+    /// finish a rolling upgrade before two instances may change one key at the same time.
     pub async fn migrate(&self) -> Result<()> {
         DB::migrate(self).await
     }
@@ -129,7 +132,7 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
     async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
         let counted = [
             Value::Time(Some(unix_micros(limit.at)?)),
-            Value::Integer(i64::from(limit.max)),
+            Value::Integer(Some(i64::from(limit.max))),
         ];
         let statement = &self.statements.insert_within;
         let query = bound(statement, values(record)?.into_iter().chain(counted))?;
@@ -148,7 +151,7 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
     async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
         let found_by = [
             Value::Text(record.id.as_str()),
-            Value::Integer(revision(expected_revision)?),
+            Value::Integer(Some(revision(expected_revision)?)),
         ];
         let query = bound(
             &self.statements.update,
@@ -172,7 +175,7 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
     ) -> Result<Vec<KeyRecord>> {
         let organization = Value::Text(organization.as_str());
         // More rows than an i64 counts are all the rows.
-        let limit = Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX));
+        let limit = Value::Integer(Some(i64::try_from(limit).unwrap_or(i64::MAX)));
         let query = match after.map(position_in::<DB>) {
             None | Some(Position::AfterEveryKey) => {
                 bound(&self.statements.list_first_page, [organization, limit])?

@@ -1,0 +1,137 @@
+//! [`RateLimits`]: which keys the layer limits, with which limiter, and whether responses say so.
+
+use std::{fmt, sync::Arc};
+
+use http::HeaderValue;
+
+use super::{
+    Check, RateDecision, RateLimit, RateLimiter,
+    headers::{RateLimitFields, policy_field},
+};
+use crate::{context::AuthContext, permission::Permission};
+
+/// Per-key rate limits for [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer): a limiter, a default
+/// limit per permission, and whether responses carry the rate limit header fields.
+///
+/// A key's own limit ([`AuthContext::rate_limit`]) wins; a key without one gets the default of
+/// its permission; a key with neither is not limited. Without any `RateLimits`, nothing is.
+///
+/// Requests are counted after authentication and the permission check: a wrong secret or a
+/// request the key may not make never spends its budget. A request over the limit is answered
+/// `429 Too Many Requests` with the code `rate_limited`, `Retry-After` (whole seconds, rounded
+/// up) and the limit and the wait in the JSON body.
+///
+/// The rate limit fields of draft-ietf-httpapi-ratelimit-headers-10,
+/// `RateLimit-Policy: "default";q=600;w=60` (the limit) and `RateLimit: "default";r=599;t=1`
+/// (requests left, and seconds until one more fits), come with every refusal, and with every
+/// admitted response of a limited key unless [`without_headers`](Self::without_headers).
+///
+/// ```
+/// use formbox_auth::{ApiKeyAuthLayer, MemoryLimiter, MemoryStore, Permission, RateLimit, RateLimits};
+///
+/// let limits = RateLimits::new(MemoryLimiter::new())
+///     .default_for(Permission::ReadOnly, RateLimit::new(600, 60)?)
+///     .default_for(Permission::FullAccess, RateLimit::new(120, 60)?);
+/// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_rate_limits(limits);
+/// # Ok::<(), formbox_auth::InvalidRateLimit>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct RateLimits {
+    limiter: Arc<dyn RateLimiter>,
+    read_only: Option<DefaultLimit>,
+    full_access: Option<DefaultLimit>,
+    headers: bool,
+}
+
+/// A default limit, with its `RateLimit-Policy` field made once rather than per response.
+#[derive(Debug, Clone)]
+struct DefaultLimit {
+    limit: RateLimit,
+    field: Option<HeaderValue>,
+}
+
+impl RateLimits {
+    /// Limits kept by `limiter` (a [`MemoryLimiter`](crate::MemoryLimiter) on one instance),
+    /// with no defaults and with headers.
+    pub fn new(limiter: impl RateLimiter) -> Self {
+        Self {
+            limiter: Arc::new(limiter),
+            read_only: None,
+            full_access: None,
+            headers: true,
+        }
+    }
+
+    /// Limits keys with `permission` and no limit of their own to `limit`.
+    pub fn default_for(mut self, permission: Permission, limit: RateLimit) -> Self {
+        let default = Some(DefaultLimit {
+            limit,
+            field: policy_field(limit),
+        });
+        match permission {
+            Permission::ReadOnly => self.read_only = default,
+            Permission::FullAccess => self.full_access = default,
+        }
+        self
+    }
+
+    /// Leaves the rate limit fields off admitted responses; refusals still carry them.
+    pub fn without_headers(mut self) -> Self {
+        self.headers = false;
+        self
+    }
+
+    /// The limit of `context`'s key: its own, else its permission's default.
+    pub(crate) fn limit_for(&self, context: &AuthContext) -> Option<RateLimit> {
+        let default = || self.default(context.permission()).map(|d| d.limit);
+        context.rate_limit().or_else(default)
+    }
+
+    /// Spends one request of `context`'s key, or `None` if the key is not limited.
+    pub(crate) fn check(&self, context: &AuthContext) -> Option<Check> {
+        let limit = self.limit_for(context)?;
+        Some(self.limiter.check(context.key_id(), limit))
+    }
+
+    /// The header fields for `decision`: always on a refusal, on an admission unless turned
+    /// off.
+    pub(crate) fn fields(&self, decision: &RateDecision) -> Option<RateLimitFields> {
+        if decision.allowed && !self.headers {
+            return None;
+        }
+        RateLimitFields::new(self.policy(decision.limit)?, decision)
+    }
+
+    /// The `RateLimit-Policy` field of `limit`: a default's, made once, or a new one for a
+    /// key's own.
+    fn policy(&self, limit: RateLimit) -> Option<HeaderValue> {
+        let made = [&self.read_only, &self.full_access]
+            .into_iter()
+            .flatten()
+            .find(|default| default.limit == limit);
+        match made {
+            Some(default) => default.field.clone(),
+            None => policy_field(limit),
+        }
+    }
+
+    fn default(&self, permission: Permission) -> Option<&DefaultLimit> {
+        match permission {
+            Permission::ReadOnly => self.read_only.as_ref(),
+            Permission::FullAccess => self.full_access.as_ref(),
+        }
+    }
+}
+
+impl fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let limit = |default: &Option<DefaultLimit>| default.as_ref().map(|d| d.limit);
+        f.debug_struct("RateLimits")
+            .field("limiter", &self.limiter)
+            .field("read_only", &limit(&self.read_only))
+            .field("full_access", &limit(&self.full_access))
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
