@@ -5,7 +5,8 @@
 #
 # Two instances of the example server (release build) share a SQLite file and a throw-away Redis
 # (scripts/redis.sh, on port $FORMBOX_REDIS_PORT, default 63798 here) with `--limiter redis:URL`.
-# A key limited to REQUESTS per 10 s is created through the management API, and wrk hammers
+# First a key limited to 5 a minute must get five 200s spread over both instances, then 429
+# rate_limited with Retry-After, while another key still gets 200. Then a key limited to REQUESTS per 10 s is created through the management API, and wrk hammers
 # `GET /v1/forms` with it on both instances at once for 10 s. GCRA lets a key spend its whole
 # budget at once and then REQUESTS per 10 s, so the two together must admit at least REQUESTS
 # (the limit is not stricter than asked) and at most REQUESTS + 1.05 × REQUESTS (the burst, and
@@ -161,6 +162,22 @@ start_server "$port_a" "$work/a.log" "redis:$redis"
 start_server "$port_b" "$work/b.log" "redis:$redis"
 full="$(sed -n 's/^full_access key: //p' "$work/a.log")"
 [[ -n "$full" ]] || fail "instance A printed no demo key"
+
+# The documented case first: a key limited to 5 a minute gets five 200s, spread over both
+# instances, then 429 rate_limited with Retry-After; another key is unaffected.
+few="$(limit=5 window=60 create_key "$port_a" "five a minute")"
+for port in "$port_a" "$port_b" "$port_a" "$port_b" "$port_a"; do
+    status="$(curl -s -o /dev/null -w '%{http_code}' -H "api-key: $few" "http://127.0.0.1:$port/v1/forms")"
+    [[ "$status" == 200 ]] || fail "one of the five requests on port $port answered $status"
+done
+answer="$(curl -s -i -H "api-key: $few" "http://127.0.0.1:$port_b/v1/forms")"
+grep -q '^HTTP/1.1 429' <<<"$answer" || fail "the sixth request was not refused: $answer"
+grep -q '"code":"rate_limited"' <<<"$answer" || fail "the sixth request's body: $answer"
+retry="$(sed -n 's/^retry-after: \([0-9]*\).*/\1/ip' <<<"$answer")"
+[[ -n "$retry" ]] || fail "the sixth request had no Retry-After: $answer"
+status="$(curl -s -o /dev/null -w '%{http_code}' -H "api-key: $full" "http://127.0.0.1:$port_b/v1/forms")"
+[[ "$status" == 200 ]] || fail "another key answered $status"
+say "5 per 60 s, shared by two instances: five 200s (A, B, A, B, A), the sixth 429 rate_limited with Retry-After: ${retry}; another key 200"
 
 key="$(create_key "$port_a" "shared limit")"
 load "$key" "$port_a" "$port_b"

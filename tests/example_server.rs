@@ -340,3 +340,49 @@ async fn the_openapi_description_is_served_and_covers_every_route() {
     assert_eq!(me[1]["$ref"], "#/components/schemas/RateLimit", "{me}");
     assert!(schemas["RateLimit"]["properties"]["per_seconds"].is_object());
 }
+
+#[tokio::test]
+async fn a_key_limited_to_five_a_minute_gets_five_then_429() {
+    let manager = KeyManager::new(MemoryStore::new());
+    let keys = app::ensure_demo_keys(&manager).await.unwrap();
+    let full = keys[0].1.clone();
+    let limits = formbox_auth::RateLimits::new(formbox_auth::MemoryLimiter::new());
+    let router = app::app(app::AppState::new(manager).with_rate_limits(limits));
+    let s = Server {
+        router,
+        manager: KeyManager::new(MemoryStore::new()),
+        full: full.clone(),
+        read_only: String::new(),
+    };
+    let body =
+        r#"{"name":"five","permission":"read_only","rate_limit":{"requests":5,"per_seconds":60}}"#;
+    let (status, created) = s
+        .call("POST", "/v1/api-keys", Some(&full), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["rate_limit"],
+        json!({"requests": 5, "per_seconds": 60})
+    );
+    let key = created["key"].as_str().unwrap().to_owned();
+    for n in 1..=5 {
+        let (status, _) = s.call("GET", "/v1/forms", Some(&key), None).await;
+        assert_eq!(status, StatusCode::OK, "request {n}");
+    }
+    let request = Request::get("/v1/forms")
+        .header("api-key", &key)
+        .body(Body::empty())
+        .unwrap();
+    let response = s.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "12");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let error: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(error["error"]["code"], "rate_limited");
+    assert_eq!(
+        error["error"]["rate_limit"],
+        json!({"requests": 5, "per_seconds": 60})
+    );
+    let (status, _) = s.call("GET", "/v1/forms", Some(&full), None).await;
+    assert_eq!(status, StatusCode::OK, "another key is unaffected");
+}
