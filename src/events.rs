@@ -60,6 +60,22 @@ pub enum KeyEvent {
         /// The new limit; `None`: the key has none of its own any more.
         rate_limit: Option<RateLimit>,
     },
+    /// GitHub's secret scanning reported a key of this service found in public, and the key
+    /// was revoked ([`KeyManager::revoke_leaked`](crate::KeyManager::revoke_leaked)). Carries
+    /// where it was found, so that its organization can be told.
+    LeakReported {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+        /// Where it was found, as GitHub reported it (may be empty).
+        url: String,
+        /// What it was found in, as GitHub reported it, such as `commit`.
+        source: String,
+        /// Whether this report revoked it; `false` when it was revoked already, or when the
+        /// text was a superseded secret (whose grace period is now over).
+        revoked: bool,
+    },
     /// A request was turned away.
     Rejected {
         /// The id of the presented key, when it was well-formed.
@@ -145,6 +161,15 @@ impl EventSink for TracingEvents {
             } => {
                 let rate_limit = rate_limit.as_ref().map(tracing::field::display);
                 tracing::info!(%organization, %key_id, rate_limit, "API key rate limit changed");
+            }
+            KeyEvent::LeakReported {
+                organization,
+                key_id,
+                url,
+                source,
+                revoked,
+            } => {
+                tracing::warn!(%organization, %key_id, url, source, revoked, "leaked API key reported");
             }
             KeyEvent::Rejected { key_id, code } => {
                 tracing::debug!(

@@ -46,6 +46,9 @@
 //!   revoke keys, mounted under any prefix, with their OpenAPI 3.1 description (utoipa).
 //! - `redis`: `RedisLimiter`, rate limits shared by many instances through Redis (one atomic
 //!   script per check, by Redis's clock), decided in process while Redis cannot answer.
+//! - `secret-scanning`: `SecretScanning`, an axum endpoint for GitHub's secret scanning partner
+//!   program: it verifies GitHub's signature, revokes the reported keys and answers GitHub which
+//!   were real (implies `management`).
 //! - `testing`: the `testing` module: a conformance suite for [`KeyStore`] backends
 //!   (`key_store_conformance!`), a fault-injecting store wrapper and a manual clock.
 
@@ -66,6 +69,8 @@ mod permission;
 mod policy;
 mod rate_limit;
 mod secret;
+#[cfg(feature = "secret-scanning")]
+mod secret_scanning;
 mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -110,6 +115,13 @@ pub use rate_limit::RedisLimiter;
 pub use rate_limit::{
     Check, InvalidRateLimit, MAX_RATE_LIMIT_REQUESTS, MAX_RATE_LIMIT_WINDOW, MemoryLimiter,
     RateDecision, RateLimit, RateLimiter, RateLimits,
+};
+#[cfg(feature = "secret-scanning")]
+#[cfg_attr(docsrs, doc(cfg(feature = "secret-scanning")))]
+pub use secret_scanning::{
+    DEFAULT_MAX_REPORT_BYTES, DEFAULT_MAX_REPORT_TOKENS, DEFAULT_MIN_FETCH_INTERVAL,
+    FetchingPublicKeys, GithubPublicKey, ProviderError, PublicKeyProvider, SecretScanning,
+    StaticPublicKeys,
 };
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;

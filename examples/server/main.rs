@@ -1,5 +1,5 @@
 //! The example server: `cargo run --example server -- [--addr HOST:PORT] [--store SPEC]
-//! [--limiter memory|redis:URL]`.
+//! [--limiter memory|redis:URL] [--scanning-keys FILE]`.
 //!
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
 //! `/health`, `/v1/me`, `/v1/forms`, the key management API under `/v1/api-keys`, its OpenAPI
@@ -8,6 +8,10 @@
 //!
 //! Keys with a rate limit of their own are limited: in this process by default, or with
 //! `--limiter redis:redis://HOST:PORT` through Redis, one budget per key for every instance.
+//!
+//! With `--scanning-keys FILE`, GitHub's secret scanning public keys saved in FILE (the JSON of
+//! `https://api.github.com/meta/public_keys/secret_scanning`), it also serves
+//! `POST /secret-scanning/github`, where GitHub reports leaked keys to be revoked.
 
 mod app;
 #[path = "../support/args.rs"]
@@ -20,7 +24,7 @@ mod store;
 
 use std::{error::Error, time::Duration};
 
-use formbox_auth::{Authenticator, KeyManager};
+use formbox_auth::{Authenticator, KeyManager, SecretScanning, StaticPublicKeys};
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -32,11 +36,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_writer(std::io::stderr)
         .init();
     let args = args::Args::parse(std::env::args().skip(1))?;
-    args.only(&["addr", "store", "limiter"])?;
+    args.only(&["addr", "store", "limiter", "scanning-keys"])?;
     let addr = args.get("addr").unwrap_or("127.0.0.1:3000");
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
     let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
     let limits = limiter::open_limiter(args.get("limiter").unwrap_or(limiter::DEFAULT_LIMITER))?;
+    // Read before serving, so that a missing or malformed key list stops the server at once.
+    let scanning_keys = args
+        .get("scanning-keys")
+        .map(StaticPublicKeys::from_file)
+        .transpose()?;
 
     for (permission, key) in app::ensure_demo_keys(&manager).await? {
         println!("{permission} key: {key}");
@@ -51,8 +60,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
         listener.local_addr()?
     );
 
+    // GitHub signs its reports instead of presenting an API key: the route sits outside the
+    // API-key layer that `app::app` puts on its own routes.
+    let secret_scanning = scanning_keys.map(|keys| SecretScanning::new(manager.clone(), keys));
     let state = app::AppState::new(manager).with_rate_limits(limits);
-    let app = app::app(state).merge(dashboard.router());
+    let mut app = app::app(state).merge(dashboard.router());
+    if let Some(secret_scanning) = secret_scanning {
+        app = app.nest("/secret-scanning/github", secret_scanning.router());
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
