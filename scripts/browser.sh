@@ -12,6 +12,7 @@
 # from the system packages (apt-get) when /usr/bin/chromium is missing ($FORMBOX_CHROMIUM picks
 # another). The server is stopped on exit; the script exits with the test's status.
 set -euo pipefail
+source "$(dirname "$0")/packages.sh"
 cd "$(dirname "$0")/.."
 
 screenshot="${FORMBOX_SCREENSHOT:-target/browser/settings-api-keys.png}"
@@ -30,15 +31,7 @@ say() { echo "browser.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 install_chromium() {
-    command -v apt-get >/dev/null 2>&1 || die "$chromium not found and apt-get is not available: install Chromium first"
-    local sudo=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "$chromium not found; run as root or install Chromium first"
-        sudo=(sudo)
-    fi
-    say "installing Chromium from the system packages"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+    install_packages Chromium chromium
 }
 
 [[ -x "$chromium" ]] || { install_chromium; [[ -x "$chromium" ]] || die "$chromium still missing after installing Chromium"; }

@@ -22,6 +22,7 @@
 # server runs as the `postgres` user, which is created if missing.
 
 set -euo pipefail
+source "$(dirname "$0")/packages.sh"
 
 PORT="${FORMBOX_PG_PORT:-54329}"
 DATABASE="${FORMBOX_PG_DATABASE:-formbox_test}"
@@ -52,22 +53,12 @@ find_bindir() {
 }
 
 install_postgres() {
-    command -v apt-get >/dev/null 2>&1 || die "initdb not found and apt-get is not available: install PostgreSQL first"
-    local sudo=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "initdb not found; run as root or install PostgreSQL first"
-        sudo=(sudo)
-    fi
-    say "installing PostgreSQL from the system packages"
     # Only this script's cluster is wanted, not the package's default one on port 5432.
     if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
-        "${sudo[@]}" mkdir -p /etc/postgresql-common
-        echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+        as_root mkdir -p /etc/postgresql-common
+        echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
     fi
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    # Keep the configuration written above without asking (there is no terminal in CI).
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold postgresql >&2
+    install_packages PostgreSQL postgresql
 }
 
 # Runs a command as the user that owns the cluster.

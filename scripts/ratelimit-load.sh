@@ -17,6 +17,7 @@
 # Installs wrk from the system packages if it is missing. Prints the counts; exits non-zero if a
 # bound is not met.
 set -euo pipefail
+source "$(dirname "$0")/packages.sh"
 cd "$(dirname "$0")/.."
 
 limit="${1:-200}"
@@ -38,11 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 \
-        || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
-fi
+command -v wrk >/dev/null 2>&1 || install_packages wrk wrk
 
 # Counts the responses by status in every wrk thread and prints the totals as one line:
 # "statuses <200> <429> <other>".

@@ -18,6 +18,7 @@
 # `redis-server` is found.
 
 set -euo pipefail
+source "$(dirname "$0")/packages.sh"
 
 PORT="${FORMBOX_REDIS_PORT:-63799}"
 ROOT="${TMPDIR:-/tmp}/formbox-auth-redis-${PORT}"
@@ -29,18 +30,8 @@ say() { echo "redis.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 install_redis() {
-    command -v apt-get >/dev/null 2>&1 || die "redis-server not found and apt-get is not available: install Redis first"
-    local sudo=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "redis-server not found; run as root or install Redis first"
-        sudo=(sudo)
-    fi
-    say "installing Redis from the system packages"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    # Keep any existing configuration without asking (there is no terminal in CI). The package's
-    # own service, if the system starts it, listens on 6379 and is left alone.
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold redis-server >&2
+    # The package's own service, if the system starts it, listens on 6379 and is left alone.
+    install_packages Redis redis-server
 }
 
 ping() {

@@ -39,6 +39,9 @@ enum Defect {
     ListPageLeaksOtherOrganizations,
 }
 
+/// How long the non-atomic defects wait between their read and their write.
+const ROUND_TRIP: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// A store in memory that behaves correctly except for its [`Defect`].
 #[derive(Debug)]
 struct Broken {
@@ -93,8 +96,10 @@ impl KeyStore for Broken {
     ) -> Result<Inserted, StoreError> {
         if self.defect == Defect::LimitNotAtomic {
             let room = has_room(&self.records.lock().unwrap(), record, limit);
-            // What a network round trip between the count and the insert allows.
-            tokio::task::yield_now().await;
+            // What a network round trip between the count and the insert allows. A sleep rather
+            // than a yield, so that every concurrent writer counts before any inserts, however
+            // the runtime schedules them.
+            tokio::time::sleep(ROUND_TRIP).await;
             let mut records = self.records.lock().unwrap();
             return Ok(insert_counted(&mut records, self.kept(record), room));
         }
@@ -112,7 +117,7 @@ impl KeyStore for Broken {
         if self.defect == Defect::UpdateNotAtomic {
             let matched = matches(&self.records.lock().unwrap());
             // What a network round trip between the read and the write allows.
-            tokio::task::yield_now().await;
+            tokio::time::sleep(ROUND_TRIP).await;
             if matched {
                 self.records
                     .lock()

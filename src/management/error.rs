@@ -104,11 +104,6 @@ impl ApiError {
     pub fn field(&self) -> Option<&str> {
         self.field.as_deref()
     }
-
-    fn with_message(mut self, message: String) -> Self {
-        self.message = message.into();
-        self
-    }
 }
 
 impl From<ManageError> for ApiError {
@@ -141,7 +136,7 @@ impl From<ManageError> for ApiError {
         if status.is_server_error() {
             tracing::error!(%error, "key management failed");
         }
-        let api_error = Self::new(status, code, String::new()).with_message(error.to_string());
+        let api_error = Self::new(status, code, error.to_string());
         match field {
             Some(field) => api_error.with_field(field),
             None => api_error,

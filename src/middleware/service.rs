@@ -78,12 +78,13 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
-        let parsed = presented_key(request.headers_mut(), shared.accept_bearer).and_then(|raw| {
-            let parsed = shared.authenticator.format().parse_bytes(raw);
-            parsed.map_err(|_| Rejection::InvalidKey)
-        });
+        let parsed = presented(
+            &shared.authenticator,
+            request.headers_mut(),
+            shared.accept_bearer,
+        );
         let (id, digest) = match parsed {
-            Ok(parsed) => (parsed.id(), parsed.digest()),
+            Ok(parsed) => parsed,
             Err(rejection) => return ResponseFuture::rejected(reject(shared, None, rejection)),
         };
         let required = shared.classifier.required_permission(&request);
@@ -185,24 +186,32 @@ pub(crate) async fn authenticate_headers(
     authenticator: &crate::Authenticator,
     headers: &mut http::HeaderMap,
 ) -> Result<AuthContext, Rejection> {
-    let parsed = presented_key(headers, false).and_then(|raw| {
-        let parsed = authenticator.format().parse_bytes(raw);
-        parsed.map_err(|_| Rejection::InvalidKey)
-    });
-    let parsed = parsed.inspect_err(|rejection| {
+    let (id, digest) = presented(authenticator, headers, false).inspect_err(|rejection| {
         authenticator.emit(&KeyEvent::Rejected {
             key_id: None,
             code: rejection.code(),
         });
     })?;
-    let id = parsed.id();
-    let outcome = authenticator.verify(id, parsed.digest()).await;
+    let outcome = authenticator.verify(id, digest).await;
     authorize(outcome, Permission::ReadOnly).inspect_err(|rejection| {
         authenticator.emit(&KeyEvent::Rejected {
             key_id: Some(id),
             code: rejection.code(),
         });
     })
+}
+
+/// The id and digest of the one key `headers` carry, checked offline: what the layer and
+/// `authenticate_headers` look up.
+fn presented(
+    authenticator: &crate::Authenticator,
+    headers: &mut http::HeaderMap,
+    accept_bearer: bool,
+) -> Result<(KeyId, crate::KeyDigest), Rejection> {
+    let raw = presented_key(headers, accept_bearer)?;
+    let parsed = authenticator.format().parse_bytes(raw);
+    let parsed = parsed.map_err(|_| Rejection::InvalidKey)?;
+    Ok((parsed.id(), parsed.digest()))
 }
 
 /// Turns a verification outcome and the request's needs into a context or a rejection.
