@@ -7,13 +7,17 @@
 //! `request/hot_keys_limited_no_headers`; `request/hot_keys_typed` against
 //! `request/hot_keys_typed_limited` with an inner response that has a header already. The
 //! malformed key against `request/bare_401`: a bare service answering the identical `401`.
+//!
+//! Metrics: `request/valid` against `request/valid_metrics`, the same request through a layer
+//! with `AuthMetrics`, the Prometheus recorder installed
+//! (`cargo bench --bench auth -- 'request/valid'`).
 
 use std::{borrow::Cow, convert::Infallible, hint::black_box, time::SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use formbox_auth::{
-    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryLimiter, MemoryStore,
-    OrganizationId, Permission, PlaintextKey, RateLimit, RateLimits, Rejection,
+    ApiKeyAuthLayer, AuthMetrics, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryLimiter,
+    MemoryStore, OrganizationId, Permission, PlaintextKey, RateLimit, RateLimits, Rejection,
 };
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use sha2::{Digest, Sha256};
@@ -170,6 +174,7 @@ fn request(c: &mut Criterion) {
     let handler = service_fn(|_: Request<String>| async {
         Ok::<_, Infallible>(Response::new(String::new()))
     });
+    let store_for_metrics = store.clone();
     let layered = ApiKeyAuthLayer::new(store).layer(handler);
     let mut group = c.benchmark_group("request");
     group.bench_function("bare", |b| {
@@ -183,26 +188,64 @@ fn request(c: &mut Criterion) {
     });
     for (name, text) in presented.cases() {
         group.bench_function(name, |b| {
-            b.to_async(&runtime).iter(|| async {
-                let request = Request::get("/v1/forms")
-                    .header("api-key", text)
-                    .body(String::new())
-                    .unwrap();
-                let mut service = layered.clone();
-                service
-                    .ready()
-                    .await
-                    .unwrap()
-                    .call(request)
-                    .await
-                    .unwrap()
-                    .status()
-            })
+            b.to_async(&runtime).iter(|| get_forms(&layered, text))
         });
     }
+    with_metrics(&mut group, &runtime, store_for_metrics, &presented.valid);
     bare_401(&mut group, &runtime, &presented.malformed);
     rate_limited(&mut group, &runtime);
     group.finish();
+}
+
+/// `request/valid` with metrics: `valid_metrics_unrecorded` with handles built before any
+/// recorder (the facade's default, which drops everything), then `valid_metrics` counting into
+/// the Prometheus recorder, installed here (the layers of the other benches have no metrics, so
+/// it costs them nothing).
+fn with_metrics(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &Runtime,
+    store: MemoryStore,
+    valid: &str,
+) {
+    let unrecorded = AuthMetrics::new();
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
+    for (name, metrics) in [
+        ("valid_metrics_unrecorded", unrecorded),
+        ("valid_metrics", AuthMetrics::new()),
+    ] {
+        let handler = service_fn(|_: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+        let layered = ApiKeyAuthLayer::new(store.clone())
+            .with_metrics(metrics)
+            .layer(handler);
+        group.bench_function(name, |b| {
+            b.to_async(runtime).iter(|| get_forms(&layered, valid))
+        });
+    }
+}
+
+/// One `GET /v1/forms` with `key` through a clone of `service`, as a server calls it.
+async fn get_forms<S>(service: &S, key: &str) -> StatusCode
+where
+    S: Service<Request<String>, Response = Response<String>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    let request = Request::get("/v1/forms")
+        .header("api-key", key)
+        .body(String::new())
+        .unwrap();
+    let mut service = service.clone();
+    service
+        .ready()
+        .await
+        .unwrap()
+        .call(request)
+        .await
+        .unwrap()
+        .status()
 }
 
 /// The baseline of the malformed-key path: a service without the layer that answers the same

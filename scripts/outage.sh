@@ -15,6 +15,7 @@
 # It prints each time it measured, and exits non-zero if any check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/example.sh
 outage="${1:-10}"
 export FORMBOX_PG_PORT="${FORMBOX_PG_PORT:-54369}"
 port_a=3101
@@ -56,14 +57,7 @@ timed() {
 
 start_server() {
     local port=$1 log=$2
-    target/debug/examples/server --addr "127.0.0.1:$port" --store "postgres:$url" >"$log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$log" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    cat "$log"
-    fail "the server on port $port did not start"
+    start_example "$log" target/debug/examples/server --addr "127.0.0.1:$port" --store "postgres:$url"
 }
 
 say "building the example server with PostgreSQL support"
@@ -73,9 +67,8 @@ url="$FORMBOX_TEST_POSTGRES_URL"
 
 start_server "$port_a" "$work/a.log"
 start_server "$port_b" "$work/b.log"
-full="$(sed -n 's/^full_access key: //p' "$work/a.log")"
-hot="$(sed -n 's/^read_only key: //p' "$work/a.log")"
-[[ -n "$full" && -n "$hot" ]] || fail "instance A printed no demo keys"
+full="$(printed_key "$work/a.log" full_access)"
+hot="$(printed_key "$work/a.log" read_only)"
 
 timed POST "$port_b" /v1/api-keys "$full" '{"name":"cold","permission":"read_only"}'
 [[ "$STATUS" == 201 ]] || fail "creating the cold key: $STATUS $BODY"

@@ -19,6 +19,7 @@
 set -euo pipefail
 source "$(dirname "$0")/packages.sh"
 cd "$(dirname "$0")/.."
+source scripts/example.sh
 
 limit="${1:-200}"
 duration=10
@@ -78,15 +79,8 @@ LUA
 # `start_server PORT LOG LIMITER`: starts an instance on the shared SQLite file.
 start_server() {
     local port=$1 log=$2 limiter=$3
-    target/release/examples/server --addr "127.0.0.1:$port" --store "sqlite:$work/keys.db" \
-        --limiter "$limiter" >"$log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$log" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    cat "$log"
-    fail "the server on port $port did not start"
+    start_example "$log" target/release/examples/server --addr "127.0.0.1:$port" \
+        --store "sqlite:$work/keys.db" --limiter "$limiter"
 }
 
 # `create_key PORT NAME`: prints a new read-only key limited to $limit per $window s.
@@ -157,8 +151,7 @@ redis="$FORMBOX_TEST_REDIS_URL"
 
 start_server "$port_a" "$work/a.log" "redis:$redis"
 start_server "$port_b" "$work/b.log" "redis:$redis"
-full="$(sed -n 's/^full_access key: //p' "$work/a.log")"
-[[ -n "$full" ]] || fail "instance A printed no demo key"
+full="$(printed_key "$work/a.log" full_access)"
 
 # The documented case first: a key limited to 5 a minute gets five 200s, spread over both
 # instances, then 429 rate_limited with Retry-After; another key is unaffected.

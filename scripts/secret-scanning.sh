@@ -14,6 +14,7 @@
 # Prints each step; exits non-zero at the first that fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/example.sh
 
 port=3401
 base="http://127.0.0.1:$port"
@@ -65,17 +66,9 @@ say "building the example server"
 cargo build -q --example server
 
 say "starting the example server on port $port"
-target/debug/examples/server --addr "127.0.0.1:$port" --store memory \
-    --scanning-keys "$work/public-keys.json" >"$work/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$work/server.log" 2>/dev/null && break
-    kill -0 "${pids[0]}" 2>/dev/null || { cat "$work/server.log"; fail "the server exited"; }
-    sleep 0.1
-done
-grep -q "listening on" "$work/server.log" || { cat "$work/server.log"; fail "the server did not start"; }
-key="$(sed -n 's/^full_access key: //p' "$work/server.log")"
-[[ "$key" == fbsk_* ]] || { cat "$work/server.log"; fail "the server printed no full_access key"; }
+start_example "$work/server.log" target/debug/examples/server \
+    --addr "127.0.0.1:$port" --store memory --scanning-keys "$work/public-keys.json"
+key="$(printed_key "$work/server.log" full_access)"
 
 request GET /v1/forms -H "api-key: $key"
 [[ "$STATUS" == 200 ]] || fail "the demo key before any report: $STATUS $BODY"

@@ -4,6 +4,8 @@ use std::{fmt, hint::black_box, sync::Arc, time::Duration};
 
 use subtle::ConstantTimeEq;
 
+#[cfg(feature = "metrics")]
+use crate::metrics::{AuthMetrics, StoreOperation};
 use crate::{
     AuthContext, CachedLookup, Clock, EventSink, KeyDigest, KeyEvent, KeyFormat, KeyId, KeyRecord,
     KeyStore, StoreError, SystemClock, TracingEvents,
@@ -69,6 +71,8 @@ struct Inner {
     events: Arc<dyn EventSink>,
     usage: Arc<UsageRecorder>,
     store_timeout: Option<Duration>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<AuthMetrics>,
 }
 
 /// The store timeout unless changed: bounded wherever Tokio can time it.
@@ -102,6 +106,8 @@ impl Authenticator {
                 events: Arc::new(TracingEvents),
                 usage: Arc::default(),
                 store_timeout: DEFAULT_STORE_TIMEOUT,
+                #[cfg(feature = "metrics")]
+                metrics: None,
             }),
         }
     }
@@ -152,6 +158,32 @@ impl Authenticator {
         self
     }
 
+    /// Counts verifications, cache lookups, store errors and last-used writes into `metrics`
+    /// (feature `metrics`); a layer built on this authenticator also counts its requests
+    /// there. Build `metrics` after installing the recorder: see [`AuthMetrics`].
+    ///
+    /// ```
+    /// use formbox_auth::{Authenticator, AuthMetrics, MemoryStore};
+    ///
+    /// // metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()? first.
+    /// let authenticator = Authenticator::new(MemoryStore::new()).with_metrics(AuthMetrics::new());
+    /// assert!(authenticator.metrics().is_some());
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: AuthMetrics) -> Self {
+        Arc::make_mut(&mut self.inner).metrics = Some(metrics);
+        self
+    }
+
+    /// The metrics this authenticator counts into, if any (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(&self) -> Option<&AuthMetrics> {
+        self.inner.metrics.as_ref()
+    }
+
     /// How long a store call may take, if bounded.
     pub fn store_timeout(&self) -> Option<Duration> {
         self.inner.store_timeout
@@ -177,6 +209,29 @@ impl Authenticator {
         self.inner.events.record(event);
     }
 
+    /// Counts a request the layer let through, also under its key's id and organization
+    /// when the metrics ask for key labels (feature `metrics`).
+    #[inline]
+    pub(crate) fn count_admitted(&self, context: &AuthContext) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.admitted(Some(context));
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = context;
+    }
+
+    /// Counts a request the layer turned away, by its error code (feature `metrics`).
+    #[inline]
+    pub(crate) fn count_rejected(&self, code: &'static str) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.rejected(code);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = code;
+    }
+
     /// Writes the last-used times of keys used since the previous flush: one store write for
     /// the whole batch. On failure the batch is kept for the next flush. Returns how many keys
     /// were written.
@@ -184,8 +239,14 @@ impl Authenticator {
     /// The store timeout, when set, bounds the write too; a batch that timed out is kept.
     pub async fn flush_usage(&self) -> Result<usize, StoreError> {
         let inner = &*self.inner;
-        self.bounded(inner.usage.flush(&*inner.store, &*inner.clock))
-            .await
+        let flushed = self
+            .bounded(inner.usage.flush(&*inner.store, &*inner.clock))
+            .await;
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &inner.metrics {
+            metrics.flushed(&flushed);
+        }
+        flushed
     }
 
     /// How many keys have a last-used time waiting to be written.
@@ -208,8 +269,30 @@ impl Authenticator {
         if let Some(outcome) = self.verify_cached(id, &digest) {
             return outcome;
         }
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.inner.metrics {
+            // Counted here rather than in `verify_cached`, which the layer calls before this
+            // too: one miss per verification that reaches the store.
+            metrics.cache_lookup(false);
+            let started = std::time::Instant::now();
+            let outcome = self.verify_in_store(id, &digest).await;
+            metrics.verified_by_store(started.elapsed());
+            if let Err(AuthError::Store(error)) = &outcome {
+                metrics.store_error(StoreOperation::Lookup, error);
+            }
+            return outcome;
+        }
+        self.verify_in_store(id, &digest).await
+    }
+
+    /// The store's answer for `id`, then the rules.
+    async fn verify_in_store(
+        &self,
+        id: KeyId,
+        digest: &KeyDigest,
+    ) -> Result<AuthContext, AuthError> {
         let record = self.lookup(&id).await?.map(Arc::new);
-        self.decide(id, record, &digest)
+        self.decide(id, record, digest)
     }
 
     /// Like [`verify`](Self::verify), if the store can answer from memory without waiting.
@@ -223,6 +306,10 @@ impl Authenticator {
             CachedLookup::Absent => None,
             CachedLookup::Unknown => return None,
         };
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.cache_lookup(true);
+        }
         Some(self.decide(id, record, digest))
     }
 
@@ -280,11 +367,14 @@ impl Authenticator {
 
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authenticator")
+        let mut debug = f.debug_struct("Authenticator");
+        debug
             .field("store", &self.inner.store)
             .field("format", &self.inner.format)
             .field("clock", &self.inner.clock)
-            .field("pending_usage", &self.pending_usage())
-            .finish_non_exhaustive()
+            .field("pending_usage", &self.pending_usage());
+        #[cfg(feature = "metrics")]
+        debug.field("metrics", &self.inner.metrics);
+        debug.finish_non_exhaustive()
     }
 }

@@ -12,7 +12,9 @@
 //! - [`KeyManager`] creates, lists (in pages too), renames, revokes and regenerates keys, and
 //!   writes last-used times.
 //! - [`ApiKeyAuthLayer`] authenticates requests by their `api-key` header, enforces the
-//!   [`Permission`] a request needs, and hands handlers an [`AuthContext`].
+//!   [`Permission`] a request needs, and hands handlers an [`AuthContext`]. It serves gRPC
+//!   (tonic) too: [`GrpcPolicy`] decides permissions by method, and gRPC requests are rejected
+//!   with gRPC statuses.
 //!
 //! # Example
 //!
@@ -49,6 +51,9 @@
 //! - `secret-scanning`: `SecretScanning`, an axum endpoint for GitHub's secret scanning partner
 //!   program: it verifies GitHub's signature, revokes the reported keys and answers GitHub which
 //!   were real (implies `management`).
+//! - `metrics`: `AuthMetrics`, counters and histograms through the `metrics` facade
+//!   (requests by outcome and rejection code, verification latency, cache hits and misses,
+//!   store errors, last-used writes), for any exporter such as Prometheus.
 //! - `testing`: the `testing` module: a conformance suite for [`KeyStore`] backends
 //!   (`key_store_conformance!`), a fault-injecting store wrapper and a manual clock.
 
@@ -62,8 +67,11 @@ mod clock;
 mod context;
 mod deadline;
 mod events;
+mod grpc;
 mod key;
 mod manager;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod middleware;
 mod permission;
 mod policy;
@@ -89,6 +97,7 @@ pub use axum::MissingAuthContext;
 pub use clock::{Clock, SystemClock};
 pub use context::AuthContext;
 pub use events::{EventSink, KeyEvent, TracingEvents};
+pub use grpc::{GRPC_HEALTH_SERVICE, GrpcPolicy, GrpcRejection};
 pub use key::{
     DEFAULT_PREFIX, InvalidPrefix, KeyDigest, KeyFormat, KeyId, ParseError, ParsedKey,
     PlaintextKey, RandomnessError,
@@ -104,11 +113,14 @@ pub use manager::{
     CreatedKey, DEFAULT_PAGE_LIMIT, InvalidCursor, KeyChanges, KeyInfo, KeyManager, KeyPage,
     LeakOutcome, ListCursor, MAX_NAME_CHARS, MAX_PAGE_LIMIT, ManageError, ManageResult, NewKey,
 };
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use metrics::AuthMetrics;
 pub use middleware::{
     ApiKeyAuth, ApiKeyAuthLayer, JsonRejection, OnRejection, Rejection, ResponseFuture,
 };
 pub use permission::{Permission, UnknownPermission};
-pub use policy::{ClassifyPermission, PermissionPolicy};
+pub use policy::{ClassifyPermission, PermissionPolicy, Requirement};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use rate_limit::RedisLimiter;

@@ -26,6 +26,34 @@ use crate::Permission;
 pub trait ClassifyPermission<B> {
     /// The permission `request` needs.
     fn required_permission(&self, request: &Request<B>) -> Permission;
+
+    /// What `request` needs: a key with [`required_permission`](Self::required_permission),
+    /// unless the classifier opens it to everyone ([`Requirement::Open`]).
+    fn requirement(&self, request: &Request<B>) -> Requirement {
+        Requirement::Key(self.required_permission(request))
+    }
+}
+
+/// What a request needs to pass the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Requirement {
+    /// Nothing: the layer lets the request through without reading a key, and the inner
+    /// service gets no [`AuthContext`](crate::AuthContext). For health checks and the like.
+    Open,
+    /// A key with at least this permission.
+    Key(Permission),
+}
+
+impl Requirement {
+    /// The permission a key needs for it; the lowest one for an open request, which a key
+    /// presented anyway would need.
+    pub const fn permission(self) -> Permission {
+        match self {
+            Self::Open => Permission::ReadOnly,
+            Self::Key(permission) => permission,
+        }
+    }
 }
 
 impl<B, F> ClassifyPermission<B> for F
@@ -41,7 +69,8 @@ where
 ///
 /// By default `GET`, `HEAD` and `OPTIONS` need `read_only` and every other method `full_access`.
 /// [`route`](Self::route) overrides that for one method and path pattern, where a segment written
-/// `{name}` matches any one segment.
+/// `{name}` matches any one segment, and [`open_route`](Self::open_route) lets one through with no
+/// key at all.
 ///
 /// ```
 /// use formbox_auth::{ClassifyPermission, Permission, PermissionPolicy};
@@ -67,7 +96,7 @@ pub struct PermissionPolicy {
 struct RouteRule {
     method: Method,
     segments: Vec<Segment>,
-    permission: Permission,
+    requirement: Requirement,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -86,7 +115,27 @@ impl PermissionPolicy {
     ///
     /// The first matching rule wins. A trailing `/` is ignored on both sides.
     #[must_use]
-    pub fn route(mut self, method: Method, pattern: &str, permission: Permission) -> Self {
+    pub fn route(self, method: Method, pattern: &str, permission: Permission) -> Self {
+        self.rule(method, pattern, Requirement::Key(permission))
+    }
+
+    /// Requests with `method` whose path matches `pattern` need no key: the layer lets them
+    /// through without an [`AuthContext`](crate::AuthContext).
+    ///
+    /// ```
+    /// use formbox_auth::{ClassifyPermission, PermissionPolicy, Requirement};
+    /// use http::{Method, Request};
+    ///
+    /// let policy = PermissionPolicy::new().open_route(Method::GET, "/health");
+    /// let probe = Request::get("/health").body(()).unwrap();
+    /// assert_eq!(policy.requirement(&probe), Requirement::Open);
+    /// ```
+    #[must_use]
+    pub fn open_route(self, method: Method, pattern: &str) -> Self {
+        self.rule(method, pattern, Requirement::Open)
+    }
+
+    fn rule(mut self, method: Method, pattern: &str, requirement: Requirement) -> Self {
         let segments = split(pattern)
             .map(|segment| {
                 if segment.starts_with('{') && segment.ends_with('}') {
@@ -99,17 +148,25 @@ impl PermissionPolicy {
         self.routes.push(RouteRule {
             method,
             segments,
-            permission,
+            requirement,
         });
         self
     }
 
     /// The permission a request with this method and path needs.
     pub fn permission_for(&self, method: &Method, path: &str) -> Permission {
+        self.requirement_for(method, path).permission()
+    }
+
+    /// What a request with this method and path needs.
+    pub fn requirement_for(&self, method: &Method, path: &str) -> Requirement {
         self.routes
             .iter()
             .find(|rule| rule.method == *method && rule.matches(path))
-            .map_or_else(|| Permission::required_by(method), |rule| rule.permission)
+            .map_or_else(
+                || Requirement::Key(Permission::required_by(method)),
+                |rule| rule.requirement,
+            )
     }
 }
 
@@ -134,10 +191,15 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
 
 impl<B> ClassifyPermission<B> for PermissionPolicy {
     fn required_permission(&self, request: &Request<B>) -> Permission {
+        self.requirement(request).permission()
+    }
+
+    #[inline]
+    fn requirement(&self, request: &Request<B>) -> Requirement {
         if self.routes.is_empty() {
-            return Permission::required_by(request.method());
+            return Requirement::Key(Permission::required_by(request.method()));
         }
-        self.permission_for(request.method(), request.uri().path())
+        self.requirement_for(request.method(), request.uri().path())
     }
 }
 
@@ -214,6 +276,23 @@ mod tests {
         assert_eq!(
             policy.permission_for(&Method::GET, "/forms/7/8/export"),
             Permission::ReadOnly
+        );
+    }
+
+    #[test]
+    fn an_open_route_needs_no_key_and_only_for_its_method() {
+        let policy = PermissionPolicy::new().open_route(Method::GET, "/health");
+        assert_eq!(
+            policy.requirement_for(&Method::GET, "/health"),
+            Requirement::Open
+        );
+        assert_eq!(
+            policy.requirement_for(&Method::POST, "/health"),
+            Requirement::Key(Permission::FullAccess)
+        );
+        assert_eq!(
+            policy.requirement_for(&Method::GET, "/healthz"),
+            Requirement::Key(Permission::ReadOnly)
         );
     }
 

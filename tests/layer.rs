@@ -455,3 +455,130 @@ impl NowPlus for ManualClock {
         formbox_auth::Clock::now(self) + step
     }
 }
+
+/// A gRPC call: `POST /package.Service/Method` with gRPC's content type.
+fn grpc_call(path: &str, key: Option<&str>) -> Request<String> {
+    let mut builder = Request::post(path).header(header::CONTENT_TYPE, "application/grpc");
+    if let Some(key) = key {
+        builder = builder.header("api-key", key);
+    }
+    builder.body(String::new()).unwrap()
+}
+
+/// The gRPC status and message of a trailers-only response, after checking its shape.
+fn grpc_status(response: &Response<String>) -> (String, String) {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/grpc");
+    assert!(response.body().is_empty(), "{}", response.body());
+    let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    (header("grpc-status"), header("grpc-message"))
+}
+
+#[tokio::test]
+async fn one_layer_answers_grpc_calls_with_grpc_statuses_and_the_rest_with_json() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
+
+    let (status, message) = grpc_status(&send(&service, grpc_call("/a.B/C", None)).await);
+    assert_eq!(status, "16");
+    assert_eq!(message, Rejection::MissingKey.message());
+    let denied = send(&service, grpc_call("/a.B/C", Some(key.expose_secret()))).await;
+    let (status, message) = grpc_status(&denied);
+    assert_eq!(status, "7");
+    assert!(message.contains("`full_access`"), "{message}");
+    assert!(denied.extensions().get::<Rejection>().is_some());
+
+    let json = send(&service, request(Method::POST, Some(key.expose_secret()))).await;
+    assert_rejected(&json, StatusCode::FORBIDDEN, "insufficient_permissions");
+}
+
+#[tokio::test]
+async fn a_grpc_call_whose_store_fails_is_unavailable() {
+    let store = TestStore::new(MemoryStore::new());
+    store.fault_all(Fault::Error);
+    let (inner, calls) = counting_service();
+    let service = ApiKeyAuthLayer::new(store.clone()).layer(inner);
+    let key = KeyFormat::default().generate().unwrap();
+    let response = send(&service, grpc_call("/a.B/C", Some(key.expose_secret()))).await;
+    assert_eq!(grpc_status(&response).0, "14");
+    assert_eq!(store.calls(testing::Method::Get), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_rate_limited_grpc_call_is_resource_exhausted_with_retry_after() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::FullAccess).await;
+    let limits = formbox_auth::RateLimits::new(formbox_auth::MemoryLimiter::new()).default_for(
+        Permission::FullAccess,
+        formbox_auth::RateLimit::new(1, 60).unwrap(),
+    );
+    let service = ApiKeyAuthLayer::new(store)
+        .with_rate_limits(limits)
+        .layer(counting_service().0);
+    let first = send(&service, grpc_call("/a.B/C", Some(key.expose_secret()))).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(!first.headers().contains_key("grpc-status"));
+    let second = send(&service, grpc_call("/a.B/C", Some(key.expose_secret()))).await;
+    assert_eq!(grpc_status(&second).0, "8");
+    assert!(second.headers().contains_key(header::RETRY_AFTER));
+}
+
+#[tokio::test]
+async fn grpc_policy_decides_by_service_and_method() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let policy = formbox_auth::GrpcPolicy::new()
+        .service("formbox.v1.Forms", Permission::ReadOnly)
+        .method("/formbox.v1.Forms/CreateForm", Permission::FullAccess);
+    let (inner, calls) = counting_service();
+    let service = ApiKeyAuthLayer::new(store)
+        .with_classifier(policy)
+        .layer(inner);
+    let list = send(
+        &service,
+        grpc_call("/formbox.v1.Forms/ListForms", Some(key.expose_secret())),
+    )
+    .await;
+    assert_eq!(list.body(), "org_a");
+    let create = send(
+        &service,
+        grpc_call("/formbox.v1.Forms/CreateForm", Some(key.expose_secret())),
+    )
+    .await;
+    assert_eq!(grpc_status(&create).0, "7");
+    let health = send(&service, grpc_call("/grpc.health.v1.Health/Check", None)).await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.body(), "", "no context reaches an open method");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_open_route_passes_without_reading_the_key_and_hides_it_anyway() {
+    let store = TestStore::new(MemoryStore::new());
+    let inner = tower::service_fn(|request: Request<String>| async move {
+        let context = request.extensions().get::<formbox_auth::AuthContext>();
+        let sensitive = request.headers()["api-key"].is_sensitive();
+        let body = format!("{}|{sensitive}", context.is_some());
+        Ok::<_, std::convert::Infallible>(Response::new(body))
+    });
+    let service = ApiKeyAuthLayer::new(store.clone())
+        .with_policy(PermissionPolicy::new().open_route(Method::GET, "/health"))
+        .layer(inner);
+    let probe = Request::get("/health")
+        .header("api-key", "fbsk_not_even_a_key")
+        .body(String::new())
+        .unwrap();
+    let response = send(&service, probe).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.body(), "false|true");
+    assert_eq!(store.calls(testing::Method::Get), 0);
+    assert_eq!(store.calls(testing::Method::GetCached), 0);
+    let write = Request::post("/health").body(String::new()).unwrap();
+    assert_rejected(
+        &send(&service, write).await,
+        StatusCode::UNAUTHORIZED,
+        "missing_api_key",
+    );
+}

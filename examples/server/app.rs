@@ -8,14 +8,17 @@ use std::{
 
 use axum::{Json, Router, body::Bytes, extract::State, http::StatusCode, routing::get};
 use formbox_auth::{
-    ApiError, AuthContext, KeyManager, KeySecurity, ManageError, ManagementApi, OrganizationId,
-    Permission,
+    ApiError, AuthContext, KeyManager, KeySecurity, ManagementApi, OrganizationId, Permission,
     utoipa::{self, OpenApi, ToSchema},
 };
 use serde::{Deserialize, Serialize};
 
-/// The organization the server creates demo keys for.
-pub const DEMO_ORGANIZATION: &str = "org_demo";
+// The demo keys are the gRPC example's too: one definition, under `app::` for the server and
+// its tests (which each use only some of it).
+#[path = "../support/demo.rs"]
+mod demo;
+#[allow(unused_imports)]
+pub use demo::{DEMO_ORGANIZATION, ensure_demo_keys};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -84,27 +87,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     modifiers(&KeySecurity),
 )]
 struct ServerDoc;
-
-/// Creates the demo organization's two keys unless it has keys already. Returns them in plaintext.
-pub async fn ensure_demo_keys(
-    manager: &KeyManager,
-) -> Result<Vec<(Permission, String)>, ManageError> {
-    let organization = OrganizationId::from(DEMO_ORGANIZATION);
-    if !manager.list(&organization).await?.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut keys = Vec::new();
-    for (permission, name) in [
-        (Permission::FullAccess, "demo full access"),
-        (Permission::ReadOnly, "demo read only"),
-    ] {
-        let created = manager
-            .create(&organization, name, permission, None)
-            .await?;
-        keys.push((permission, created.key.expose_secret().to_owned()));
-    }
-    Ok(keys)
-}
 
 #[derive(Serialize, ToSchema)]
 struct Health {

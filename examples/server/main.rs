@@ -6,6 +6,10 @@
 //! description at `/openapi.json`, and the Settings › API Keys page at `/settings/api-keys`,
 //! until Ctrl-C. It prints a one-time sign-in link for the page (`dashboard: ...`).
 //!
+//! `GET /metrics` answers the crate's metrics (requests by outcome and rejection code,
+//! verification latency, cache lookups, store errors, last-used writes) in Prometheus's text
+//! format, without a key, like `/health`.
+//!
 //! Keys with a rate limit of their own are limited: in this process by default, or with
 //! `--limiter redis:redis://HOST:PORT` through Redis, one budget per key for every instance.
 //!
@@ -19,27 +23,30 @@ mod args;
 mod dashboard;
 #[path = "../support/limiter.rs"]
 mod limiter;
+#[path = "../support/serving.rs"]
+mod serving;
 #[path = "../support/store.rs"]
 mod store;
 
 use std::{error::Error, time::Duration};
 
-use formbox_auth::{Authenticator, KeyManager, SecretScanning, StaticPublicKeys};
+use axum::{http::header, routing::get};
+use formbox_auth::{AuthMetrics, Authenticator, KeyManager, SecretScanning, StaticPublicKeys};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    serving::init_tracing();
     let args = args::Args::parse(std::env::args().skip(1))?;
     args.only(&["addr", "store", "limiter", "scanning-keys"])?;
     let addr = args.get("addr").unwrap_or("127.0.0.1:3000");
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
-    let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
+    // The recorder comes first: `AuthMetrics` registers its series with the one installed
+    // when it is built.
+    let prometheus = install_prometheus()?;
+    let authenticator = Authenticator::from_shared(store).with_metrics(AuthMetrics::new());
+    let manager = KeyManager::from_authenticator(authenticator);
     let limits = limiter::open_limiter(args.get("limiter").unwrap_or(limiter::DEFAULT_LIMITER))?;
     // Read before serving, so that a missing or malformed key list stops the server at once.
     let scanning_keys = args
@@ -68,37 +75,35 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if let Some(secret_scanning) = secret_scanning {
         app = app.nest("/secret-scanning/github", secret_scanning.router());
     }
+    // Scraped by Prometheus, which presents no API key: outside the layer, like `/health`.
+    app = app.route(
+        "/metrics",
+        get(move || {
+            let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
+            std::future::ready((content_type, prometheus.render()))
+        }),
+    );
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(serving::shutdown_signal())
         .await?;
     flusher.shutdown().await;
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM as process managers send.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Installs the Prometheus recorder, with buckets for the verification latency (it renders
+/// histograms as summaries otherwise), and keeps its histograms' windows moving.
+fn install_prometheus() -> Result<PrometheusHandle, Box<dyn Error>> {
+    let latency = Matcher::Full(AuthMetrics::VERIFICATION_DURATION_SECONDS.to_owned());
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(latency, AuthMetrics::VERIFICATION_BUCKETS)?
+        .install_recorder()?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    });
+    Ok(handle)
 }

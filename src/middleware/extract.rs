@@ -55,6 +55,15 @@ fn only_one<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> Result<&'a [u8], Re
     Ok(key)
 }
 
+/// Marks the headers that may carry keys sensitive without reading them: for requests that
+/// need no key, so that a key sent anyway is not logged either.
+pub(crate) fn mark_keys_sensitive(headers: &mut HeaderMap, accept_bearer: bool) {
+    mark_sensitive(headers.entry(&API_KEY));
+    if accept_bearer {
+        mark_sensitive(headers.entry(header::AUTHORIZATION));
+    }
+}
+
 fn mark_sensitive(entry: Entry<'_, HeaderValue>) {
     if let Entry::Occupied(mut entry) = entry {
         entry.iter_mut().for_each(|value| value.set_sensitive(true));

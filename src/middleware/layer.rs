@@ -112,6 +112,31 @@ impl<C, R> ApiKeyAuthLayer<C, R> {
         self
     }
 
+    /// Counts requests, by outcome and rejection code, into `metrics`, with the verifications
+    /// behind them (feature `metrics`): it sets them on this layer's
+    /// [`authenticator`](Self::authenticator). Build `metrics` after installing the recorder;
+    /// see [`AuthMetrics`](crate::AuthMetrics).
+    ///
+    /// A [`KeyManager`](crate::KeyManager)'s usage flusher runs on the manager's own
+    /// authenticator: for its last-used writes to be counted too, give the metrics to the
+    /// authenticator instead
+    /// ([`Authenticator::with_metrics`](crate::Authenticator::with_metrics)) and take the layer
+    /// from the manager.
+    ///
+    /// ```
+    /// use formbox_auth::{ApiKeyAuthLayer, AuthMetrics, MemoryStore};
+    ///
+    /// // metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()? first.
+    /// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_metrics(AuthMetrics::new());
+    /// assert!(layer.authenticator().metrics().is_some());
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn with_metrics(mut self, metrics: crate::metrics::AuthMetrics) -> Self {
+        self.authenticator = self.authenticator.with_metrics(metrics);
+        self
+    }
+
     /// The authenticator keys are checked with.
     pub fn authenticator(&self) -> &Authenticator {
         &self.authenticator

@@ -18,11 +18,13 @@ pub(crate) fn check<C, R>(shared: &Shared<C, R>, context: &AuthContext) -> Optio
 }
 
 /// Applies a decision: the fields for the response if the request is admitted, else the
-/// `429` response, which carries them whatever [`OnRejection`] built.
+/// `429` response (a gRPC status for a gRPC request), which carries them whatever
+/// [`OnRejection`] built.
 pub(crate) fn settle<C, R: OnRejection<B>, B>(
     shared: &Shared<C, R>,
     key_id: KeyId,
     decision: RateDecision,
+    grpc: impl FnOnce() -> bool,
 ) -> Result<Option<RateLimitFields>, Response<B>> {
     let fields = shared
         .rate_limits
@@ -35,7 +37,7 @@ pub(crate) fn settle<C, R: OnRejection<B>, B>(
         limit: decision.limit,
         retry_after: decision.retry_after,
     };
-    let mut response = reject(shared, Some(key_id), rejection);
+    let mut response = reject(shared, Some(key_id), rejection, grpc());
     let headers = response.headers_mut();
     add_retry_after(headers, decision.retry_after);
     if let Some(fields) = fields {

@@ -6,16 +6,20 @@
 //! with an [`AuthContext`](crate::AuthContext) in the request's extensions or answers with a
 //! [`Rejection`]:
 //!
-//! | situation | status | code |
-//! |---|---|---|
-//! | no key | 401 | `missing_api_key` |
-//! | malformed key, bad checksum, unknown key, wrong secret | 401 | `invalid_api_key` |
-//! | key revoked | 401 | `revoked_api_key` |
-//! | key expired | 401 | `expired_api_key` |
-//! | permission too low | 403 | `insufficient_permissions` |
-//! | several keys in one request | 400 | `ambiguous_api_key` |
-//! | the store failed | 503 | `key_store_unavailable` |
-//! | the key's rate limit is spent ([`RateLimits`](crate::RateLimits)) | 429 | `rate_limited` |
+//! | situation | status | code | gRPC status |
+//! |---|---|---|---|
+//! | no key | 401 | `missing_api_key` | `UNAUTHENTICATED` |
+//! | malformed key, bad checksum, unknown key, wrong secret | 401 | `invalid_api_key` | `UNAUTHENTICATED` |
+//! | key revoked | 401 | `revoked_api_key` | `UNAUTHENTICATED` |
+//! | key expired | 401 | `expired_api_key` | `UNAUTHENTICATED` |
+//! | permission too low | 403 | `insufficient_permissions` | `PERMISSION_DENIED` |
+//! | several keys in one request | 400 | `ambiguous_api_key` | `INVALID_ARGUMENT` |
+//! | the store failed | 503 | `key_store_unavailable` | `UNAVAILABLE` |
+//! | the key's rate limit is spent ([`RateLimits`](crate::RateLimits)) | 429 | `rate_limited` | `RESOURCE_EXHAUSTED` |
+//!
+//! A gRPC request (`content-type: application/grpc…`) gets its gRPC status in a trailers-only
+//! response (HTTP `200`) instead; see [`GrpcRejection`](crate::GrpcRejection). A request the
+//! classifier opens ([`Requirement::Open`](crate::Requirement::Open)) passes without a key.
 //!
 //! # Example
 //!

@@ -208,6 +208,13 @@ impl fmt::Display for Rejection {
 pub trait OnRejection<B> {
     /// The response for `rejection`.
     fn on_rejection(&self, rejection: Rejection) -> Response<B>;
+
+    /// The response for `rejection` of a gRPC request (`content-type: application/grpc…`).
+    /// [`on_rejection`](Self::on_rejection)'s unless overridden; [`JsonRejection`] answers with
+    /// a gRPC status (see [`GrpcRejection`](crate::GrpcRejection)).
+    fn on_grpc_rejection(&self, rejection: Rejection) -> Response<B> {
+        self.on_rejection(rejection)
+    }
 }
 
 impl<B, F> OnRejection<B> for F
@@ -220,7 +227,8 @@ where
 }
 
 /// The default rejection: the documented JSON body with `Content-Type: application/json`, and
-/// `WWW-Authenticate` on 401s.
+/// `WWW-Authenticate` on 401s; for a gRPC request, its gRPC status in a trailers-only response
+/// instead (see [`GrpcRejection`](crate::GrpcRejection)), so one layer serves both.
 ///
 /// Any body built from both a `&'static str` and a `String` works: `String`, axum's `Body`,
 /// `http_body_util::Full<Bytes>`. Only the rate-limited body is a `String`.
@@ -250,6 +258,10 @@ impl<B: From<&'static str> + From<String>> OnRejection<B> for JsonRejection {
         *response.status_mut() = rejection.status();
         *response.headers_mut() = headers;
         response
+    }
+
+    fn on_grpc_rejection(&self, rejection: Rejection) -> Response<B> {
+        crate::grpc::trailers_only(rejection, B::from(""))
     }
 }
 
@@ -356,5 +368,19 @@ mod tests {
             status::<http_body_util::Full<axum::body::Bytes>>(),
             expected
         );
+    }
+
+    #[test]
+    fn json_rejection_answers_grpc_requests_with_an_empty_trailers_only_response() {
+        for rejection in ALL {
+            let response: Response<String> = JsonRejection.on_grpc_rejection(rejection);
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                response.headers()["grpc-status"],
+                rejection.grpc_status().to_string()
+            );
+            assert!(response.body().is_empty());
+            assert!(!response.headers().contains_key(header::WWW_AUTHENTICATE));
+        }
     }
 }

@@ -11,14 +11,14 @@ use tower_service::Service;
 
 use super::{
     ApiKeyAuthLayer, OnRejection, Rejection, ResponseFuture,
-    extract::presented_key,
+    extract::{mark_keys_sensitive, presented_key},
     future::{Admitted, Verification},
     layer::Shared,
     limit::{check, settle},
 };
 use crate::{
-    AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyId, KeyStore, Permission,
-    rate_limit::Check,
+    AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyId, KeyStore, Permission, Requirement,
+    grpc::is_grpc, rate_limit::Check,
 };
 
 /// The middleware [`ApiKeyAuthLayer`] produces. See there for configuration.
@@ -78,6 +78,10 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
+        let required = match shared.classifier.requirement(&request) {
+            Requirement::Key(permission) => permission,
+            Requirement::Open => return self.call_open(request),
+        };
         let parsed = presented(
             &shared.authenticator,
             request.headers_mut(),
@@ -85,27 +89,39 @@ where
         );
         let (id, digest) = match parsed {
             Ok(parsed) => parsed,
-            Err(rejection) => return ResponseFuture::rejected(reject(shared, None, rejection)),
+            Err(rejection) => {
+                return ResponseFuture::rejected(reject(
+                    shared,
+                    None,
+                    rejection,
+                    is_grpc(&request),
+                ));
+            }
         };
-        let required = shared.classifier.required_permission(&request);
         // Hot path: a store that answers from memory and an in-process limiter need no task
         // switch and no boxed future.
         if let Some(outcome) = shared.authenticator.verify_cached(id, &digest) {
             return match authorize(outcome, required) {
                 Ok(context) => self.limit_and_call(request, id, context),
-                Err(rejection) => ResponseFuture::rejected(reject(shared, Some(id), rejection)),
+                Err(rejection) => {
+                    ResponseFuture::rejected(reject(shared, Some(id), rejection, is_grpc(&request)))
+                }
             };
         }
+        // The request moves into the response future, so whether to answer as gRPC is decided
+        // now.
+        let grpc = is_grpc(&request);
         let shared = Arc::clone(shared);
         self.verifying(request, async move {
             let outcome = shared.authenticator.verify(id, digest).await;
             let context = authorize(outcome, required)
-                .map_err(|rejection| reject(&shared, Some(id), rejection))?;
+                .map_err(|rejection| reject(&shared, Some(id), rejection, grpc))?;
             let fields = match check(&shared, &context) {
                 None => None,
-                Some(Check::Ready(decision)) => settle(&shared, id, decision)?,
-                Some(Check::Pending(decision)) => settle(&shared, id, decision.await)?,
+                Some(Check::Ready(decision)) => settle(&shared, id, decision, || grpc)?,
+                Some(Check::Pending(decision)) => settle(&shared, id, decision.await, || grpc)?,
             };
+            shared.authenticator.count_admitted(&context);
             Ok(Admitted { context, fields })
         })
     }
@@ -128,20 +144,39 @@ impl<S, C, R> ApiKeyAuth<S, C, R> {
     {
         let fields = match check(&self.shared, &context) {
             None => None,
-            Some(Check::Ready(decision)) => match settle(&self.shared, id, decision) {
-                Ok(fields) => fields,
-                Err(response) => return ResponseFuture::rejected(response),
-            },
+            Some(Check::Ready(decision)) => {
+                match settle(&self.shared, id, decision, || is_grpc(&request)) {
+                    Ok(fields) => fields,
+                    Err(response) => return ResponseFuture::rejected(response),
+                }
+            }
             Some(Check::Pending(decision)) => {
+                let grpc = is_grpc(&request);
                 let shared = Arc::clone(&self.shared);
                 return self.verifying(request, async move {
-                    let fields = settle(&shared, id, decision.await)?;
+                    let fields = settle(&shared, id, decision.await, || grpc)?;
+                    shared.authenticator.count_admitted(&context);
                     Ok(Admitted { context, fields })
                 });
             }
         };
+        self.shared.authenticator.count_admitted(&context);
         request.extensions_mut().insert(context);
         ResponseFuture::calling(self.inner.call(request), fields)
+    }
+
+    /// Calls the inner service with a request the classifier opened to everyone: no key is
+    /// read or checked, and no context is added. Keys it carries anyway are marked sensitive,
+    /// as on every other request.
+    fn call_open<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        mark_keys_sensitive(request.headers_mut(), self.shared.accept_bearer);
+        ResponseFuture::calling(self.inner.call(request), None)
     }
 
     /// A response future that first awaits `verification`, then calls the inner service.
@@ -161,18 +196,24 @@ impl<S, C, R> ApiKeyAuth<S, C, R> {
     }
 }
 
-/// Reports a rejection as an event and builds its response, which carries the [`Rejection`] in
-/// its extensions.
+/// Reports a rejection as an event and builds its response (a gRPC status for a gRPC request),
+/// which carries the [`Rejection`] in its extensions.
 pub(super) fn reject<C, R: OnRejection<B>, B>(
     shared: &Shared<C, R>,
     key_id: Option<KeyId>,
     rejection: Rejection,
+    grpc: bool,
 ) -> Response<B> {
     let code = rejection.code();
+    shared.authenticator.count_rejected(code);
     shared
         .authenticator
         .emit(&KeyEvent::Rejected { key_id, code });
-    let mut response = shared.on_rejection.on_rejection(rejection);
+    let mut response = if grpc {
+        shared.on_rejection.on_grpc_rejection(rejection)
+    } else {
+        shared.on_rejection.on_rejection(rejection)
+    };
     // An outer layer (metrics, access logs) reads why without parsing the body.
     response.extensions_mut().insert(rejection);
     response

@@ -1,0 +1,65 @@
+//! The gRPC example: `cargo run --example grpc -- [--addr HOST:PORT] [--store SPEC]
+//! [--rate-limit N/SECONDS]`.
+//!
+//! It makes sure the demo organization has keys (printing them when it creates them), then serves
+//! `formbox.v1.Forms` (`proto/formbox/v1/forms.proto`) and the standard health service over
+//! gRPC until Ctrl-C or SIGTERM. Calls present their key in the `api-key` metadata entry:
+//! `ListForms` needs a `read_only` key, `CreateForm` a `full_access` one, and health checks none.
+//! With `--rate-limit 5/60`, every key may make 5 calls a minute.
+
+mod app;
+#[path = "../support/args.rs"]
+mod args;
+#[path = "../support/demo.rs"]
+mod demo;
+#[path = "../support/serving.rs"]
+mod serving;
+#[path = "../support/store.rs"]
+mod store;
+
+use std::{error::Error, time::Duration};
+
+use formbox_auth::{Authenticator, KeyManager, MemoryLimiter, Permission, RateLimit, RateLimits};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    serving::init_tracing();
+    let args = args::Args::parse(std::env::args().skip(1))?;
+    args.only(&["addr", "store", "rate-limit"])?;
+    let addr = args.get("addr").unwrap_or("127.0.0.1:50051");
+    let rate_limit = args.get("rate-limit").map(parse_rate_limit).transpose()?;
+    let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
+    let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
+
+    for (permission, key) in demo::ensure_demo_keys(&manager).await? {
+        println!("{permission} key: {key}");
+    }
+    let flusher = manager.spawn_usage_flusher(Duration::from_secs(10));
+    let mut layer = manager.layer();
+    if let Some(limit) = rate_limit {
+        let limits = RateLimits::new(MemoryLimiter::new())
+            .default_for(Permission::ReadOnly, limit)
+            .default_for(Permission::FullAccess, limit);
+        layer = layer.with_rate_limits(limits);
+    }
+    let listener = TcpListener::bind(addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+
+    app::router(app::grpc_layer(layer))
+        .await
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), serving::shutdown_signal())
+        .await?;
+    flusher.shutdown().await;
+    Ok(())
+}
+
+/// `N/SECONDS`: at most N calls per SECONDS seconds, for each key.
+fn parse_rate_limit(spec: &str) -> Result<RateLimit, String> {
+    let usage = || format!("--rate-limit {spec:?}: use N/SECONDS, such as 5/60");
+    let (requests, seconds) = spec.split_once('/').ok_or_else(usage)?;
+    let requests = requests.trim().parse().map_err(|_| usage())?;
+    let seconds = seconds.trim().parse().map_err(|_| usage())?;
+    RateLimit::new(requests, seconds).map_err(|error| format!("--rate-limit {spec:?}: {error}"))
+}
