@@ -20,6 +20,8 @@
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/rate_limit.rs"]
+mod rate_limit;
 #[path = "support/store.rs"]
 mod store;
 
@@ -208,13 +210,9 @@ fn unix_seconds(text: &str) -> Result<SystemTime, Box<dyn Error>> {
     Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
 }
 
-/// A rate limit given as `N/SECONDS`: at most N requests per SECONDS seconds, as in `600/60`.
+/// `--rate-limit`'s value; see [`rate_limit::parse_rate_limit`].
 fn rate_limit(text: &str) -> Result<RateLimit, Box<dyn Error>> {
-    let invalid = || format!("{text:?} is not a rate limit N/SECONDS, such as 600/60");
-    let (requests, seconds) = text.split_once('/').ok_or_else(invalid)?;
-    let requests = requests.trim().parse().map_err(|_| invalid())?;
-    let seconds = seconds.trim().parse().map_err(|_| invalid())?;
-    Ok(RateLimit::new(requests, seconds).map_err(|error| format!("{text:?}: {error}"))?)
+    Ok(rate_limit::parse_rate_limit(text)?)
 }
 
 /// `None` for the word `none`, otherwise what `parse` makes of `text`.

@@ -215,7 +215,7 @@ impl Authenticator {
     pub(crate) fn count_admitted(&self, context: &AuthContext) {
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.inner.metrics {
-            metrics.admitted(Some(context));
+            metrics.admitted(context);
         }
         #[cfg(not(feature = "metrics"))]
         let _ = context;
@@ -223,13 +223,13 @@ impl Authenticator {
 
     /// Counts a request the layer turned away, by its error code (feature `metrics`).
     #[inline]
-    pub(crate) fn count_rejected(&self, code: &'static str) {
+    pub(crate) fn count_rejected(&self, rejection: &crate::Rejection) {
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.inner.metrics {
-            metrics.rejected(code);
+            metrics.rejected(rejection);
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = code;
+        let _ = rejection;
     }
 
     /// Writes the last-used times of keys used since the previous flush: one store write for

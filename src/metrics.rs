@@ -30,7 +30,7 @@ use std::{fmt, time::Duration};
 
 use metrics::{Counter, Histogram, Unit};
 
-use crate::{context::AuthContext, store::StoreError};
+use crate::{Rejection, context::AuthContext, store::StoreError};
 
 /// Requests the layer let through or turned away.
 const REQUESTS_TOTAL: &str = "formbox_auth_requests_total";
@@ -44,19 +44,6 @@ const STORE_ERRORS_TOTAL: &str = "formbox_auth_store_errors_total";
 const USAGE_FLUSHES_TOTAL: &str = "formbox_auth_usage_flushes_total";
 /// Keys whose last-used time was written.
 const USAGE_FLUSHED_KEYS_TOTAL: &str = "formbox_auth_usage_flushed_keys_total";
-
-/// Every code a [`Rejection`](crate::Rejection) has, in the order of [`AuthMetrics`]'s
-/// rejection counters.
-const REJECTION_CODES: [&str; 8] = [
-    "missing_api_key",
-    "invalid_api_key",
-    "revoked_api_key",
-    "expired_api_key",
-    "insufficient_permissions",
-    "ambiguous_api_key",
-    "key_store_unavailable",
-    "rate_limited",
-];
 
 /// The `kind` label of each [`StoreError`] variant.
 const STORE_ERROR_KINDS: [&str; 3] = ["backend", "decode", "timeout"];
@@ -137,8 +124,8 @@ impl StoreOperation {
 #[derive(Clone)]
 pub struct AuthMetrics {
     admitted: Counter,
-    /// One per [`REJECTION_CODES`] entry, in its order.
-    rejected: [Counter; REJECTION_CODES.len()],
+    /// One per [`Rejection::CODES`] entry, in its order.
+    rejected: [Counter; Rejection::CODES.len()],
     verification_duration: Histogram,
     cache_hits: Counter,
     cache_misses: Counter,
@@ -194,7 +181,7 @@ impl AuthMetrics {
         describe();
         let requests =
             |outcome: &'static str| metrics::counter!(REQUESTS_TOTAL, "outcome" => outcome);
-        let rejected = REJECTION_CODES
+        let rejected = Rejection::CODES
             .map(|code| metrics::counter!(REQUESTS_TOTAL, "outcome" => "rejected", "code" => code));
         let lookups =
             |result: &'static str| metrics::counter!(CACHE_LOOKUPS_TOTAL, "result" => result);
@@ -245,11 +232,9 @@ impl AuthMetrics {
 
     /// Counts a request the layer let through, by its key when asked to.
     #[inline]
-    pub(crate) fn admitted(&self, context: Option<&AuthContext>) {
+    pub(crate) fn admitted(&self, context: &AuthContext) {
         self.admitted.increment(1);
-        if self.key_labels
-            && let Some(context) = context
-        {
+        if self.key_labels {
             self.admitted_by_key(context);
         }
     }
@@ -266,15 +251,9 @@ impl AuthMetrics {
     }
 
     /// Counts a request the layer turned away, by its error code.
-    pub(crate) fn rejected(&self, code: &'static str) {
-        match REJECTION_CODES.iter().position(|known| *known == code) {
-            Some(index) => self.rejected[index].increment(1),
-            // A code added to `Rejection` later: still counted, through the registry.
-            None => {
-                metrics::counter!(REQUESTS_TOTAL, "outcome" => "rejected", "code" => code)
-                    .increment(1);
-            }
-        }
+    #[inline]
+    pub(crate) fn rejected(&self, rejection: &Rejection) {
+        self.rejected[rejection.code_index()].increment(1);
     }
 
     /// Records how long a verification that went to the store took.

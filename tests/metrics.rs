@@ -10,12 +10,10 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use async_trait::async_trait;
 use common::{change, counting_service, issue_key};
 use formbox_auth::{
-    ActiveKeyLimit, ApiKeyAuthLayer, AuthMetrics, Authenticator, CachedLookup, CachedStore,
-    Inserted, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore, KeyUsage, ListPosition,
-    MemoryLimiter, MemoryStore, OrganizationId, Permission, RateLimit, RateLimits, StoreError,
+    ApiKeyAuthLayer, AuthMetrics, Authenticator, CachedStore, KeyFormat, KeyManager, MemoryLimiter,
+    MemoryStore, Permission, RateLimit, RateLimits,
     testing::{Fault, Method, TestStore},
 };
 use http::{Method as HttpMethod, Request, StatusCode};
@@ -149,54 +147,6 @@ async fn get(layer: &ApiKeyAuthLayer, key: &str) -> StatusCode {
 async fn send(layer: &ApiKeyAuthLayer, request: Request<String>) -> StatusCode {
     let (inner, _) = counting_service();
     layer.layer(inner).oneshot(request).await.unwrap().status()
-}
-
-/// A store that holds keys but answers every lookup with a record it cannot decode.
-#[derive(Debug, Default)]
-struct Undecodable(MemoryStore);
-
-#[async_trait]
-impl KeyStore for Undecodable {
-    async fn get(&self, _id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
-        Err(StoreError::Decode("revision is negative".into()))
-    }
-
-    fn get_cached(&self, _id: &KeyId) -> CachedLookup {
-        CachedLookup::Unknown
-    }
-
-    async fn insert(&self, record: &KeyRecord) -> Result<bool, StoreError> {
-        self.0.insert(record).await
-    }
-
-    async fn insert_within(
-        &self,
-        record: &KeyRecord,
-        limit: ActiveKeyLimit,
-    ) -> Result<Inserted, StoreError> {
-        self.0.insert_within(record, limit).await
-    }
-
-    async fn update(&self, record: &KeyRecord, expected: u64) -> Result<bool, StoreError> {
-        self.0.update(record, expected).await
-    }
-
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>, StoreError> {
-        self.0.list(organization).await
-    }
-
-    async fn list_page(
-        &self,
-        organization: &OrganizationId,
-        after: Option<&ListPosition>,
-        limit: usize,
-    ) -> Result<Vec<KeyRecord>, StoreError> {
-        self.0.list_page(organization, after, limit).await
-    }
-
-    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<(), StoreError> {
-        self.0.record_usage(usage).await
-    }
 }
 
 #[test]
@@ -388,14 +338,12 @@ async fn store_errors_are_counted_by_kind() {
     store.fault(Method::Get, Fault::Hang);
     let impatient = Authenticator::new(store.clone())
         .with_store_timeout(Duration::from_millis(20))
-        .with_metrics(metrics.clone());
+        .with_metrics(metrics);
     let impatient = ApiKeyAuthLayer::from_authenticator(impatient);
     assert_eq!(get(&impatient, key.expose_secret()).await, 503);
-    let undecodable = Undecodable::default();
-    let (other, _) = issue_key(&undecodable, "org_a", Permission::FullAccess).await;
-    let undecodable = ApiKeyAuthLayer::new(undecodable).with_metrics(metrics);
+    store.fault(Method::Get, Fault::Decode);
     for _ in 0..4 {
-        assert_eq!(get(&undecodable, other.expose_secret()).await, 503);
+        assert_eq!(get(&layer, key.expose_secret()).await, 503);
     }
 
     let recorded = Recorded::take(&snapshotter);

@@ -12,6 +12,8 @@ mod app;
 mod args;
 #[path = "../support/demo.rs"]
 mod demo;
+#[path = "../support/rate_limit.rs"]
+mod rate_limit;
 #[path = "../support/serving.rs"]
 mod serving;
 #[path = "../support/store.rs"]
@@ -19,7 +21,7 @@ mod store;
 
 use std::{error::Error, time::Duration};
 
-use formbox_auth::{Authenticator, KeyManager, MemoryLimiter, Permission, RateLimit, RateLimits};
+use formbox_auth::{Authenticator, KeyManager, MemoryLimiter, Permission, RateLimits};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -29,7 +31,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let args = args::Args::parse(std::env::args().skip(1))?;
     args.only(&["addr", "store", "rate-limit"])?;
     let addr = args.get("addr").unwrap_or("127.0.0.1:50051");
-    let rate_limit = args.get("rate-limit").map(parse_rate_limit).transpose()?;
+    let rate_limit = args
+        .get("rate-limit")
+        .map(rate_limit::parse_rate_limit)
+        .transpose()?;
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
     let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
 
@@ -53,13 +58,4 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await?;
     flusher.shutdown().await;
     Ok(())
-}
-
-/// `N/SECONDS`: at most N calls per SECONDS seconds, for each key.
-fn parse_rate_limit(spec: &str) -> Result<RateLimit, String> {
-    let usage = || format!("--rate-limit {spec:?}: use N/SECONDS, such as 5/60");
-    let (requests, seconds) = spec.split_once('/').ok_or_else(usage)?;
-    let requests = requests.trim().parse().map_err(|_| usage())?;
-    let seconds = seconds.trim().parse().map_err(|_| usage())?;
-    RateLimit::new(requests, seconds).map_err(|error| format!("--rate-limit {spec:?}: {error}"))
 }

@@ -1,6 +1,6 @@
 //! Which permission a gRPC call needs, by its service and method.
 
-use std::{collections::HashMap, fmt};
+use std::collections::HashMap;
 
 use http::Request;
 
@@ -31,7 +31,7 @@ pub const GRPC_HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 /// assert_eq!(policy.requirement(&call("/formbox.v1.Billing/Charge")), Requirement::Key(Permission::FullAccess));
 /// assert_eq!(policy.requirement(&call("/grpc.health.v1.Health/Check")), Requirement::Open);
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct GrpcPolicy {
     /// By `package.Service/Method`, without the leading `/`.
     methods: HashMap<Box<str>, Requirement>,
@@ -121,16 +121,6 @@ impl<B> ClassifyPermission<B> for GrpcPolicy {
 
     fn requirement(&self, request: &Request<B>) -> Requirement {
         self.requirement_for(request.uri().path())
-    }
-}
-
-impl fmt::Debug for GrpcPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcPolicy")
-            .field("methods", &self.methods)
-            .field("services", &self.services)
-            .field("default", &self.default)
-            .finish()
     }
 }
 

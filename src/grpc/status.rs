@@ -74,39 +74,19 @@ pub(crate) fn trailers_only<B>(rejection: Rejection, body: B) -> Response<B> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use http::StatusCode;
 
     use super::*;
-    use crate::{Permission, RateLimit};
-
-    fn all() -> [Rejection; 9] {
-        [
-            Rejection::MissingKey,
-            Rejection::InvalidKey,
-            Rejection::RevokedKey,
-            Rejection::ExpiredKey,
-            Rejection::InsufficientPermissions {
-                required: Permission::FullAccess,
-            },
-            Rejection::InsufficientPermissions {
-                required: Permission::ReadOnly,
-            },
-            Rejection::AmbiguousKey,
-            Rejection::StoreUnavailable,
-            Rejection::RateLimited {
-                limit: RateLimit::new(5, 60).unwrap(),
-                retry_after: Duration::from_secs(3),
-            },
-        ]
-    }
+    use crate::Permission;
 
     #[test]
     fn each_rejection_has_its_grpc_status() {
-        let statuses: Vec<i32> = all().iter().map(Rejection::grpc_status).collect();
+        let statuses: Vec<i32> = Rejection::EVERY
+            .iter()
+            .map(Rejection::grpc_status)
+            .collect();
         assert_eq!(statuses, [16, 16, 16, 16, 7, 7, 3, 14, 8]);
-        for rejection in all() {
+        for rejection in Rejection::EVERY {
             assert_eq!(
                 rejection.grpc_status_text(),
                 rejection.grpc_status().to_string()
@@ -130,7 +110,7 @@ mod tests {
 
     #[test]
     fn messages_need_no_percent_encoding() {
-        for rejection in all() {
+        for rejection in Rejection::EVERY {
             let message = rejection.message();
             assert!(
                 message

@@ -91,6 +91,59 @@ impl Rejection {
         }
     }
 
+    /// One of each rejection, both permissions and a rate limit included: for tests.
+    #[cfg(test)]
+    pub(crate) const EVERY: [Rejection; 9] = [
+        Rejection::MissingKey,
+        Rejection::InvalidKey,
+        Rejection::RevokedKey,
+        Rejection::ExpiredKey,
+        Rejection::InsufficientPermissions {
+            required: Permission::FullAccess,
+        },
+        Rejection::InsufficientPermissions {
+            required: Permission::ReadOnly,
+        },
+        Rejection::AmbiguousKey,
+        Rejection::StoreUnavailable,
+        Rejection::RateLimited {
+            limit: match RateLimit::new(5, 60) {
+                Ok(limit) => limit,
+                Err(_) => panic!("a valid limit"),
+            },
+            retry_after: Duration::from_millis(11_500),
+        },
+    ];
+
+    /// Every error code, each once, in the order of [`code_index`](Self::code_index): what a
+    /// per-code counter is registered for.
+    #[cfg(feature = "metrics")]
+    pub(crate) const CODES: [&'static str; 8] = [
+        MISSING_KEY.code,
+        INVALID_KEY.code,
+        REVOKED_KEY.code,
+        EXPIRED_KEY.code,
+        NEEDS_FULL_ACCESS.code,
+        AMBIGUOUS_KEY.code,
+        STORE_UNAVAILABLE.code,
+        RATE_LIMITED.code,
+    ];
+
+    /// Where [`code`](Self::code) is in [`CODES`](Self::CODES).
+    #[cfg(feature = "metrics")]
+    pub(crate) const fn code_index(&self) -> usize {
+        match self {
+            Self::MissingKey => 0,
+            Self::InvalidKey => 1,
+            Self::RevokedKey => 2,
+            Self::ExpiredKey => 3,
+            Self::InsufficientPermissions { .. } => 4,
+            Self::AmbiguousKey => 5,
+            Self::StoreUnavailable => 6,
+            Self::RateLimited { .. } => 7,
+        }
+    }
+
     const fn text(&self) -> &'static Text {
         match self {
             Self::MissingKey => &MISSING_KEY,
@@ -277,27 +330,7 @@ fn rate_limited_body<B: From<String>>(limit: RateLimit, retry_after: Duration) -
 mod tests {
     use super::*;
 
-    const ALL: [Rejection; 9] = [
-        Rejection::MissingKey,
-        Rejection::InvalidKey,
-        Rejection::RevokedKey,
-        Rejection::ExpiredKey,
-        Rejection::InsufficientPermissions {
-            required: Permission::FullAccess,
-        },
-        Rejection::InsufficientPermissions {
-            required: Permission::ReadOnly,
-        },
-        Rejection::AmbiguousKey,
-        Rejection::StoreUnavailable,
-        Rejection::RateLimited {
-            limit: match RateLimit::new(5, 60) {
-                Ok(limit) => limit,
-                Err(_) => panic!("a valid limit"),
-            },
-            retry_after: Duration::from_millis(11_500),
-        },
-    ];
+    const ALL: [Rejection; 9] = Rejection::EVERY;
 
     #[test]
     fn every_body_is_json_with_its_code_and_message() {
@@ -306,6 +339,20 @@ mod tests {
             assert_eq!(body["error"]["code"], rejection.code());
             assert_eq!(body["error"]["message"], rejection.message());
         }
+    }
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn codes_lists_each_code_once_where_code_index_says() {
+        for rejection in ALL {
+            assert_eq!(
+                Rejection::CODES[rejection.code_index()],
+                rejection.code(),
+                "{rejection:?}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = Rejection::CODES.iter().collect();
+        assert_eq!(distinct.len(), Rejection::CODES.len());
     }
 
     #[test]

@@ -205,7 +205,7 @@ pub(super) fn reject<C, R: OnRejection<B>, B>(
     grpc: bool,
 ) -> Response<B> {
     let code = rejection.code();
-    shared.authenticator.count_rejected(code);
+    shared.authenticator.count_rejected(&rejection);
     shared
         .authenticator
         .emit(&KeyEvent::Rejected { key_id, code });

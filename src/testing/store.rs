@@ -59,6 +59,8 @@ pub enum Fault {
     Error,
     /// Fails at once with [`StoreError::Timeout`], as an exhausted pool does.
     Timeout,
+    /// Fails at once with [`StoreError::Decode`], as a row the store cannot read does.
+    Decode,
     /// Never answers, as a stuck database does.
     Hang,
     /// Reaches the inner store after this delay.
@@ -259,6 +261,7 @@ impl<S: KeyStore> TestStore<S> {
             None => {}
             Some(Fault::Error) => return Err(StoreError::backend("injected fault")),
             Some(Fault::Timeout) => return Err(StoreError::Timeout),
+            Some(Fault::Decode) => return Err(StoreError::Decode("injected fault".into())),
             Some(Fault::Hang) => std::future::pending::<()>().await,
             Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
             Some(Fault::Refuse) => return Ok(refused()),
