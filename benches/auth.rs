@@ -16,8 +16,11 @@ use std::{borrow::Cow, convert::Infallible, hint::black_box, time::SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use formbox_auth::{
-    ApiKeyAuthLayer, AuthMetrics, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryLimiter,
-    MemoryStore, OrganizationId, Permission, PlaintextKey, RateLimit, RateLimits, Rejection,
+    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId,
+    Permission, Rejection,
+    key::PlaintextKey,
+    metrics::AuthMetrics,
+    rate_limit::{MemoryLimiter, RateLimit, RateLimits},
 };
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use sha2::{Digest, Sha256};
@@ -47,7 +50,7 @@ fn store_with_hot_keys(runtime: &Runtime, hot: usize) -> (MemoryStore, Vec<Plain
                 key.digest(),
                 SystemTime::now(),
             );
-            store.insert(&record).await.unwrap();
+            store.insert(&record, None).await.unwrap();
             if i >= 1_000 - hot {
                 last.push(key);
             }
@@ -218,9 +221,8 @@ fn with_metrics(
         let handler = service_fn(|_: Request<String>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         });
-        let layered = ApiKeyAuthLayer::new(store.clone())
-            .with_metrics(metrics)
-            .layer(handler);
+        let authenticator = Authenticator::new(store.clone()).with_metrics(metrics);
+        let layered = ApiKeyAuthLayer::new(authenticator).layer(handler);
         group.bench_function(name, |b| {
             b.to_async(runtime).iter(|| get_forms(&layered, valid))
         });

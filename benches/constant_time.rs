@@ -25,8 +25,8 @@ use dudect_bencher::{
     rand::RngExt,
 };
 use formbox_auth::{
-    Authenticator, KeyDigest, KeyFormat, KeyId, KeyRecord, KeyStore, MemoryStore, OrganizationId,
-    Permission,
+    Authenticator, KeyFormat, KeyId, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission,
+    key::KeyDigest, store::Inserted,
 };
 
 /// Samples per class, on average (the class of each sample is a coin flip).
@@ -79,7 +79,7 @@ fn store_with_keys(count: usize) -> (Authenticator, Vec<String>) {
             key.digest(),
             SystemTime::now(),
         );
-        assert!(now(store.insert(&record)).unwrap());
+        assert_eq!(now(store.insert(&record, None)).unwrap(), Inserted::Stored);
         keys.push(key.expose_secret().to_owned());
     }
     (Authenticator::new(store), keys)

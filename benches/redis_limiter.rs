@@ -9,7 +9,8 @@ use std::{hint::black_box, time::Duration};
 
 use criterion::Criterion;
 use formbox_auth::{
-    Check, KeyFormat, KeyId, MemoryLimiter, RateLimit, RateLimiter, RedisLimiter,
+    KeyFormat, KeyId,
+    rate_limit::{Check, MemoryLimiter, RateLimit, RateLimiter, RedisLimiter},
     redis::{self, aio::ConnectionManager},
 };
 use tokio::runtime::Runtime;

@@ -9,8 +9,9 @@ use std::{convert::Infallible, hint::black_box, time::SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use formbox_auth::{
-    ApiKeyAuthLayer, KeyFormat, KeyId, KeyRecord, KeyStore, MemoryLimiter, MemoryStore,
-    OrganizationId, Permission, RateLimit,
+    ApiKeyAuthLayer, KeyFormat, KeyId, KeyRecord, KeyStore, MemoryStore, OrganizationId,
+    Permission,
+    rate_limit::{MemoryLimiter, RateLimit},
 };
 use http::{Request, Response};
 use tower::{Layer, Service, ServiceExt, service_fn};
@@ -49,7 +50,7 @@ fn populate(runtime: &tokio::runtime::Runtime) -> (MemoryStore, Vec<String>) {
                 key.digest(),
                 SystemTime::now(),
             );
-            store.insert(&record).await.unwrap();
+            store.insert(&record, None).await.unwrap();
             if i % SAMPLE_EVERY == 0 {
                 sample.push(key.expose_secret().to_owned());
             }

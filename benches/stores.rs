@@ -6,9 +6,9 @@ use std::{hint::black_box, sync::Arc, time::SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use formbox_auth::{
-    Authenticator, CachedStore, KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId,
-    Permission, SqliteStore,
+    Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission,
     sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+    store::{CachedStore, Inserted, SqliteStore},
 };
 use tokio::runtime::Runtime;
 
@@ -29,7 +29,7 @@ async fn fill(store: &dyn KeyStore) -> String {
             key.digest(),
             SystemTime::now(),
         );
-        assert!(store.insert(&record).await.unwrap());
+        assert_eq!(store.insert(&record, None).await.unwrap(), Inserted::Stored);
         last = key.expose_secret().to_owned();
     }
     last
@@ -53,11 +53,11 @@ async fn sqlite() -> SqliteStore {
 }
 
 #[cfg(feature = "postgres")]
-async fn postgres() -> Option<formbox_auth::PostgresStore> {
+async fn postgres() -> Option<formbox_auth::store::PostgresStore> {
     let url = std::env::var("FORMBOX_TEST_POSTGRES_URL").ok()?;
     let pool = formbox_auth::sqlx::PgPool::connect(&url).await.unwrap();
     let table = format!("bench_keys_{}", std::process::id());
-    let store = formbox_auth::PostgresStore::new(pool)
+    let store = formbox_auth::store::PostgresStore::new(pool)
         .with_table_name(&table)
         .unwrap();
     store.migrate().await.unwrap();
@@ -66,7 +66,7 @@ async fn postgres() -> Option<formbox_auth::PostgresStore> {
 
 fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, store: Arc<dyn KeyStore>) {
     let key = runtime.block_on(fill(&*store));
-    let authenticator = Authenticator::from_shared(store);
+    let authenticator = Authenticator::new(store);
     c.bench_function(&format!("verify/{name}"), |b| {
         b.to_async(runtime)
             .iter(|| async { black_box(authenticator.authenticate(&key).await.is_ok()) })

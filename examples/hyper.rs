@@ -16,6 +16,7 @@ mod demo;
 
 use std::{convert::Infallible, error::Error};
 
+use formbox_auth::ApiKeyAuthLayer;
 use formbox_auth::{AuthContext, KeyManager, MemoryStore};
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -37,7 +38,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     // One service for every connection: cloning it per connection shares the layer's state.
     let service = ServiceBuilder::new()
-        .layer(manager.layer())
+        .layer(ApiKeyAuthLayer::new(manager.authenticator().clone()))
         .service(service_fn(handle));
 
     let listener = TcpListener::bind(args.get("addr").unwrap_or("127.0.0.1:3002")).await?;

@@ -32,8 +32,10 @@ use std::{
 
 use args::Args;
 use formbox_auth::{
-    Authenticator, DEFAULT_PAGE_LIMIT, KeyChanges, KeyInfo, KeyManager, LeakOutcome, ListCursor,
-    MAX_PAGE_LIMIT, NewKey, OrganizationId, Permission, RateLimit,
+    Authenticator, KeyManager, OrganizationId, Permission,
+    lifecycle::{KeyChanges, KeyInfo, KeyPage, LeakOutcome, NewKey},
+    rate_limit::RateLimit,
+    store::ListCursor,
 };
 
 const USAGE: &str =
@@ -62,7 +64,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         return Err(USAGE.into());
     };
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
-    let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
+    let manager = KeyManager::new(Authenticator::new(store));
     match command.as_str() {
         "create" => create(&manager, &args).await,
         "list" => list(&manager, &args).await,
@@ -89,7 +91,7 @@ async fn create(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
     let key = NewKey::new(args.require("name")?, permission)
         .expires_at(expires_at)
         .rate_limit(rate_limit);
-    let created = manager.create_key(&organization(args)?, key).await?;
+    let created = manager.create(&organization(args)?, key).await?;
     println!("{}", describe(&created.info));
     println!("key (shown once): {}", created.key.expose_secret());
     Ok(())
@@ -103,8 +105,8 @@ async fn list(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
     let limit = match args.get("limit") {
         Some(limit) => limit.parse()?,
         // Fewer round trips when every page is wanted anyway.
-        None if all => MAX_PAGE_LIMIT,
-        None => DEFAULT_PAGE_LIMIT,
+        None if all => KeyPage::MAX_LIMIT,
+        None => KeyPage::DEFAULT_LIMIT,
     };
     let mut cursor: Option<ListCursor> = args.get("cursor").map(str::parse).transpose()?;
     loop {

@@ -12,13 +12,13 @@
 # from the system packages (apt-get) when /usr/bin/chromium is missing ($FORMBOX_CHROMIUM picks
 # another). The server is stopped on exit; the script exits with the test's status.
 set -euo pipefail
-source "$(dirname "$0")/packages.sh"
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 screenshot="${FORMBOX_SCREENSHOT:-target/browser/settings-api-keys.png}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --screenshot) [[ $# -ge 2 ]] || { echo "browser.sh: --screenshot needs a path" >&2; exit 2; }
+        --screenshot) [[ $# -ge 2 ]] || { say "--screenshot needs a path"; exit 2; }
             screenshot="$2"; shift 2 ;;
         --screenshot=*) screenshot="${1#*=}"; shift ;;
         *) echo "usage: $0 [--screenshot PATH]" >&2; exit 2 ;;
@@ -26,9 +26,6 @@ while [[ $# -gt 0 ]]; do
 done
 chromium="${FORMBOX_CHROMIUM:-/usr/bin/chromium}"
 port="${FORMBOX_BROWSER_PORT:-0}"
-
-say() { echo "browser.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
 
 install_chromium() {
     install_packages Chromium chromium
@@ -41,29 +38,15 @@ say "building the example server"
 cargo build -q --example server
 
 work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    if [[ -n "$server_pid" ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit rm -rf "$work"
 
+# The sign-in link comes after the `listening on` line: wait for it instead.
 log="$work/server.log"
-target/debug/examples/server --addr "127.0.0.1:$port" --store memory >"$log" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 1 300); do
-    grep -q '^dashboard: ' "$log" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$log" "$work/server.err" >&2; die "the server exited"; }
-    sleep 0.1
-done
+start_example --ready '^dashboard: ' --within 30 "$log" target/debug/examples/server \
+    --addr "127.0.0.1:$port" --store memory
 sign_in="$(sed -n 's/^dashboard: //p' "$log")"
-full="$(sed -n 's/^full_access key: //p' "$log")"
-read_only="$(sed -n 's/^read_only key: //p' "$log")"
-[[ -n "$sign_in" ]] || { cat "$log" "$work/server.err" >&2; die "the server printed no sign-in link"; }
-[[ -n "$full" && -n "$read_only" ]] || { cat "$log" >&2; die "the server printed no demo keys"; }
+full="$(printed_key "$log" full_access)"
+read_only="$(printed_key "$log" read_only)"
 base="${sign_in%%/dashboard/*}"
 say "server at $base"
 

@@ -13,9 +13,10 @@
 # as the build starts. Rows build one after the other. On a shared machine other builds add wall
 # seconds to a row (the load shows which) and CPU seconds far less.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+on_exit rm -rf "$work"
 export CARGO_TERM_COLOR=never
 
 rows=(
@@ -32,7 +33,7 @@ rows=(
 )
 
 quick_start="$(awk '/^## Quick start/ {q = 1} q && /^```rust/ {p = 1; next} p && /^```/ {exit} p' "$root/README.md")"
-[[ -n "$quick_start" ]] || { echo "feature-cost.sh: no quick start found in README.md" >&2; exit 1; }
+[[ -n "$quick_start" ]] || die "no quick start found in README.md"
 
 printf '| %-56s | %6s | %5s | %5s | %4s | %s\n' "formbox-auth dependency" crates build cpu load "adds over the default features"
 printf '|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' {1..58})" "--------" "-------" "-------" "------" "---"

@@ -8,7 +8,7 @@
 # in fuzz/target/corpus/<target>/, kept between runs and never committed. A crash leaves its input
 # in fuzz/artifacts/<target>/ and makes the script exit non-zero; reproduce it with
 # `cargo fuzz run <target> fuzz/artifacts/<target>/<file>` (with the environment below), and add
-# it to tests/fuzz_regressions.rs once fixed.
+# it to tests/it/fuzz_regressions.rs once fixed.
 #
 # cargo-fuzz needs unstable compiler flags (the sanitizer). With a stable toolchain,
 # RUSTC_BOOTSTRAP=1 allows them; set FUZZ_TOOLCHAIN=nightly to use a nightly toolchain instead.

@@ -11,14 +11,11 @@
 # Cargo.lock), built under target/grpc-codegen. protoc comes from the system packages (apt-get)
 # when none is found.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-source scripts/packages.sh
 
 generated=examples/grpc/formbox.v1.rs
 proto_root=examples/grpc/proto
-
-say() { echo "grpc-codegen.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
 
 check=false
 case "${1:-}" in
@@ -31,7 +28,7 @@ command -v protoc >/dev/null 2>&1 || install_packages protoc protobuf-compiler
 command -v protoc >/dev/null 2>&1 || die "protoc still not found after installing protobuf-compiler"
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+on_exit rm -rf "$work"
 
 CARGO_TARGET_DIR="$PWD/target/grpc-codegen" cargo run --quiet --locked \
     --manifest-path scripts/grpc-codegen/Cargo.toml -- "$proto_root" "$work"

@@ -18,31 +18,22 @@
 #   4. SIGTERM stops the server, with exit status 0.
 # Prints each check; exits non-zero at the first that fails.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-source scripts/example.sh
 
 export FORMBOX_PG_PORT="${FORMBOX_PG_PORT:-54379}"
 port="${FORMBOX_GRPC_PORT:-50151}"
 addr="127.0.0.1:$port"
 limit=5
 work="$(mktemp -d)"
-pids=()
-
-say() { echo "grpc.sh: $*"; }
-fail() { say "FAILED: $*"; exit 1; }
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    scripts/postgres.sh stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit rm -rf "$work"
 
 bin="$(scripts/python-env.sh)"
 client() { "$bin/python" tests/grpc/client.py "$addr" "$@"; }
 
 say "building the gRPC example with PostgreSQL support"
 cargo build -q --example grpc --features postgres
+on_exit quietly scripts/postgres.sh stop
 eval "$(scripts/postgres.sh start)"
 
 say "starting the gRPC example on $addr, $limit calls a minute per key"
@@ -71,9 +62,9 @@ until client unknown >"$work/after.log" 2>&1; do
 done
 say "after the outage: the store answers again ($(tail -n1 "$work/after.log"))"
 say "4. SIGTERM stops the server gracefully"
-kill -TERM "${pids[0]}"
+kill -TERM "${example_pids[0]}"
 status=0
-wait "${pids[0]}" || status=$?
+wait "${example_pids[0]}" || status=$?
 ((status == 0)) || { cat "$work/server.log"; fail "the server exited with status $status on SIGTERM"; }
 say "   exited with status 0"
 say "passed"

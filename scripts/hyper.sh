@@ -4,19 +4,11 @@
 #
 #   scripts/hyper.sh        (port $FORMBOX_HYPER_PORT, default 3601)
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-source scripts/example.sh
 port="${FORMBOX_HYPER_PORT:-3601}"
 work="$(mktemp -d)"
-pids=()
-
-say() { echo "hyper.sh: $*"; }
-fail() { say "FAILED: $*"; exit 1; }
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit rm -rf "$work"
 
 cargo build --quiet --example hyper
 start_example "$work/out" target/debug/examples/hyper --addr "127.0.0.1:$port"

@@ -7,29 +7,20 @@
 # Installs wrk from the system packages if it is missing. Prints requests per second of each
 # route, their ratio, and the errors and non-2xx responses wrk counted.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_ROUTE="${1:-10}"
 PORT="${FORMBOX_LOAD_PORT:-3999}"
 URL="http://127.0.0.1:${PORT}"
 
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "load.sh: installing wrk" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 \
-        || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
-fi
+command -v wrk >/dev/null 2>&1 || install_packages wrk wrk
 
 cargo build --release --example server >&2
 out="$(mktemp)"
-./target/release/examples/server --store memory --addr "127.0.0.1:${PORT}" >"$out" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$out"' EXIT
-for _ in $(seq 100); do
-    grep -q '^listening on' "$out" && break
-    sleep 0.1
-done
-key="$(awk '/^read_only key:/ {print $3}' "$out")"
-[[ -n "$key" ]] || { cat "$out" >&2; echo "load.sh: the server printed no key" >&2; exit 1; }
+on_exit rm -f "$out"
+start_example "$out" ./target/release/examples/server --store memory --addr "127.0.0.1:${PORT}"
+key="$(printed_key "$out" read_only)"
 
 # Prints "<requests per second> <socket errors> <non-2xx>" of one wrk run.
 measure() {

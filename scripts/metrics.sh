@@ -10,22 +10,13 @@
 # (tests/metrics/scrape.py, in the venv of scripts/python-env.sh) and checks every count, and
 # that no series names a key or an organization. Exits non-zero at the first mismatch.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-source scripts/example.sh
 
 port="${FORMBOX_METRICS_PORT:-3501}"
 base="http://127.0.0.1:$port"
 work="$(mktemp -d)"
-pids=()
-
-say() { echo "metrics.sh: $*"; }
-fail() { say "FAILED: $*"; exit 1; }
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit rm -rf "$work"
 
 say "preparing the Python environment"
 bin="$(scripts/python-env.sh)"

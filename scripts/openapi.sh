@@ -9,30 +9,18 @@
 # The server runs with an in-memory store on port $FORMBOX_OPENAPI_PORT (default 3301) and the
 # demo organization's full-access key in every request. Reports go to target/schemathesis/.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 examples="${1:-100}"
 port="${FORMBOX_OPENAPI_PORT:-3301}"
 bin="$(scripts/python-env.sh)"
 work="$(mktemp -d)"
+on_exit rm -rf "$work"
 report="target/schemathesis"
-server=""
-
-say() { echo "openapi.sh: $*"; }
-cleanup() {
-    [[ -n "$server" ]] && kill "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 cargo build -q --example server
-target/debug/examples/server --addr "127.0.0.1:$port" --store memory >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$work/server.log" 2>/dev/null && break
-    sleep 0.1
-done
-key="$(sed -n 's/^full_access key: //p' "$work/server.log")"
-[[ -n "$key" ]] || { cat "$work/server.log"; say "the server printed no full-access key"; exit 1; }
+start_example "$work/server.log" target/debug/examples/server --addr "127.0.0.1:$port" --store memory
+key="$(printed_key "$work/server.log" full_access)"
 
 curl -sf "http://127.0.0.1:$port/openapi.json" -o "$work/openapi.json"
 say "validating the description (openapi-spec-validator)"

@@ -14,23 +14,14 @@
 #   - a revocation through B is seen on A within 1 s.
 # It prints each time it measured, and exits non-zero if any check fails.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-source scripts/example.sh
 outage="${1:-10}"
 export FORMBOX_PG_PORT="${FORMBOX_PG_PORT:-54369}"
 port_a=3101
 port_b=3102
 work="$(mktemp -d)"
-pids=()
-
-say() { echo "outage.sh: $*"; }
-fail() { say "FAILED: $*"; exit 1; }
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    scripts/postgres.sh stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit rm -rf "$work"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -62,6 +53,7 @@ start_server() {
 
 say "building the example server with PostgreSQL support"
 cargo build -q --example server --features postgres
+on_exit quietly scripts/postgres.sh stop
 eval "$(scripts/postgres.sh start)"
 url="$FORMBOX_TEST_POSTGRES_URL"
 

@@ -22,7 +22,7 @@
 # server runs as the `postgres` user, which is created if missing.
 
 set -euo pipefail
-source "$(dirname "$0")/packages.sh"
+source "$(dirname "$0")/lib.sh"
 
 PORT="${FORMBOX_PG_PORT:-54329}"
 DATABASE="${FORMBOX_PG_DATABASE:-formbox_test}"
@@ -32,9 +32,6 @@ SOCKETS="${ROOT}/sockets"
 LOG="${ROOT}/server.log"
 SUPERUSER="postgres"
 URL="postgres://${SUPERUSER}@127.0.0.1:${PORT}/${DATABASE}"
-
-say() { echo "postgres.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
 
 find_bindir() {
     local dir
@@ -141,7 +138,7 @@ resume() {
 run() {
     [[ $# -gt 0 ]] || die "usage: $0 run COMMAND [ARGS...]"
     start >/dev/null
-    trap stop EXIT
+    on_exit stop
     local status=0
     FORMBOX_TEST_POSTGRES_URL="${URL}" "$@" || status=$?
     return "${status}"

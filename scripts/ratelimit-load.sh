@@ -17,9 +17,8 @@
 # Installs wrk from the system packages if it is missing. Prints the counts; exits non-zero if a
 # bound is not met.
 set -euo pipefail
-source "$(dirname "$0")/packages.sh"
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-source scripts/example.sh
 
 limit="${1:-200}"
 duration=10
@@ -28,17 +27,7 @@ export FORMBOX_REDIS_PORT="${FORMBOX_REDIS_PORT:-63798}"
 port_a=3201
 port_b=3202
 work="$(mktemp -d)"
-pids=()
-
-say() { echo "ratelimit-load.sh: $*"; }
-fail() { say "FAILED: $*"; exit 1; }
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    scripts/redis.sh stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit rm -rf "$work"
 
 command -v wrk >/dev/null 2>&1 || install_packages wrk wrk
 
@@ -123,7 +112,7 @@ load() {
 wait_for_wrk() {
     local job
     for job in $(jobs -p); do
-        [[ " ${pids[*]} " == *" $job "* ]] || wait "$job"
+        [[ " ${example_pids[*]} " == *" $job "* ]] || wait "$job"
     done
 }
 
@@ -146,6 +135,7 @@ check() {
 
 say "building the example server (release)"
 cargo build -q --release --example server
+on_exit quietly scripts/redis.sh stop
 eval "$(scripts/redis.sh start 2>/dev/null)"
 redis="$FORMBOX_TEST_REDIS_URL"
 
@@ -175,8 +165,8 @@ load "$key" "$port_a" "$port_b"
 check "redis, two instances" "$limit" "$(most 1.05)"
 
 say "restarting instance B with --limiter memory"
-kill "${pids[1]}"
-wait "${pids[1]}" 2>/dev/null || true
+kill "${example_pids[1]}"
+wait "${example_pids[1]}" 2>/dev/null || true
 start_server "$port_b" "$work/b-memory.log" memory
 key="$(create_key "$port_b" "local limit")"
 load "$key" "$port_b"

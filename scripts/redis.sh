@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away Redis server for the `redis` feature's tests.
 #
-#   scripts/redis.sh run cargo test --all-features --test redis_limiter
+#   scripts/redis.sh run cargo test --all-features --test it redis_limiter
 #       starts a server, runs the command with FORMBOX_TEST_REDIS_URL set, stops the server and
 #       exits with the command's status.
 #   eval "$(scripts/redis.sh start)"
@@ -18,16 +18,13 @@
 # `redis-server` is found.
 
 set -euo pipefail
-source "$(dirname "$0")/packages.sh"
+source "$(dirname "$0")/lib.sh"
 
 PORT="${FORMBOX_REDIS_PORT:-63799}"
 ROOT="${TMPDIR:-/tmp}/formbox-auth-redis-${PORT}"
 PIDFILE="${ROOT}/redis.pid"
 LOG="${ROOT}/server.log"
 URL="redis://127.0.0.1:${PORT}"
-
-say() { echo "redis.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
 
 install_redis() {
     # The package's own service, if the system starts it, listens on 6379 and is left alone.
@@ -88,7 +85,7 @@ stop() {
 run() {
     [[ $# -gt 0 ]] || die "usage: $0 run COMMAND [ARGS...]"
     start >/dev/null
-    trap stop EXIT
+    on_exit stop
     local status=0
     FORMBOX_TEST_REDIS_URL="${URL}" "$@" || status=$?
     return "${status}"

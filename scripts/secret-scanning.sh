@@ -13,24 +13,14 @@
 #   3. the key is 401 revoked_api_key from the next request on.
 # Prints each step; exits non-zero at the first that fails.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
-source scripts/example.sh
 
 port=3401
 base="http://127.0.0.1:$port"
-endpoint="$base/secret-scanning/github"
 identifier="formbox-ci-1"
 work="$(mktemp -d)"
-pids=()
-
-say() { echo "secret-scanning.sh: $*"; }
-fail() { say "FAILED: $*"; exit 1; }
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit rm -rf "$work"
 
 for tool in openssl curl base64 sha256sum; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is needed"

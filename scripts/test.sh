@@ -4,7 +4,7 @@
 # that scripts/redis.sh does the same for. Extra arguments go to `cargo test`.
 #
 #   scripts/test.sh
-#   scripts/test.sh --test lifecycle
+#   scripts/test.sh --test it lifecycle
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec scripts/postgres.sh run scripts/redis.sh run cargo test --all-features "$@"

@@ -6,7 +6,7 @@ use axum_core::{
 };
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
-use crate::AuthContext;
+use crate::context::AuthContext;
 
 /// Takes the [`AuthContext`] the layer put into the request.
 ///

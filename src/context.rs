@@ -2,7 +2,11 @@
 
 use std::{fmt, sync::Arc};
 
-use crate::{KeyId, KeyRecord, OrganizationId, Permission, rate_limit::RateLimit};
+use crate::{
+    key::KeyId,
+    permission::Permission,
+    record::{KeyRecord, OrganizationId, RateLimit},
+};
 
 /// The identity of an authenticated request: its organization, key, permission and the key's
 /// rate limit.
@@ -85,7 +89,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::KeyDigest;
+    use crate::key::KeyDigest;
 
     fn context(rate_limit: Option<RateLimit>) -> AuthContext {
         let id = "0123456789ab".parse().unwrap();

@@ -2,7 +2,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::{KeyId, OrganizationId, Permission, rate_limit::RateLimit};
+use crate::{
+    key::KeyId,
+    permission::Permission,
+    record::{OrganizationId, RateLimit},
+};
 
 /// Something that happened to a key. Events carry ids, never a secret or digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +94,7 @@ pub enum KeyEvent {
 /// Called inline, so keep it quick: hand slow work (a database write) to a channel.
 ///
 /// ```
-/// use formbox_auth::{Authenticator, KeyEvent, MemoryStore};
+/// use formbox_auth::{events::KeyEvent, Authenticator, MemoryStore};
 ///
 /// let authenticator = Authenticator::new(MemoryStore::new()).with_events(|event: &KeyEvent| {
 ///     if let KeyEvent::Revoked { key_id, .. } = event {

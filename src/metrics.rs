@@ -4,23 +4,24 @@
 //! installed at that moment: a request then costs one atomic increment, not a registry lookup.
 //! **Install the recorder first** (for Prometheus,
 //! `metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()`), then build
-//! `AuthMetrics` and hand it to [`Authenticator::with_metrics`](crate::Authenticator::with_metrics)
-//! or [`ApiKeyAuthLayer::with_metrics`](crate::ApiKeyAuthLayer::with_metrics). Built before
-//! any recorder, its handles go nowhere.
+//! `AuthMetrics` and hand it to [`Authenticator::with_metrics`](crate::Authenticator::with_metrics),
+//! the one place it is set: the layer, the last-used writer and the manager sharing that
+//! authenticator all count into it. Built before any recorder, its handles go nowhere.
 //!
 //! [`AuthMetrics`] lists the series; none names a key or an organization unless asked.
 //!
 //! # Example
 //!
 //! ```
-//! use formbox_auth::{ApiKeyAuthLayer, AuthMetrics, MemoryStore};
+//! use formbox_auth::{ApiKeyAuthLayer, Authenticator, MemoryStore, metrics::AuthMetrics};
 //! use metrics_util::debugging::DebuggingRecorder;
 //!
 //! let recorder = DebuggingRecorder::new();
 //! let snapshotter = recorder.snapshotter();
 //! // A service installs its recorder globally at start; a test can scope one to a closure.
 //! let metrics = metrics::with_local_recorder(&recorder, AuthMetrics::new);
-//! let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_metrics(metrics);
+//! let authenticator = Authenticator::new(MemoryStore::new()).with_metrics(metrics);
+//! let layer = ApiKeyAuthLayer::new(authenticator);
 //! # drop(layer);
 //! // Every series exists, at zero, before the first request.
 //! assert!(snapshotter.snapshot().into_vec().len() >= 16);
@@ -30,7 +31,7 @@ use std::{fmt, time::Duration};
 
 use metrics::{Counter, Histogram, Unit};
 
-use crate::{Rejection, context::AuthContext, store::StoreError};
+use crate::{context::AuthContext, rejection::Rejection, store::StoreError};
 
 /// Requests the layer let through or turned away.
 const REQUESTS_TOTAL: &str = "formbox_auth_requests_total";
@@ -94,7 +95,7 @@ impl StoreOperation {
 ///   [`Rejection::code`](crate::Rejection::code));
 /// - how long each verification that reached the store took, lookup and checks
 ///   (`formbox_auth_verification_duration_seconds`, in seconds). A lookup the store answers
-///   from memory (a warm [`CachedStore`](crate::CachedStore), a
+///   from memory (a warm [`CachedStore`](crate::store::CachedStore), a
 ///   [`MemoryStore`](crate::MemoryStore)) is not timed: it takes about 100 ns, and the two
 ///   clock reads would add almost half of that to every request;
 /// - whether the store answered a lookup from memory
@@ -113,12 +114,12 @@ impl StoreOperation {
 /// layer share to see everything:
 ///
 /// ```
-/// use formbox_auth::{Authenticator, AuthMetrics, KeyManager, MemoryStore};
+/// use formbox_auth::{ApiKeyAuthLayer, Authenticator, KeyManager, MemoryStore, metrics::AuthMetrics};
 ///
 /// // metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()? first.
 /// let authenticator = Authenticator::new(MemoryStore::new()).with_metrics(AuthMetrics::new());
-/// let manager = KeyManager::from_authenticator(authenticator);
-/// let layer = manager.layer(); // counts requests, and shares the manager's flushes
+/// let manager = KeyManager::new(authenticator.clone());
+/// let layer = ApiKeyAuthLayer::new(authenticator); // counts requests, and the flushes
 /// # drop(layer);
 /// ```
 #[derive(Clone)]
@@ -143,7 +144,7 @@ impl AuthMetrics {
     /// Prometheus exporter renders histograms as summaries unless given buckets:
     ///
     /// ```no_run
-    /// use formbox_auth::AuthMetrics;
+    /// use formbox_auth::metrics::AuthMetrics;
     /// use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
     ///
     /// let handle = PrometheusBuilder::new()

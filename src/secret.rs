@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::{KeyDigest, KeyRecord};
+use crate::{key::KeyDigest, record::KeyRecord};
 
 /// What a presented digest is to a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::{KeyFormat, Permission, PreviousSecret};
+    use crate::{key::KeyFormat, permission::Permission, record::PreviousSecret};
 
     fn record_with_previous(valid_until: SystemTime) -> KeyRecord {
         let key = KeyFormat::default().generate().unwrap();

@@ -4,7 +4,8 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use formbox_auth::{
-    ApiKeyAuthLayer, AuthContext, GrpcPolicy, GrpcRejection, OrganizationId, Permission,
+    ApiKeyAuthLayer, AuthContext, OrganizationId, Permission,
+    grpc::{GrpcPolicy, GrpcRejection},
 };
 use tonic::{
     Request, Response, Status,

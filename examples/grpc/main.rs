@@ -21,7 +21,11 @@ mod store;
 
 use std::{error::Error, time::Duration};
 
-use formbox_auth::{Authenticator, KeyManager, MemoryLimiter, Permission, RateLimits};
+use formbox_auth::ApiKeyAuthLayer;
+use formbox_auth::{
+    Authenticator, KeyManager, Permission,
+    rate_limit::{MemoryLimiter, RateLimits},
+};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -36,13 +40,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map(rate_limit::parse_rate_limit)
         .transpose()?;
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
-    let manager = KeyManager::from_authenticator(Authenticator::from_shared(store));
+    let manager = KeyManager::new(Authenticator::new(store));
 
     for (permission, key) in demo::ensure_demo_keys(&manager).await? {
         println!("{permission} key: {key}");
     }
-    let flusher = manager.spawn_usage_flusher(Duration::from_secs(10));
-    let mut layer = manager.layer();
+    let flusher = manager
+        .authenticator()
+        .spawn_usage_flusher(Duration::from_secs(10));
+    let mut layer = ApiKeyAuthLayer::new(manager.authenticator().clone());
     if let Some(limit) = rate_limit {
         let limits = RateLimits::new(MemoryLimiter::new())
             .default_for(Permission::ReadOnly, limit)

@@ -7,8 +7,10 @@ use std::{
 };
 
 use axum::{Json, Router, body::Bytes, extract::State, http::StatusCode, routing::get};
+use formbox_auth::ApiKeyAuthLayer;
 use formbox_auth::{
-    ApiError, AuthContext, KeyManager, KeySecurity, ManagementApi, OrganizationId, Permission,
+    AuthContext, KeyManager, OrganizationId, Permission,
+    management::{ApiError, KeySecurity, ManagementApi},
     utoipa::{self, OpenApi, ToSchema},
 };
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,7 @@ pub use demo::{DEMO_ORGANIZATION, ensure_demo_keys};
 pub struct AppState {
     pub manager: KeyManager,
     /// The rate limits the layer enforces (`--limiter`); none unless set.
-    rate_limits: Option<formbox_auth::RateLimits>,
+    rate_limits: Option<formbox_auth::rate_limit::RateLimits>,
     forms: Arc<Mutex<HashMap<OrganizationId, Vec<Form>>>>,
 }
 
@@ -39,14 +41,14 @@ impl AppState {
     }
 
     /// Limits each key's requests with `limits`.
-    pub fn with_rate_limits(mut self, limits: formbox_auth::RateLimits) -> Self {
+    pub fn with_rate_limits(mut self, limits: formbox_auth::rate_limit::RateLimits) -> Self {
         self.rate_limits = Some(limits);
         self
     }
 
     /// The layer in front of `/v1`: the manager's, with the rate limits if any.
     fn auth_layer(&self) -> formbox_auth::ApiKeyAuthLayer {
-        let layer = self.manager.layer();
+        let layer = ApiKeyAuthLayer::new(self.manager.authenticator().clone());
         match &self.rate_limits {
             Some(limits) => layer.with_rate_limits(limits.clone()),
             None => layer,
@@ -111,7 +113,7 @@ struct Me {
     permission: Permission,
     /// The key's own rate limit, or `null`.
     #[schema(schema_with = rate_limit_or_null, required = true)]
-    rate_limit: Option<formbox_auth::RateLimit>,
+    rate_limit: Option<formbox_auth::rate_limit::RateLimit>,
 }
 
 /// `null`, or a `RateLimit` as the key management answers show it.

@@ -31,7 +31,11 @@ mod store;
 use std::{error::Error, time::Duration};
 
 use axum::{http::header, routing::get};
-use formbox_auth::{AuthMetrics, Authenticator, KeyManager, SecretScanning, StaticPublicKeys};
+use formbox_auth::{
+    Authenticator, KeyManager,
+    metrics::AuthMetrics,
+    secret_scanning::{SecretScanning, StaticPublicKeys},
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
@@ -45,8 +49,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // The recorder comes first: `AuthMetrics` registers its series with the one installed
     // when it is built.
     let prometheus = install_prometheus()?;
-    let authenticator = Authenticator::from_shared(store).with_metrics(AuthMetrics::new());
-    let manager = KeyManager::from_authenticator(authenticator);
+    let authenticator = Authenticator::new(store).with_metrics(AuthMetrics::new());
+    let manager = KeyManager::new(authenticator);
     let limits = limiter::open_limiter(args.get("limiter").unwrap_or(limiter::DEFAULT_LIMITER))?;
     // Read before serving, so that a missing or malformed key list stops the server at once.
     let scanning_keys = args
@@ -57,7 +61,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     for (permission, key) in app::ensure_demo_keys(&manager).await? {
         println!("{permission} key: {key}");
     }
-    let flusher = manager.spawn_usage_flusher(Duration::from_secs(10));
+    let flusher = manager
+        .authenticator()
+        .spawn_usage_flusher(Duration::from_secs(10));
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     let dashboard = dashboard::Dashboard::new(manager.clone());

@@ -1,6 +1,7 @@
 //! The demo organization's keys, shared by the `server` and `grpc` examples.
 
-use formbox_auth::{KeyManager, ManageError, OrganizationId, Permission};
+use formbox_auth::lifecycle::NewKey;
+use formbox_auth::{KeyManager, OrganizationId, Permission, lifecycle::ManageError};
 
 /// The organization the examples create demo keys for.
 pub const DEMO_ORGANIZATION: &str = "org_demo";
@@ -19,7 +20,7 @@ pub async fn ensure_demo_keys(
         (Permission::ReadOnly, "demo read only"),
     ] {
         let created = manager
-            .create(&organization, name, permission, None)
+            .create(&organization, NewKey::new(name, permission))
             .await?;
         keys.push((permission, created.key.expose_secret().to_owned()));
     }

@@ -2,7 +2,7 @@
 
 use std::error::Error;
 
-use formbox_auth::{MemoryLimiter, RateLimits, RedisLimiter};
+use formbox_auth::rate_limit::{MemoryLimiter, RateLimits, RedisLimiter};
 
 /// The limiter used when `--limiter` is not given: budgets in this process.
 pub const DEFAULT_LIMITER: &str = "memory";

@@ -1,6 +1,6 @@
 //! `--rate-limit N/SECONDS`, shared by the `keys` and `grpc` examples.
 
-use formbox_auth::RateLimit;
+use formbox_auth::rate_limit::RateLimit;
 
 /// A rate limit given as `N/SECONDS`: at most N requests per SECONDS seconds, as in `600/60`.
 pub fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {

@@ -3,8 +3,9 @@
 use std::{error::Error, sync::Arc, time::Duration};
 
 use formbox_auth::{
-    Authenticator, CachedStore, KeyStore, MemoryStore, SqliteStore,
+    Authenticator, KeyStore, MemoryStore,
     sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+    store::{CachedStore, SqliteStore},
 };
 
 /// The store used when `--store` is not given: a SQLite file in the working directory.
@@ -51,7 +52,7 @@ async fn open_postgres(url: &str) -> Result<Arc<dyn KeyStore>, Box<dyn Error>> {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect(url)
         .await?;
-    let store = formbox_auth::PostgresStore::new(pool);
+    let store = formbox_auth::store::PostgresStore::new(pool);
     store.migrate().await?;
     let cache = CachedStore::new(store.clone());
     // Runs until the pool closes: every instance's cache drops a key as soon as it changes. If

@@ -12,7 +12,7 @@ use std::{convert::Infallible, sync::LazyLock, time::SystemTime};
 use arbitrary::Arbitrary;
 use formbox_auth::{
     ApiKeyAuthLayer, KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission,
-    Rejection,
+    Rejection, store::Inserted,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use libfuzzer_sys::fuzz_target;
@@ -56,7 +56,8 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
         parsed.digest(),
         SystemTime::now(),
     );
-    assert!(runtime.block_on(store.insert(&record)).unwrap());
+    let inserted = runtime.block_on(store.insert(&record, None)).unwrap();
+    assert_eq!(inserted, Inserted::Stored);
     Harness {
         runtime,
         plain: ApiKeyAuthLayer::new(store.clone()),

@@ -1,6 +1,7 @@
-//! `KeyFormat::parse` against an oracle written from DESIGN §1 alone: a string parses if and only
-//! if it has exactly the shape `<prefix>_<12 base62>_<32 base62><6 base62 CRC32>`, every error
-//! names the first rule the string breaks, and a parsed key's id and digest are the text's.
+//! `KeyFormat::parse` against an oracle written from the README's "Key format" table alone: a
+//! string parses if and only if it has exactly the shape
+//! `<prefix>_<12 base62>_<32 base62><6 base62 CRC32>`, every error names the first rule the
+//! string breaks, and a parsed key's id and digest are the text's.
 //!
 //! The input is read three ways: as a key of the default `fbsk` format; as a prefix (its length
 //! from the first byte) and a key of a format built from that prefix; and as raw material mapped
@@ -11,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use formbox_auth::{KeyFormat, ParseError};
+use formbox_auth::{KeyFormat, key::ParseError};
 use libfuzzer_sys::fuzz_target;
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -53,7 +54,8 @@ fn checksum(body: &[u8]) -> [u8; CHECKSUM_LEN] {
     out
 }
 
-/// What `parse` must answer, in the order DESIGN and `ParseError` give the checks.
+/// What `parse` must answer, in the order the README's key format and `ParseError` give the
+/// checks.
 #[derive(Debug, PartialEq, Eq)]
 enum Expected {
     Key,
@@ -92,7 +94,7 @@ fn expected(prefix: &str, text: &[u8]) -> Expected {
     Expected::Key
 }
 
-fn answer(result: &Result<formbox_auth::ParsedKey<'_>, ParseError>) -> Expected {
+fn answer(result: &Result<formbox_auth::key::ParsedKey<'_>, ParseError>) -> Expected {
     match result {
         Ok(_) => Expected::Key,
         Err(ParseError::WrongPrefix) => Expected::WrongPrefix,

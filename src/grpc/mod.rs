@@ -6,7 +6,7 @@
 //! - **Rejections.** A gRPC client reads the outcome from `grpc-status`, not from the HTTP
 //!   status; a `401` would reach it as a transport failure. The layer answers a gRPC request
 //!   (`content-type: application/grpc…`) with a trailers-only response instead: HTTP `200` and
-//!   the status in `grpc-status` and `grpc-message`. [`JsonRejection`](crate::JsonRejection),
+//!   the status in `grpc-status` and `grpc-message`. [`JsonRejection`](crate::middleware::JsonRejection),
 //!   the default, does so on its own; [`GrpcRejection`] does it for every request, for tonic's
 //!   body type, which cannot hold a JSON body.
 //!
@@ -28,8 +28,6 @@
 
 mod policy;
 mod rejection;
-mod status;
 
-pub use policy::{GRPC_HEALTH_SERVICE, GrpcPolicy};
+pub use policy::GrpcPolicy;
 pub use rejection::GrpcRejection;
-pub(crate) use status::{is_grpc, trailers_only};

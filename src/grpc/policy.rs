@@ -4,21 +4,20 @@ use std::collections::HashMap;
 
 use http::Request;
 
-use crate::{ClassifyPermission, Permission, Requirement};
-
-/// The standard health service (`grpc.health.v1.Health`): open in a new [`GrpcPolicy`], since
-/// load balancers and orchestrators probe it without a key.
-pub const GRPC_HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+use crate::{
+    permission::Permission,
+    policy::{ClassifyPermission, Requirement},
+};
 
 /// The permission a gRPC call needs, by its path `/package.Service/Method`.
 ///
 /// A rule for the exact method wins over one for its whole service, which wins over the
 /// default: `full_access` unless [`default_permission`](Self::default_permission) changes it.
-/// The health service [`GRPC_HEALTH_SERVICE`] is open (no key) unless a rule of its own says
+/// The health service [`GrpcPolicy::HEALTH_SERVICE`] is open (no key) unless a rule of its own says
 /// otherwise. A request whose path is not a gRPC method gets the default.
 ///
 /// ```
-/// use formbox_auth::{ClassifyPermission, GrpcPolicy, Permission, Requirement};
+/// use formbox_auth::{grpc::GrpcPolicy, policy::{ClassifyPermission, Requirement}, Permission};
 /// use http::Request;
 ///
 /// let policy = GrpcPolicy::new()
@@ -41,11 +40,15 @@ pub struct GrpcPolicy {
 }
 
 impl GrpcPolicy {
+    /// The standard health service (`grpc.health.v1.Health`): open in a new [`GrpcPolicy`], since
+    /// load balancers and orchestrators probe it without a key.
+    pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+
     /// Every method needs `full_access`, and the health service no key.
     pub fn new() -> Self {
         Self {
             methods: HashMap::new(),
-            services: HashMap::from([(GRPC_HEALTH_SERVICE.into(), Requirement::Open)]),
+            services: HashMap::from([(Self::HEALTH_SERVICE.into(), Requirement::Open)]),
             default: Requirement::Key(Permission::FullAccess),
         }
     }
@@ -149,7 +152,7 @@ mod tests {
             GrpcPolicy::new().requirement_for("/grpc.health.v1.Health/Watch"),
             Requirement::Open
         );
-        let closed = GrpcPolicy::new().service(GRPC_HEALTH_SERVICE, Permission::ReadOnly);
+        let closed = GrpcPolicy::new().service(GrpcPolicy::HEALTH_SERVICE, Permission::ReadOnly);
         assert_eq!(closed.requirement_for("/grpc.health.v1.Health/Check"), READ);
     }
 

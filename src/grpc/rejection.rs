@@ -2,16 +2,18 @@
 
 use http::Response;
 
-use super::trailers_only;
-use crate::{OnRejection, Rejection};
+use crate::{
+    middleware::OnRejection,
+    rejection::{Rejection, grpc::trailers_only},
+};
 
 /// Answers every rejection with a gRPC status in a trailers-only response (HTTP `200`,
 /// `grpc-status`, `grpc-message`), whatever the request's content type. For tonic servers: its
 /// body type is empty by default but cannot be built from JSON, so the default
-/// [`JsonRejection`](crate::JsonRejection) does not fit it.
+/// [`JsonRejection`](crate::middleware::JsonRejection) does not fit it.
 ///
 /// ```
-/// use formbox_auth::{ApiKeyAuthLayer, GrpcPolicy, GrpcRejection, MemoryStore, Permission};
+/// use formbox_auth::{grpc::{GrpcPolicy, GrpcRejection}, ApiKeyAuthLayer, MemoryStore, Permission};
 ///
 /// let layer = ApiKeyAuthLayer::new(MemoryStore::new())
 ///     .with_classifier(GrpcPolicy::new().service("formbox.v1.Forms", Permission::ReadOnly))

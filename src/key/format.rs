@@ -13,16 +13,13 @@ use super::{
 /// Number of base62 characters in a key's secret (about 190 bits).
 pub(crate) const SECRET_LEN: usize = 32;
 
-/// The prefix every key of this crate starts with unless a service picks its own.
-pub const DEFAULT_PREFIX: &str = "fbsk";
-
 /// The key format of one deployment: `<prefix>_<key id>_<secret><checksum>`.
 ///
 /// It generates keys, parses presented strings (offline: prefix, length, alphabet and checksum), and
 /// gives the regular expression a secret scanner can use. Cloning is cheap.
 ///
 /// ```
-/// use formbox_auth::{KeyFormat, ParseError};
+/// use formbox_auth::{key::ParseError, KeyFormat};
 ///
 /// let format = KeyFormat::default();
 /// let key = format.generate()?;
@@ -38,6 +35,9 @@ pub struct KeyFormat {
 }
 
 impl KeyFormat {
+    /// The prefix every key of this crate starts with unless a service picks its own.
+    pub const DEFAULT_PREFIX: &str = "fbsk";
+
     /// A format with its own prefix: 2 to 16 characters of `[a-z0-9]`.
     ///
     /// ```

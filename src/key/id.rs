@@ -18,7 +18,7 @@ pub(crate) const LEN: usize = 12;
 /// let id: KeyId = "Ab3dEf6hIj9k".parse()?;
 /// assert_eq!(id.as_str(), "Ab3dEf6hIj9k");
 /// assert!("too-short".parse::<KeyId>().is_err());
-/// # Ok::<(), formbox_auth::ParseError>(())
+/// # Ok::<(), formbox_auth::key::ParseError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KeyId([u8; LEN]);

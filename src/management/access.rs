@@ -8,7 +8,10 @@ use axum::{
 use http::request::Parts;
 
 use super::ApiError;
-use crate::{AuthContext, Authenticator, OrganizationId, Permission, Rejection};
+use crate::{
+    authenticator::Authenticator, context::AuthContext, permission::Permission,
+    record::OrganizationId, rejection::Rejection,
+};
 
 /// Decides which organization a management request acts for.
 ///
@@ -19,7 +22,7 @@ use crate::{AuthContext, Authenticator, OrganizationId, Permission, Rejection};
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use formbox_auth::{ApiError, ManagementAccess, OrganizationId};
+/// use formbox_auth::{management::{ApiError, ManagementAccess}, OrganizationId};
 /// use http::{StatusCode, request::Parts};
 ///
 /// /// The organization a trusted front proxy puts into `x-organization` after signing users in.
@@ -82,7 +85,7 @@ impl ManagementAccess for ApiKeyAccess {
         let required = Permission::FullAccess;
         if !context.permission().allows(required) {
             let rejection = Rejection::InsufficientPermissions { required };
-            self.authenticator.emit(&crate::KeyEvent::Rejected {
+            self.authenticator.emit(&crate::events::KeyEvent::Rejected {
                 key_id: Some(context.key_id()),
                 code: rejection.code(),
             });

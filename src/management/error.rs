@@ -10,18 +10,18 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::{ManageError, Permission, Rejection};
+use crate::{lifecycle::ManageError, permission::Permission, rejection::Rejection};
 
 /// An error answer in the shape of the layer's rejections:
 /// `{"error": {"code": "...", "message": "...", "field": "..."}}`, `field` naming the request
 /// field at fault when there is one.
 ///
-/// [`ManagementApi`](crate::ManagementApi) answers with it; a host's own handlers can too, so
+/// [`ManagementApi`](crate::management::ManagementApi) answers with it; a host's own handlers can too, so
 /// that every error of a service looks the same.
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use formbox_auth::{ApiError, ManageError};
+/// use formbox_auth::{lifecycle::ManageError, management::ApiError};
 /// use http::StatusCode;
 ///
 /// let error = ApiError::invalid_request(Some("name"), "`name` must not be empty");

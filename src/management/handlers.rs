@@ -20,8 +20,11 @@ use super::{
     },
 };
 use crate::{
-    DEFAULT_PAGE_LIMIT, KeyChanges, KeyId, KeyManager, ListCursor, NewKey, Permission,
-    rate_limit::RateLimit,
+    key::KeyId,
+    lifecycle::{KeyChanges, KeyPage, NewKey, manager::KeyManager},
+    permission::Permission,
+    record::RateLimit,
+    store::ListCursor,
 };
 
 /// The tag of every management operation.
@@ -61,7 +64,7 @@ pub(crate) async fn list_keys(
 ) -> Result<Json<ApiKeyPage>, ApiError> {
     let Query(query) = query.map_err(|error| ApiError::invalid_request(None, error.body_text()))?;
     let limit = match query.limit.as_deref() {
-        None => DEFAULT_PAGE_LIMIT,
+        None => KeyPage::DEFAULT_LIMIT,
         Some(text) => text.parse().map_err(|_| {
             ApiError::invalid_request(
                 Some("limit"),
@@ -115,7 +118,7 @@ pub(crate) async fn create_key(
     let key = NewKey::new(name, permission)
         .expires_at(expires_at.map(expiry).transpose()?)
         .rate_limit(rate_limit.map(checked_rate_limit).transpose()?);
-    let created = manager.create_key(&organization, key).await?;
+    let created = manager.create(&organization, key).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 

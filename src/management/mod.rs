@@ -16,9 +16,9 @@ use axum::{
 
 pub use access::{ApiKeyAccess, ManagementAccess};
 pub use error::ApiError;
-pub use openapi::{API_KEY_SCHEME, KeySecurity};
+pub use openapi::KeySecurity;
 
-use crate::KeyManager;
+use crate::lifecycle::manager::KeyManager;
 
 /// Largest request body the management routes read. Their bodies are a few fields.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -41,7 +41,7 @@ const BODY_LIMIT: usize = 16 * 1024;
 ///
 /// ```
 /// use axum::Router;
-/// use formbox_auth::{KeyManager, ManagementApi, MemoryStore};
+/// use formbox_auth::{management::ManagementApi, KeyManager, MemoryStore};
 ///
 /// let manager = KeyManager::new(MemoryStore::new());
 /// let app: Router = Router::new().nest("/v1", ManagementApi::new(manager).router());
@@ -51,7 +51,7 @@ const BODY_LIMIT: usize = 16 * 1024;
 ///
 /// ```
 /// # use axum::Router;
-/// # use formbox_auth::{ApiError, KeyManager, ManagementAccess, ManagementApi, MemoryStore, OrganizationId};
+/// # use formbox_auth::{management::{ApiError, ManagementAccess, ManagementApi}, KeyManager, MemoryStore, OrganizationId};
 /// # use http::request::Parts;
 /// # #[derive(Clone)]
 /// # struct SessionAccess;
@@ -82,7 +82,7 @@ impl ManagementApi {
     /// nest it at the same prefix (`OpenApi::nest`).
     ///
     /// ```
-    /// use formbox_auth::ManagementApi;
+    /// use formbox_auth::management::ManagementApi;
     ///
     /// let doc = utoipa::openapi::OpenApi::default().nest("/v1", ManagementApi::openapi());
     /// assert!(doc.paths.paths.contains_key("/v1/api-keys/{id}/regenerate"));

@@ -10,11 +10,8 @@ use utoipa::{
 
 use super::{error, handlers, wire};
 
-/// The name of the `api-key` header's security scheme in the description.
-pub const API_KEY_SCHEME: &str = "api_key";
-
 /// Documents authentication by API key in an OpenAPI description: adds the `api-key` header as an
-/// `apiKey` security scheme named [`API_KEY_SCHEME`], and to every operation that has a security
+/// `apiKey` security scheme named [`KeySecurity::SCHEME`], and to every operation that has a security
 /// requirement, the answers the layer can give instead of the handler's (`400
 /// ambiguous_api_key`, `401`, `403 insufficient_permissions`, `429 rate_limited`,
 /// `503 key_store_unavailable`), with their codes.
@@ -22,7 +19,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
 /// Use it on a service's own routes behind [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer):
 ///
 /// ```
-/// use formbox_auth::{KeySecurity, ManagementApi};
+/// use formbox_auth::management::{KeySecurity, ManagementApi};
 /// use utoipa::OpenApi;
 ///
 /// /// Lists forms.
@@ -39,6 +36,11 @@ pub const API_KEY_SCHEME: &str = "api_key";
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeySecurity;
+
+impl KeySecurity {
+    /// The name of the `api-key` header's security scheme in the description.
+    pub const SCHEME: &str = "api_key";
+}
 
 /// The layer's answers, by status.
 const LAYER_ANSWERS: [(&str, &str); 5] = [
@@ -73,7 +75,7 @@ impl Modify for KeySecurity {
     fn modify(&self, doc: &mut openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            API_KEY_SCHEME,
+            Self::SCHEME,
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "api-key",
                 "An API key, `fbsk_...`. Management operations need one with `full_access`.",

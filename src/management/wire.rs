@@ -5,7 +5,11 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{CreatedKey, KeyInfo, KeyPage, Permission, rate_limit::RateLimit};
+use crate::{
+    lifecycle::{CreatedKey, KeyInfo, KeyPage},
+    permission::Permission,
+    record::RateLimit,
+};
 
 /// Latest expiry accepted, in Unix seconds: the last second of the year 9999. Every store keeps
 /// times as microseconds in 64 bits, so this bound also keeps a far-future expiry storable.

@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, header, header::Entry};
 
-use super::Rejection;
+use crate::rejection::Rejection;
 
 /// The header keys travel in.
 pub(crate) static API_KEY: HeaderName = HeaderName::from_static("api-key");

@@ -4,8 +4,11 @@ use std::{fmt, sync::Arc};
 
 use tower_layer::Layer;
 
-use super::{ApiKeyAuth, JsonRejection};
-use crate::{Authenticator, KeyStore, PermissionPolicy, rate_limit::RateLimits};
+use super::{
+    ApiKeyAuth, JsonRejection,
+    shared::{Shared, debug_config},
+};
+use crate::{authenticator::Authenticator, policy::PermissionPolicy, rate_limit::RateLimits};
 
 /// Authenticates every request by its `api-key` header, enforces the key's permission and, when
 /// configured, its rate limit.
@@ -32,25 +35,16 @@ pub struct ApiKeyAuthLayer<C = PermissionPolicy, R = JsonRejection> {
     rate_limits: Option<RateLimits>,
 }
 
-/// What every clone of one service shares, so that cloning it per request is one reference count.
-pub(crate) struct Shared<C, R> {
-    pub(crate) authenticator: Authenticator,
-    pub(crate) classifier: C,
-    pub(crate) on_rejection: R,
-    pub(crate) accept_bearer: bool,
-    pub(crate) rate_limits: Option<RateLimits>,
-}
-
 impl ApiKeyAuthLayer {
-    /// Checks keys of the default format against `store`.
-    pub fn new(store: impl KeyStore) -> Self {
-        Self::from_authenticator(Authenticator::new(store))
-    }
-
-    /// Checks keys with a configured [`Authenticator`] (its format, clock and store).
-    pub fn from_authenticator(authenticator: Authenticator) -> Self {
+    /// Checks keys against a store, or with a configured [`Authenticator`] (its format, clock,
+    /// events, metrics and store timeout): anything that converts into one.
+    ///
+    /// Give it a [`KeyManager`](crate::KeyManager)'s authenticator
+    /// (`manager.authenticator().clone()`), so that the manager's changes take effect for the
+    /// next request and the layer's last-used times reach the manager's store.
+    pub fn new(authenticator: impl Into<Authenticator>) -> Self {
         Self {
-            authenticator,
+            authenticator: authenticator.into(),
             classifier: PermissionPolicy::new(),
             on_rejection: JsonRejection,
             accept_bearer: false,
@@ -65,7 +59,7 @@ impl<C, R> ApiKeyAuthLayer<C, R> {
         self.with_classifier(policy)
     }
 
-    /// Takes the required permission from a [`ClassifyPermission`](crate::ClassifyPermission)
+    /// Takes the required permission from a [`ClassifyPermission`](crate::policy::ClassifyPermission)
     /// of the application's own.
     pub fn with_classifier<C2>(self, classifier: C2) -> ApiKeyAuthLayer<C2, R> {
         ApiKeyAuthLayer {
@@ -99,41 +93,16 @@ impl<C, R> ApiKeyAuthLayer<C, R> {
     /// check; see [`RateLimits`].
     ///
     /// ```
-    /// use formbox_auth::{ApiKeyAuthLayer, MemoryLimiter, MemoryStore, Permission, RateLimit, RateLimits};
+    /// use formbox_auth::{rate_limit::{MemoryLimiter, RateLimit, RateLimits}, ApiKeyAuthLayer, MemoryStore, Permission};
     ///
     /// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_rate_limits(
     ///     RateLimits::new(MemoryLimiter::new())
     ///         .default_for(Permission::ReadOnly, RateLimit::new(600, 60)?),
     /// );
-    /// # Ok::<(), formbox_auth::InvalidRateLimit>(())
+    /// # Ok::<(), formbox_auth::rate_limit::InvalidRateLimit>(())
     /// ```
     pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
         self.rate_limits = Some(limits);
-        self
-    }
-
-    /// Counts requests, by outcome and rejection code, into `metrics`, with the verifications
-    /// behind them (feature `metrics`): it sets them on this layer's
-    /// [`authenticator`](Self::authenticator). Build `metrics` after installing the recorder;
-    /// see [`AuthMetrics`](crate::AuthMetrics).
-    ///
-    /// A [`KeyManager`](crate::KeyManager)'s usage flusher runs on the manager's own
-    /// authenticator: for its last-used writes to be counted too, give the metrics to the
-    /// authenticator instead
-    /// ([`Authenticator::with_metrics`](crate::Authenticator::with_metrics)) and take the layer
-    /// from the manager.
-    ///
-    /// ```
-    /// use formbox_auth::{ApiKeyAuthLayer, AuthMetrics, MemoryStore};
-    ///
-    /// // metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()? first.
-    /// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_metrics(AuthMetrics::new());
-    /// assert!(layer.authenticator().metrics().is_some());
-    /// ```
-    #[cfg(feature = "metrics")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-    pub fn with_metrics(mut self, metrics: crate::metrics::AuthMetrics) -> Self {
-        self.authenticator = self.authenticator.with_metrics(metrics);
         self
     }
 
@@ -174,33 +143,4 @@ impl<C, R> fmt::Debug for ApiKeyAuthLayer<C, R> {
             rate_limits,
         )
     }
-}
-
-impl<C, R> fmt::Debug for Shared<C, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self {
-            authenticator,
-            accept_bearer,
-            rate_limits,
-            ..
-        } = self;
-        debug_config::<C, R>(f, "Shared", authenticator, *accept_bearer, rate_limits)
-    }
-}
-
-/// Closures have no `Debug`, so classifier and rejection show as their type names.
-fn debug_config<C, R>(
-    f: &mut fmt::Formatter<'_>,
-    name: &str,
-    authenticator: &Authenticator,
-    accept_bearer: bool,
-    rate_limits: &Option<RateLimits>,
-) -> fmt::Result {
-    f.debug_struct(name)
-        .field("authenticator", authenticator)
-        .field("classifier", &std::any::type_name::<C>())
-        .field("on_rejection", &std::any::type_name::<R>())
-        .field("accept_bearer", &accept_bearer)
-        .field("rate_limits", rate_limits)
-        .finish()
 }

@@ -1,8 +1,8 @@
-//! Enforcing the layer's [`RateLimits`](crate::RateLimits) on an authenticated request.
+//! Enforcing the layer's [`RateLimits`](crate::rate_limit::RateLimits) on an authenticated request.
 
 use http::Response;
 
-use super::{OnRejection, Rejection, layer::Shared, service::reject};
+use super::{OnRejection, shared::Shared};
 use crate::{
     context::AuthContext,
     key::KeyId,
@@ -10,6 +10,7 @@ use crate::{
         Check, RateDecision,
         headers::{RateLimitFields, add_retry_after},
     },
+    rejection::Rejection,
 };
 
 /// Spends one request of `context`'s key, or `None` if the layer does not limit it.
@@ -37,7 +38,7 @@ pub(crate) fn settle<C, R: OnRejection<B>, B>(
         limit: decision.limit,
         retry_after: decision.retry_after,
     };
-    let mut response = reject(shared, Some(key_id), rejection, grpc());
+    let mut response = shared.reject(Some(key_id), rejection, grpc());
     let headers = response.headers_mut();
     add_retry_after(headers, decision.retry_after);
     if let Some(fields) = fields {

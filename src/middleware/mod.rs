@@ -1,10 +1,10 @@
-//! The tower middleware: [`ApiKeyAuthLayer`], [`ApiKeyAuth`] and its [`ResponseFuture`].
+//! The tower middleware: [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer), [`ApiKeyAuth`] and its [`ResponseFuture`].
 //!
 //! For each request the service reads the one key in the `api-key` header, checks it offline,
 //! looks it up with one store read, compares digests in constant time, checks revocation, expiry,
 //! permission and, when configured, the key's rate limit, and then either calls the inner service
 //! with an [`AuthContext`](crate::AuthContext) in the request's extensions or answers with a
-//! [`Rejection`]:
+//! [`Rejection`](crate::Rejection):
 //!
 //! | situation | status | code | gRPC status |
 //! |---|---|---|---|
@@ -15,11 +15,11 @@
 //! | permission too low | 403 | `insufficient_permissions` | `PERMISSION_DENIED` |
 //! | several keys in one request | 400 | `ambiguous_api_key` | `INVALID_ARGUMENT` |
 //! | the store failed | 503 | `key_store_unavailable` | `UNAVAILABLE` |
-//! | the key's rate limit is spent ([`RateLimits`](crate::RateLimits)) | 429 | `rate_limited` | `RESOURCE_EXHAUSTED` |
+//! | the key's rate limit is spent ([`RateLimits`](crate::rate_limit::RateLimits)) | 429 | `rate_limited` | `RESOURCE_EXHAUSTED` |
 //!
 //! A gRPC request (`content-type: application/grpc…`) gets its gRPC status in a trailers-only
-//! response (HTTP `200`) instead; see [`GrpcRejection`](crate::GrpcRejection). A request the
-//! classifier opens ([`Requirement::Open`](crate::Requirement::Open)) passes without a key.
+//! response (HTTP `200`) instead; see [`GrpcRejection`](crate::grpc::GrpcRejection). A request the
+//! classifier opens ([`Requirement::Open`](crate::policy::Requirement::Open)) passes without a key.
 //!
 //! # Example
 //!
@@ -33,7 +33,7 @@
 //! let store = MemoryStore::new();
 //! let key = KeyFormat::default().generate()?;
 //! let record = KeyRecord::new(key.id(), "org_1".into(), "reporting", Permission::ReadOnly, key.digest(), SystemTime::now());
-//! store.insert(&record).await?;
+//! store.insert(&record, None).await?;
 //!
 //! let service = ServiceBuilder::new()
 //!     .layer(ApiKeyAuthLayer::new(store))
@@ -58,14 +58,14 @@
 
 mod extract;
 mod future;
-mod layer;
+pub(crate) mod layer;
 mod limit;
-mod rejection;
+mod response;
 mod service;
+mod shared;
 
 pub use future::ResponseFuture;
-pub use layer::ApiKeyAuthLayer;
-pub use rejection::{JsonRejection, OnRejection, Rejection};
+pub use response::{JsonRejection, OnRejection};
 pub use service::ApiKeyAuth;
 #[cfg(feature = "management")]
 pub(crate) use service::authenticate_headers;

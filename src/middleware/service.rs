@@ -10,34 +10,26 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{
-    ApiKeyAuthLayer, OnRejection, Rejection, ResponseFuture,
+    OnRejection, ResponseFuture,
     extract::{mark_keys_sensitive, presented_key},
     future::{Admitted, Verification},
-    layer::Shared,
     limit::{check, settle},
+    shared::Shared,
 };
 use crate::{
-    AuthContext, AuthError, ClassifyPermission, KeyEvent, KeyId, KeyStore, Permission, Requirement,
-    grpc::is_grpc, rate_limit::Check,
+    authenticator::AuthError,
+    context::AuthContext,
+    key::KeyId,
+    permission::Permission,
+    policy::{ClassifyPermission, Requirement},
+    rate_limit::Check,
+    rejection::{Rejection, grpc::is_grpc},
 };
 
-/// The middleware [`ApiKeyAuthLayer`] produces. See there for configuration.
+/// The middleware [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer) produces. See there for configuration.
 pub struct ApiKeyAuth<S, C, R> {
     inner: S,
     shared: Arc<Shared<C, R>>,
-}
-
-impl<S> ApiKeyAuth<S, crate::PermissionPolicy, super::JsonRejection> {
-    /// Wraps `inner` with the default configuration, checking keys against `store`.
-    pub fn new(inner: S, store: impl KeyStore) -> Self {
-        use tower_layer::Layer;
-        ApiKeyAuthLayer::new(store).layer(inner)
-    }
-
-    /// A layer with the default configuration.
-    pub fn layer(store: impl KeyStore) -> ApiKeyAuthLayer {
-        ApiKeyAuthLayer::new(store)
-    }
 }
 
 impl<S, C, R> ApiKeyAuth<S, C, R> {
@@ -90,12 +82,7 @@ where
         let (id, digest) = match parsed {
             Ok(parsed) => parsed,
             Err(rejection) => {
-                return ResponseFuture::rejected(reject(
-                    shared,
-                    None,
-                    rejection,
-                    is_grpc(&request),
-                ));
+                return ResponseFuture::rejected(shared.reject(None, rejection, is_grpc(&request)));
             }
         };
         // Hot path: a store that answers from memory and an in-process limiter need no task
@@ -104,7 +91,7 @@ where
             return match authorize(outcome, required) {
                 Ok(context) => self.limit_and_call(request, id, context),
                 Err(rejection) => {
-                    ResponseFuture::rejected(reject(shared, Some(id), rejection, is_grpc(&request)))
+                    ResponseFuture::rejected(shared.reject(Some(id), rejection, is_grpc(&request)))
                 }
             };
         }
@@ -115,7 +102,7 @@ where
         self.verifying(request, async move {
             let outcome = shared.authenticator.verify(id, digest).await;
             let context = authorize(outcome, required)
-                .map_err(|rejection| reject(&shared, Some(id), rejection, grpc))?;
+                .map_err(|rejection| shared.reject(Some(id), rejection, grpc))?;
             let fields = match check(&shared, &context) {
                 None => None,
                 Some(Check::Ready(decision)) => settle(&shared, id, decision, || grpc)?,
@@ -196,46 +183,23 @@ impl<S, C, R> ApiKeyAuth<S, C, R> {
     }
 }
 
-/// Reports a rejection as an event and builds its response (a gRPC status for a gRPC request),
-/// which carries the [`Rejection`] in its extensions.
-pub(super) fn reject<C, R: OnRejection<B>, B>(
-    shared: &Shared<C, R>,
-    key_id: Option<KeyId>,
-    rejection: Rejection,
-    grpc: bool,
-) -> Response<B> {
-    let code = rejection.code();
-    shared.authenticator.count_rejected(&rejection);
-    shared
-        .authenticator
-        .emit(&KeyEvent::Rejected { key_id, code });
-    let mut response = if grpc {
-        shared.on_rejection.on_grpc_rejection(rejection)
-    } else {
-        shared.on_rejection.on_rejection(rejection)
-    };
-    // An outer layer (metrics, access logs) reads why without parsing the body.
-    response.extensions_mut().insert(rejection);
-    response
-}
-
 /// Authenticates the key in `headers` with the layer's rules, for checks outside the layer
 /// (the management routes). Emits the layer's event on rejection. Any permission passes: the
 /// caller decides what it needs.
 #[cfg(feature = "management")]
 pub(crate) async fn authenticate_headers(
-    authenticator: &crate::Authenticator,
+    authenticator: &crate::authenticator::Authenticator,
     headers: &mut http::HeaderMap,
 ) -> Result<AuthContext, Rejection> {
     let (id, digest) = presented(authenticator, headers, false).inspect_err(|rejection| {
-        authenticator.emit(&KeyEvent::Rejected {
+        authenticator.emit(&crate::events::KeyEvent::Rejected {
             key_id: None,
             code: rejection.code(),
         });
     })?;
     let outcome = authenticator.verify(id, digest).await;
     authorize(outcome, Permission::ReadOnly).inspect_err(|rejection| {
-        authenticator.emit(&KeyEvent::Rejected {
+        authenticator.emit(&crate::events::KeyEvent::Rejected {
             key_id: Some(id),
             code: rejection.code(),
         });
@@ -245,10 +209,10 @@ pub(crate) async fn authenticate_headers(
 /// The id and digest of the one key `headers` carry, checked offline: what the layer and
 /// `authenticate_headers` look up.
 fn presented(
-    authenticator: &crate::Authenticator,
+    authenticator: &crate::authenticator::Authenticator,
     headers: &mut http::HeaderMap,
     accept_bearer: bool,
-) -> Result<(KeyId, crate::KeyDigest), Rejection> {
+) -> Result<(KeyId, crate::key::KeyDigest), Rejection> {
     let raw = presented_key(headers, accept_bearer)?;
     let parsed = authenticator.format().parse_bytes(raw);
     let parsed = parsed.map_err(|_| Rejection::InvalidKey)?;

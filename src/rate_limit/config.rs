@@ -27,13 +27,13 @@ use crate::{context::AuthContext, permission::Permission};
 /// admitted response of a limited key unless [`without_headers`](Self::without_headers).
 ///
 /// ```
-/// use formbox_auth::{ApiKeyAuthLayer, MemoryLimiter, MemoryStore, Permission, RateLimit, RateLimits};
+/// use formbox_auth::{rate_limit::{MemoryLimiter, RateLimit, RateLimits}, ApiKeyAuthLayer, MemoryStore, Permission};
 ///
 /// let limits = RateLimits::new(MemoryLimiter::new())
 ///     .default_for(Permission::ReadOnly, RateLimit::new(600, 60)?)
 ///     .default_for(Permission::FullAccess, RateLimit::new(120, 60)?);
 /// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_rate_limits(limits);
-/// # Ok::<(), formbox_auth::InvalidRateLimit>(())
+/// # Ok::<(), formbox_auth::rate_limit::InvalidRateLimit>(())
 /// ```
 #[derive(Clone)]
 #[must_use]
@@ -52,7 +52,7 @@ struct DefaultLimit {
 }
 
 impl RateLimits {
-    /// Limits kept by `limiter` (a [`MemoryLimiter`](crate::MemoryLimiter) on one instance),
+    /// Limits kept by `limiter` (a [`MemoryLimiter`](crate::rate_limit::MemoryLimiter) on one instance),
     /// with no defaults and with headers.
     pub fn new(limiter: impl RateLimiter) -> Self {
         Self {

@@ -44,7 +44,7 @@ const MIN_SWEEP: usize = 64;
 /// it answers [`Check::Ready`].
 ///
 /// ```
-/// use formbox_auth::{KeyId, MemoryLimiter, RateLimit};
+/// use formbox_auth::{rate_limit::{MemoryLimiter, RateLimit}, KeyId};
 /// use std::time::Duration;
 ///
 /// let limiter = MemoryLimiter::new();

@@ -3,19 +3,18 @@
 mod config;
 mod decision;
 pub(crate) mod headers;
-mod limit;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisLimiter;
+pub use crate::record::{InvalidRateLimit, RateLimit};
 pub use config::RateLimits;
 pub use decision::{Check, RateDecision};
-pub use limit::{InvalidRateLimit, MAX_RATE_LIMIT_REQUESTS, MAX_RATE_LIMIT_WINDOW, RateLimit};
 pub use memory::MemoryLimiter;
 
-use crate::KeyId;
+use crate::key::KeyId;
 
 /// Keeps the budgets of keys and decides whether a request fits.
 ///

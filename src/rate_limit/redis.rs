@@ -35,10 +35,8 @@ use outage::Outage;
 /// ```
 /// use std::time::Duration;
 ///
-/// use formbox_auth::{
-///     ApiKeyAuthLayer, MemoryLimiter, MemoryStore, Permission, RateLimit, RateLimits,
-///     RedisLimiter,
-/// };
+/// use formbox_auth::rate_limit::{MemoryLimiter, RateLimit, RateLimits, RedisLimiter};
+/// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Permission};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

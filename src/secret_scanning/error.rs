@@ -2,7 +2,7 @@
 
 use std::error::Error as StdError;
 
-/// Why a [`PublicKeyProvider`](crate::PublicKeyProvider) could not answer.
+/// Why a [`PublicKeyProvider`](crate::secret_scanning::PublicKeyProvider) could not answer.
 ///
 /// An identifier it does not know is not an error (`Ok(None)`); this is for a key list that
 /// could not be read, fetched or understood.

@@ -18,9 +18,6 @@ use super::{
     public_key::{GithubPublicKey, parse_key_list},
 };
 
-/// The default least time between two fetches.
-pub const DEFAULT_MIN_FETCH_INTERVAL: Duration = Duration::from_secs(60);
-
 type BoxError = Box<dyn StdError + Send + Sync>;
 type Fetched = Pin<Box<dyn Future<Output = Result<String, BoxError>> + Send>>;
 type Fetch = dyn Fn() -> Fetched + Send + Sync;
@@ -37,7 +34,7 @@ type Fetch = dyn Fn() -> Fetched + Send + Sync;
 /// yet known wait for it (reports signed with a known key do not).
 ///
 /// ```
-/// use formbox_auth::FetchingPublicKeys;
+/// use formbox_auth::secret_scanning::FetchingPublicKeys;
 ///
 /// let keys = FetchingPublicKeys::new(|| async {
 ///     // e.g. reqwest::get("https://api.github.com/meta/public_keys/secret_scanning")
@@ -55,6 +52,9 @@ pub struct FetchingPublicKeys {
 }
 
 impl FetchingPublicKeys {
+    /// The default least time between two fetches.
+    pub const DEFAULT_MIN_FETCH_INTERVAL: Duration = Duration::from_secs(60);
+
     /// Keys fetched by `fetch`, the first time a report arrives.
     pub fn new<F, Fut, E>(fetch: F) -> Self
     where
@@ -68,7 +68,7 @@ impl FetchingPublicKeys {
         };
         Self {
             fetch: Arc::new(fetch),
-            min_interval: DEFAULT_MIN_FETCH_INTERVAL,
+            min_interval: Self::DEFAULT_MIN_FETCH_INTERVAL,
             keys: Arc::default(),
             last_fetch: Arc::default(),
         }

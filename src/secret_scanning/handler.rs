@@ -1,10 +1,11 @@
 //! The endpoint's one handler: verify, parse, revoke, answer.
 
 use axum::{
-    Json,
+    Json, Router,
     body::{Body, Bytes},
     extract::State,
     response::{IntoResponse, Response},
+    routing::post,
 };
 use http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -14,10 +15,19 @@ use super::{
     report::{Feedback, Label, ReportedToken},
     signature::signature_headers,
 };
-use crate::{events::KeyEvent, management::ApiError, manager::LeakOutcome};
+use crate::{events::KeyEvent, lifecycle::LeakOutcome, management::ApiError};
+
+impl SecretScanning {
+    /// The route, relative: nest it where GitHub sends reports.
+    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        Router::new()
+            .route("/", post(receive_report))
+            .with_state(self)
+    }
+}
 
 /// `POST /`: a report from GitHub's secret scanning.
-pub(crate) async fn receive_report(
+async fn receive_report(
     State(endpoint): State<SecretScanning>,
     headers: HeaderMap,
     body: Body,

@@ -13,21 +13,13 @@ mod static_keys;
 
 use std::sync::Arc;
 
-use axum::{Router, routing::post};
-
 pub use error::ProviderError;
-pub use fetching::{DEFAULT_MIN_FETCH_INTERVAL, FetchingPublicKeys};
+pub use fetching::FetchingPublicKeys;
 pub use provider::PublicKeyProvider;
 pub use public_key::GithubPublicKey;
 pub use static_keys::StaticPublicKeys;
 
-use crate::manager::KeyManager;
-
-/// The default largest report body: 1 MiB.
-pub const DEFAULT_MAX_REPORT_BYTES: usize = 1024 * 1024;
-
-/// The default most tokens in one report.
-pub const DEFAULT_MAX_REPORT_TOKENS: usize = 10_000;
+use crate::lifecycle::manager::KeyManager;
 
 /// The secret scanning endpoint: one route, `POST /`, mounted by the host where GitHub was told
 /// to send reports.
@@ -49,12 +41,12 @@ pub const DEFAULT_MAX_REPORT_TOKENS: usize = 10_000;
 /// The signature is checked before the body is parsed. Every key of this service in a report is
 /// revoked ([`KeyManager::revoke_leaked`]) and labelled `true_positive`, as is one that was
 /// revoked already or a superseded secret (whose grace period ends); any other token is a
-/// `false_positive`. Each `true_positive` emits a [`KeyEvent::LeakReported`](crate::KeyEvent)
-/// with where GitHub found it. Errors are [`ApiError`](crate::ApiError)s.
+/// `false_positive`. Each `true_positive` emits a [`KeyEvent::LeakReported`](crate::events::KeyEvent)
+/// with where GitHub found it. Errors are [`ApiError`](crate::management::ApiError)s.
 ///
 /// ```
 /// use axum::{Router, body::Body};
-/// use formbox_auth::{KeyManager, MemoryStore, SecretScanning, StaticPublicKeys};
+/// use formbox_auth::{secret_scanning::{SecretScanning, StaticPublicKeys}, KeyManager, MemoryStore};
 /// use http::{Request, StatusCode};
 /// use tower::ServiceExt;
 ///
@@ -83,13 +75,19 @@ pub struct SecretScanning {
 }
 
 impl SecretScanning {
+    /// The default most tokens in one report.
+    pub const DEFAULT_MAX_REPORT_TOKENS: usize = 10_000;
+
+    /// The default largest report body: 1 MiB.
+    pub const DEFAULT_MAX_REPORT_BYTES: usize = 1024 * 1024;
+
     /// Revokes `manager`'s keys reported by GitHub, verifying reports with `keys`.
     pub fn new(manager: KeyManager, keys: impl PublicKeyProvider) -> Self {
         Self {
             manager,
             keys: Arc::new(keys),
-            max_body: DEFAULT_MAX_REPORT_BYTES,
-            max_tokens: DEFAULT_MAX_REPORT_TOKENS,
+            max_body: Self::DEFAULT_MAX_REPORT_BYTES,
+            max_tokens: Self::DEFAULT_MAX_REPORT_TOKENS,
             raw_tokens_in_feedback: false,
         }
     }
@@ -116,12 +114,5 @@ impl SecretScanning {
     pub fn with_raw_tokens_in_feedback(mut self, raw: bool) -> Self {
         self.raw_tokens_in_feedback = raw;
         self
-    }
-
-    /// The route, relative: nest it where GitHub sends reports.
-    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        Router::new()
-            .route("/", post(handler::receive_report))
-            .with_state(self)
     }
 }

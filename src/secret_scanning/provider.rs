@@ -6,8 +6,8 @@ use super::{error::ProviderError, public_key::GithubPublicKey};
 
 /// Finds the public key a report names in its `Github-Public-Key-Identifier` header.
 ///
-/// [`StaticPublicKeys`](crate::StaticPublicKeys) serves a fixed list;
-/// [`FetchingPublicKeys`](crate::FetchingPublicKeys) fetches GitHub's list and fetches it again
+/// [`StaticPublicKeys`](crate::secret_scanning::StaticPublicKeys) serves a fixed list;
+/// [`FetchingPublicKeys`](crate::secret_scanning::FetchingPublicKeys) fetches GitHub's list and fetches it again
 /// when GitHub starts signing with a new key.
 #[async_trait]
 pub trait PublicKeyProvider: std::fmt::Debug + Send + Sync + 'static {

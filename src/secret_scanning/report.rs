@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::manager::LeakOutcome;
+use crate::lifecycle::LeakOutcome;
 
 /// One match in a report: `{"token", "type", "url", "source"}`.
 #[derive(Deserialize)]

@@ -14,10 +14,10 @@ use super::{
 /// `GET https://api.github.com/meta/public_keys/secret_scanning`.
 ///
 /// It never refreshes: when GitHub signs with a new key, reports are refused until the list is
-/// updated. [`FetchingPublicKeys`](crate::FetchingPublicKeys) follows new keys by itself.
+/// updated. [`FetchingPublicKeys`](crate::secret_scanning::FetchingPublicKeys) follows new keys by itself.
 ///
 /// ```
-/// use formbox_auth::StaticPublicKeys;
+/// use formbox_auth::secret_scanning::StaticPublicKeys;
 ///
 /// let keys = StaticPublicKeys::from_json(r#"{"public_keys": [{
 ///     "key_identifier": "bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c",
@@ -25,7 +25,7 @@ use super::{
 ///     "is_current": true
 /// }]}"#)?;
 /// assert_eq!(keys.len(), 1);
-/// # Ok::<(), formbox_auth::ProviderError>(())
+/// # Ok::<(), formbox_auth::secret_scanning::ProviderError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct StaticPublicKeys {

@@ -11,10 +11,14 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    ActiveKeyLimit, CachedLookup, Inserted, Invalidate, KeyRecord, KeyStore, KeyUsage,
-    ListPosition, OrganizationId, Result, StoreError, whole_micros,
+    ActiveKeyLimit, CachedLookup, Inserted, Invalidate, KeyStore, KeyUsage, ListCursor, Result,
+    StoreError,
 };
-use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
+use crate::{
+    clock::{Clock, SystemClock},
+    key::{IdBuildHasher, KeyId},
+    record::{KeyRecord, OrganizationId, whole_micros},
+};
 
 /// A store that remembers what another store answered to [`get`](KeyStore::get), so that most
 /// requests cost no store read at all.
@@ -41,8 +45,7 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 ///   [`with_stale_if_error`](Self::with_stale_if_error) ago (30 s by default), that record is
 ///   served instead of the error, so keys in use keep working through a short outage; unknown
 ///   keys still fail.
-/// - Errors are never cached, and [`list`](KeyStore::list) and
-///   [`list_page`](KeyStore::list_page) always ask the store.
+/// - Errors are never cached, and [`list_page`](KeyStore::list_page) always asks the store.
 /// - [`record_usage`](KeyStore::record_usage) writes through and moves the cached
 ///   `last_used_at` forward; records cached from another instance's writes show the
 ///   `last_used_at` they were read with.
@@ -50,7 +53,7 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 /// Clones share the cached entries. `Debug` shows the settings, never a record.
 ///
 /// ```
-/// use formbox_auth::{CachedStore, KeyFormat, KeyRecord, KeyStore, MemoryStore, Permission};
+/// use formbox_auth::{store::CachedStore, KeyFormat, KeyRecord, KeyStore, MemoryStore, Permission};
 /// use std::time::{Duration, SystemTime};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -59,7 +62,7 @@ use crate::{Clock, KeyId, SystemClock, key::IdBuildHasher};
 ///
 /// let key = KeyFormat::default().generate()?;
 /// let record = KeyRecord::new(key.id(), "org_1".into(), "CI", Permission::ReadOnly, key.digest(), SystemTime::now());
-/// cache.insert(&record).await?;
+/// cache.insert(&record, None).await?;
 /// assert_eq!(cache.get(&key.id()).await?.map(|r| r.revoked_at), Some(None));
 ///
 /// // Another instance revokes the key: this one serves its cached copy until the time to live
@@ -326,14 +329,8 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         self.store.get_cached(id)
     }
 
-    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
-        let inserted = self.store.insert(record).await;
-        self.invalidate(&record.id);
-        inserted
-    }
-
-    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
-        let inserted = self.store.insert_within(record, limit).await;
+    async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted> {
+        let inserted = self.store.insert(record, limit).await;
         self.invalidate(&record.id);
         inserted
     }
@@ -344,14 +341,10 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         updated
     }
 
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
-        self.store.list(organization).await
-    }
-
     async fn list_page(
         &self,
         organization: &OrganizationId,
-        after: Option<&ListPosition>,
+        after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<Vec<KeyRecord>> {
         self.store.list_page(organization, after, limit).await

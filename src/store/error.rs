@@ -24,5 +24,5 @@ impl StoreError {
     }
 }
 
-/// Result of a store operation.
-pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
+/// What a store operation answers: [`StoreError`] when the backend failed.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,16 +1,16 @@
 //! Telling a cache that stored keys changed elsewhere.
 
-use crate::KeyId;
+use crate::key::KeyId;
 
 /// Something that remembers keys and must forget them when they change: what
 /// `PostgresStore::listen_invalidations` (feature `postgres`) feeds with the changes every
-/// instance makes. [`CachedStore`](crate::CachedStore) implements it.
+/// instance makes. [`CachedStore`](crate::store::CachedStore) implements it.
 ///
 /// A closure-free trait rather than a concrete cache, so that a store's listener does not depend
 /// on the cache in front of it:
 ///
 /// ```
-/// use formbox_auth::{Invalidate, KeyId};
+/// use formbox_auth::{store::Invalidate, KeyId};
 /// use std::sync::{Arc, Mutex};
 ///
 /// /// Counts what it is told, for a metrics dashboard.

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 /// At most `max` active keys per organization, counted at `at`:
-/// [`KeyStore::insert_within`](crate::store::KeyStore::insert_within).
+/// [`KeyStore::insert`](crate::KeyStore::insert).
 ///
 /// A key is active at `at` if it is neither revoked (`revoked_at` is `None`) nor expired at `at`:
 /// its `expires_at` is `None` or later than `at`. A key expiring exactly at `at` is not active.
@@ -16,7 +16,7 @@ pub struct ActiveKeyLimit {
     pub at: SystemTime,
 }
 
-/// What [`KeyStore::insert_within`](crate::store::KeyStore::insert_within) did.
+/// What [`KeyStore::insert`](crate::KeyStore::insert) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Inserted {

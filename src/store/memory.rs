@@ -8,11 +8,9 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{
-    ActiveKeyLimit, CachedLookup, Inserted, KeyRecord, KeyStore, KeyUsage, ListPosition,
-    OrganizationId, Result, whole_micros,
-};
-use crate::{KeyId, key::IdBuildHasher};
+use super::{ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor, Result};
+use crate::key::{IdBuildHasher, KeyId};
+use crate::record::{KeyRecord, OrganizationId, whole_micros};
 
 /// A store in process memory, for tests and single-process services. Clones share the same keys.
 ///
@@ -57,25 +55,14 @@ impl KeyStore for MemoryStore {
         }
     }
 
-    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
-        let record = Arc::new(record.with_whole_micros());
-        Ok(self.write(|records| {
-            if records.contains_key(&record.id) {
-                return false;
-            }
-            records.insert(record.id, record);
-            true
-        }))
-    }
-
     /// Counts and inserts under one write lock, so no other write lands in between.
-    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
+    async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted> {
         let record = Arc::new(record.with_whole_micros());
         Ok(self.write(|records| {
             if records.contains_key(&record.id) {
                 return Inserted::IdTaken;
             }
-            if !has_room(records, &record.organization, limit) {
+            if limit.is_some_and(|limit| !has_room(records, &record.organization, limit)) {
                 return Inserted::LimitReached;
             }
             records.insert(record.id, record);
@@ -95,23 +82,11 @@ impl KeyStore for MemoryStore {
         }))
     }
 
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
-        let mut found: Vec<KeyRecord> = self.read(|records| {
-            records
-                .values()
-                .filter(|record| record.organization == *organization)
-                .map(|record| KeyRecord::clone(record))
-                .collect()
-        });
-        found.sort_by(newest_first);
-        Ok(found)
-    }
-
     /// Sorts only the organization's keys after the position, and copies only the page.
     async fn list_page(
         &self,
         organization: &OrganizationId,
-        after: Option<&ListPosition>,
+        after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<Vec<KeyRecord>> {
         let mut found: Vec<Arc<KeyRecord>> = self.read(|records| {

@@ -1,219 +1,48 @@
-//! Where key records live.
+//! Where key records live: [`KeyStore`] and its backends.
 //!
-//! [`KeyStore`] is storage only. Hashing, verification, expiry and grace periods live once in the
-//! crate, so a new backend has nothing security-relevant to get wrong; what it must get right is
-//! that [`update`](KeyStore::update) is an atomic compare-and-swap and
-//! [`insert_within`](KeyStore::insert_within) an atomic capped insert.
+//! [`KeyStore`] is storage only. Hashing, verification, expiry and grace
+//! periods live once in the crate, so a new backend has nothing security-relevant to get wrong;
+//! what it must get right is that [`update`](crate::KeyStore::update) is an atomic
+//! compare-and-swap and a capped [`insert`](crate::KeyStore::insert) an atomic count and write.
+//!
+//! - [`MemoryStore`](crate::MemoryStore): one process, for tests and demos.
+//! - `SqliteStore` (feature `sqlite`): the embedded default, a file.
+//! - `PostgresStore` (feature `postgres`): one database shared by many instances, whose changes
+//!   reach every instance's [`CachedStore`] through `LISTEN`/`NOTIFY`.
+//! - [`CachedStore`]: a bounded, time-limited cache around any of them.
+//!
+//! A backend implements the trait with [`async_trait`](macro@async_trait) on its `impl` block, and proves itself
+//! with `key_store_conformance!` (feature `testing`).
 
+mod base64url;
 mod cache;
+mod cursor;
 mod error;
 mod invalidate;
+pub(crate) mod key_store;
 mod limit;
-mod memory;
-mod micros;
-mod page;
+pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
-mod record;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use std::{sync::Arc, time::SystemTime};
-
-use async_trait::async_trait;
-
+pub use crate::record::PreviousSecret;
+/// The macro a backend puts on its `impl KeyStore for …` block (and the crate on the trait), so
+/// that `Arc<dyn KeyStore>` works: `async fn` in a trait is not object-safe without it.
+pub use async_trait::async_trait;
 pub use cache::CachedStore;
-pub(crate) use error::Result;
-pub use error::StoreError;
+pub use cursor::{InvalidCursor, ListCursor};
+pub use error::{Result, StoreError};
 pub use invalidate::Invalidate;
+pub(crate) use key_store::KeyStore;
+pub use key_store::{CachedLookup, KeyUsage};
 pub use limit::{ActiveKeyLimit, Inserted};
-pub use memory::MemoryStore;
-pub(crate) use micros::{from_unix_micros, unix_micros};
-pub use page::ListPosition;
 #[cfg(feature = "postgres")]
 pub use postgres::{InvalidationListener, OnListenerLoss, PostgresStore};
-pub(crate) use record::whole_micros;
-pub use record::{KeyRecord, OrganizationId, PreviousSecret};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::{InvalidTableName, SqlDialect, SqlStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-
-use crate::KeyId;
-
-/// One key's last use, as the usage recorder flushes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyUsage {
-    /// The key that was used.
-    pub id: KeyId,
-    /// When it was last used.
-    pub used_at: SystemTime,
-}
-
-/// What a store can say about a key id without waiting: [`KeyStore::get_cached`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CachedLookup {
-    /// The store holds this record.
-    Found(Arc<KeyRecord>),
-    /// The store is known to hold no record with this id.
-    Absent,
-    /// The store cannot tell without waiting: ask [`KeyStore::get`].
-    Unknown,
-}
-
-/// Storage for key records.
-///
-/// Implementations are plain storage: they keep what they are given and return it unchanged.
-/// All methods take `&self`, so one store is shared as `Arc<dyn KeyStore>`. `Err` means only
-/// that the backend failed; absence is `Ok(None)` or `Ok(false)`.
-///
-/// What the crate relies on, for every method:
-///
-/// - **Exactness**: a record comes back equal to what was written, with every field, including
-///   names with quotes or any Unicode. Times are kept to the microsecond: the crate writes only
-///   whole microseconds (any time since 1970 and well before), and a store may round finer parts
-///   down, never up.
-/// - **Isolation**: one organization's records never appear in another's answers.
-///
-/// `key_store_conformance!` (feature `testing`) checks all of this, and each method's own
-/// promise, against a backend.
-#[async_trait]
-pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
-    /// The record with this id, or `None`.
-    ///
-    /// The crate reads a key once per uncached request, so this is the call to make fast (a
-    /// primary-key lookup).
-    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>>;
-
-    /// The record with this id if the store can answer at once from memory (an in-process table
-    /// or a warm cache); otherwise [`CachedLookup::Unknown`], and the crate calls
-    /// [`get`](Self::get). The layer uses it to skip the asynchronous path for hot keys.
-    ///
-    /// The default answers `Unknown`. Never block or wait here.
-    fn get_cached(&self, id: &KeyId) -> CachedLookup {
-        let _ = id;
-        CachedLookup::Unknown
-    }
-
-    /// Stores a new record as given. Returns `false`, changing nothing, if a record with its id
-    /// exists: the crate relies on this to never overwrite a key with a colliding id.
-    async fn insert(&self, record: &KeyRecord) -> Result<bool>;
-
-    /// Stores a new record, like [`insert`](Self::insert), only if its organization has fewer
-    /// than `limit.max` active keys at `limit.at` (neither revoked nor expired:
-    /// [`ActiveKeyLimit`]). The crate caps an organization's keys with it.
-    ///
-    /// - The count and the insert are one atomic step among all writers, on every instance: no
-    ///   other capped insert counts or writes between them, so two concurrent calls can never
-    ///   both see room for the last slot. In SQL, one
-    ///   `INSERT ... SELECT ... WHERE (SELECT COUNT(*) ...) < ?` where the database runs one
-    ///   writer at a time (SQLite); where it does not (PostgreSQL under `READ COMMITTED`), also a
-    ///   lock per organization, taken before the count and held until the insert commits. Keys
-    ///   written by [`insert`](Self::insert) are not capped, but they count.
-    /// - Returns [`Inserted::IdTaken`], changing nothing, if a record with its id exists;
-    ///   otherwise [`Inserted::LimitReached`], changing nothing, if `limit.max` keys are active.
-    /// - Counts only the keys of `record.organization`, whatever else the store holds.
-    /// - Times compare as stored, to the microsecond: a store may round `limit.at` down to a
-    ///   whole microsecond, which changes no answer, since stored times are whole microseconds.
-    ///
-    /// There is no default: one built from [`list`](Self::list) and [`insert`](Self::insert)
-    /// could not be atomic.
-    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted>;
-
-    /// Replaces the record with `record.id` by `record`, but only if the stored record is still
-    /// at `expected_revision`: an atomic compare-and-swap, so that two concurrent changes of one
-    /// key (a revocation and a regeneration, on two instances) cannot silently undo each other.
-    ///
-    /// - Writes every field of `record`, its [`revision`](KeyRecord::revision) included (the
-    ///   crate passes `expected_revision + 1`), except `last_used_at`, which stays as stored:
-    ///   only [`record_usage`](Self::record_usage) moves it.
-    /// - Returns `false`, changing nothing, if the stored revision differs or there is no such
-    ///   record.
-    /// - Must be atomic among all writers of the store: in SQL,
-    ///   `UPDATE ... WHERE id = ? AND revision = ?` and the count of changed rows.
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool>;
-
-    /// Every record of `organization`, newest first: by `created_at` descending, then by id
-    /// descending in byte order (`"b" > "a" > "B"`), whatever the database's collation.
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>>;
-
-    /// At most `limit` records of `organization`, in the order of [`list`](Self::list), that
-    /// come strictly after `after` ([`ListPosition`]), or from the first when `after` is `None`:
-    /// one page of a keyset pagination.
-    ///
-    /// - A record comes after a position if it was created earlier, or in the same microsecond
-    ///   with a smaller id in byte order: in SQL, `(created_at, id) < (after.created_at,
-    ///   after.id)`, as `created_at < ? OR (created_at = ? AND id < ?)`.
-    /// - The position need not name a record that exists, and may lie far before or after every
-    ///   key: the answer is then a page, maybe empty, never an error. Its time is a whole
-    ///   microsecond when the crate passes it; a store may round finer parts down, as it does for
-    ///   stored times.
-    /// - `limit` `0` answers no record.
-    ///
-    /// The default filters the whole of [`list`](Self::list), so a page costs as much as all the
-    /// organization's keys: backends should override it with a query that reads only the page
-    /// (`WHERE organization = ? AND (created_at < ? OR (created_at = ? AND id < ?))
-    /// ORDER BY created_at DESC, id DESC LIMIT ?`, served by an index on
-    /// `(organization, created_at, id)`).
-    async fn list_page(
-        &self,
-        organization: &OrganizationId,
-        after: Option<&ListPosition>,
-        limit: usize,
-    ) -> Result<Vec<KeyRecord>> {
-        let records = self.list(organization).await?;
-        Ok(records
-            .into_iter()
-            .filter(|record| after.is_none_or(|after| after.precedes(record)))
-            .take(limit)
-            .collect())
-    }
-
-    /// Moves `last_used_at` of each listed key forward to `used_at`, never backward (an older
-    /// batch from a slow instance changes nothing), and changes nothing else, not the revision
-    /// either. The same key may appear more than once; the latest use wins. Unknown ids are
-    /// skipped.
-    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()>;
-}
-
-#[async_trait]
-impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
-    async fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
-        (**self).get(id).await
-    }
-
-    fn get_cached(&self, id: &KeyId) -> CachedLookup {
-        (**self).get_cached(id)
-    }
-
-    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
-        (**self).insert(record).await
-    }
-
-    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
-        (**self).insert_within(record, limit).await
-    }
-
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
-        (**self).update(record, expected_revision).await
-    }
-
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
-        (**self).list(organization).await
-    }
-
-    async fn list_page(
-        &self,
-        organization: &OrganizationId,
-        after: Option<&ListPosition>,
-        limit: usize,
-    ) -> Result<Vec<KeyRecord>> {
-        (**self).list_page(organization, after, limit).await
-    }
-
-    async fn record_usage(&self, usage: &[KeyUsage]) -> Result<()> {
-        (**self).record_usage(usage).await
-    }
-}

@@ -9,9 +9,9 @@ use sqlx::{
 
 use super::{
     Result,
-    sql::{Column, Dialect, Query, SqlDialect, SqlStore, Value, bound, sql},
+    sql::{Column, Dialect, Query, SqlDialect, SqlStore, Value, Writes, bound, sql},
 };
-use crate::KeyId;
+use crate::key::KeyId;
 
 /// A store in a SQLite database, for a service that runs as one process and must keep its keys
 /// across restarts.
@@ -23,7 +23,7 @@ use crate::KeyId;
 /// # Schema
 ///
 /// The key id is the primary key; an index on `(organization, created_at, id)` serves
-/// [`list`](crate::KeyStore::list) and each [`list_page`](crate::KeyStore::list_page). Digests
+/// each [`list_page`](crate::KeyStore::list_page). Digests
 /// are `BLOB`s, `revision` an `INTEGER`, and a rate limit two nullable `INTEGER`s. Timestamps are
 /// `INTEGER` microseconds since the Unix epoch: SQLite has no timestamp type, and an integer
 /// keeps every microsecond exactly, sorts and compares as a number (`ORDER BY`, `MAX`) and needs
@@ -34,15 +34,15 @@ use crate::KeyId;
 ///
 /// sqlx runs each SQLite connection on a thread of its own, so an uncached read costs two thread
 /// hand-offs (tens of microseconds) more than the query. Wrap the store in a
-/// [`CachedStore`](crate::CachedStore) so hot keys need no read at all, and build the pool with
+/// [`CachedStore`](crate::store::CachedStore) so hot keys need no read at all, and build the pool with
 /// `test_before_acquire(false)`: pinging an in-process database before every checkout only adds
 /// another hand-off.
 ///
 /// # Example
 ///
 /// ```no_run
-/// use formbox_auth::{KeyStore, SqliteStore};
-/// use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+/// use formbox_auth::{store::SqliteStore, KeyStore};
+/// use formbox_auth::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 ///
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// let options = SqliteConnectOptions::new()
@@ -52,7 +52,7 @@ use crate::KeyId;
 ///     .journal_mode(SqliteJournalMode::Wal);
 /// let store = SqliteStore::new(SqlitePool::connect_with(options).await?);
 /// store.migrate().await?;
-/// assert!(store.list(&"org_1".into()).await?.is_empty());
+/// assert!(store.list_page(&"org_1".into(), None, 10).await?.is_empty());
 /// # Ok(())
 /// # }
 /// ```
@@ -128,10 +128,12 @@ impl Dialect for Sqlite {
         let done: SqliteQueryResult = query.execute(pool).await?;
         Ok(done.rows_affected())
     }
+}
 
+impl Writes for Sqlite {
     /// SQLite runs one writer at a time, and a writing statement takes the write lock before it
     /// reads anything: the statement's count and insert are one step as they are.
-    async fn insert_within(store: &SqliteStore, _: &str, query: Query<Self>) -> Result<u64> {
+    async fn insert_capped(store: &SqliteStore, _: &str, query: Query<Self>) -> Result<u64> {
         Self::execute(store.pool(), query).await
     }
 
@@ -172,5 +174,59 @@ impl Dialect for Sqlite {
         }
         transaction.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod plans {
+    use std::sync::Arc;
+
+    use sqlx::{Row, sqlite::SqlitePoolOptions};
+
+    use super::*;
+    use crate::store::sql::Statements;
+
+    /// What SQLite plans for `statement`, bound to `values`, on a table `migrate()` made.
+    async fn plan(statement: impl Fn(&Statements) -> &Arc<str>, values: &[i64]) -> String {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let store = SqliteStore::new(pool.clone());
+        store.migrate().await.unwrap();
+        let explain = format!("EXPLAIN QUERY PLAN {}", statement(store.statements()));
+        let query = values.iter().fold(
+            sqlx::query(sqlx::AssertSqlSafe(explain)).bind("org_a"),
+            |query, value| query.bind(*value),
+        );
+        let rows = query.fetch_all(&pool).await.unwrap();
+        let details: Vec<String> = rows.iter().map(|row| row.get("detail")).collect();
+        details.join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_page_is_read_through_the_organization_index_in_its_order() {
+        let page = plan(|s| &s.list_page, &[1_700_000_000_000_000, 12, 10]).await;
+        assert!(
+            page.contains(
+                "SEARCH formbox_api_keys USING INDEX formbox_api_keys_organization_idx \
+                 (organization=? AND created_at<?)"
+            ),
+            "{page}"
+        );
+        assert!(
+            !page.contains("TEMP B-TREE"),
+            "sorted after reading: {page}"
+        );
+        let first = plan(|s| &s.list_first_page, &[10]).await;
+        assert!(
+            first.contains("USING INDEX formbox_api_keys_organization_idx (organization=?)"),
+            "{first}"
+        );
+        assert!(
+            !first.contains("TEMP B-TREE"),
+            "sorted after reading: {first}"
+        );
     }
 }

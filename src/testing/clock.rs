@@ -5,12 +5,12 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use crate::Clock;
+use crate::clock::Clock;
 
 /// A clock that moves only when told to. Clones share the same time.
 ///
 /// ```
-/// use formbox_auth::{Clock, testing::ManualClock};
+/// use formbox_auth::{clock::Clock, testing::ManualClock};
 /// use std::time::{Duration, SystemTime};
 ///
 /// let clock = ManualClock::new(SystemTime::UNIX_EPOCH);

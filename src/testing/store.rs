@@ -14,8 +14,11 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use crate::{
-    CachedLookup, KeyId, KeyRecord, KeyStore, KeyUsage, OrganizationId, StoreError,
-    store::{ActiveKeyLimit, Inserted, ListPosition, Result},
+    key::KeyId,
+    record::{KeyRecord, OrganizationId},
+    store::{
+        ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor, Result, StoreError,
+    },
 };
 
 /// A [`KeyStore`] method, to count or to fault.
@@ -26,12 +29,10 @@ pub enum Method {
     Get,
     /// [`KeyStore::get_cached`].
     GetCached,
-    /// [`KeyStore::insert`] and [`KeyStore::insert_within`]: both store a new record.
+    /// [`KeyStore::insert`].
     Insert,
     /// [`KeyStore::update`].
     Update,
-    /// [`KeyStore::list`].
-    List,
     /// [`KeyStore::list_page`].
     ListPage,
     /// [`KeyStore::record_usage`].
@@ -40,12 +41,11 @@ pub enum Method {
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 6] = [
         Self::Get,
         Self::GetCached,
         Self::Insert,
         Self::Update,
-        Self::List,
         Self::ListPage,
         Self::RecordUsage,
     ];
@@ -65,10 +65,9 @@ pub enum Fault {
     Hang,
     /// Reaches the inner store after this delay.
     Delay(Duration),
-    /// Answers as if the key did not exist, writing nothing: `get` is `None`, `insert` and
-    /// `update` are `false` (an id collision, a lost compare-and-swap), `insert_within` is
-    /// [`Inserted::IdTaken`], `list` and `list_page` are empty and `record_usage` writes
-    /// nothing.
+    /// Answers as if the key did not exist, writing nothing: `get` is `None`, `insert` is
+    /// [`Inserted::IdTaken`] (an id collision), `update` is `false` (a lost compare-and-swap),
+    /// `list_page` is empty and `record_usage` writes nothing.
     Refuse,
 }
 
@@ -84,11 +83,9 @@ struct Armed {
 /// Every method is forwarded, [`get_cached`](KeyStore::get_cached) included, so wrapping a store
 /// changes nothing until a fault or a gate is set. While [`Method::Get`] is faulted,
 /// `get_cached` answers [`CachedLookup::Unknown`] so that lookups reach the fault.
-/// [`insert_within`](KeyStore::insert_within) counts, faults and gates as [`Method::Insert`],
-/// since both store a new key.
 ///
 /// ```
-/// use formbox_auth::{Authenticator, AuthError, KeyFormat, MemoryStore, StoreError};
+/// use formbox_auth::{authenticator::AuthError, store::StoreError, Authenticator, KeyFormat, MemoryStore};
 /// use formbox_auth::testing::{Fault, Method, TestStore};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -308,14 +305,8 @@ impl<S: KeyStore> KeyStore for TestStore<S> {
         }
     }
 
-    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
-        self.run(Method::Insert, || false, self.inner.insert(record))
-            .await
-    }
-
-    /// Counted, faulted and gated as [`Method::Insert`].
-    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
-        let call = self.inner.insert_within(record, limit);
+    async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted> {
+        let call = self.inner.insert(record, limit);
         self.run(Method::Insert, || Inserted::IdTaken, call).await
     }
 
@@ -324,15 +315,10 @@ impl<S: KeyStore> KeyStore for TestStore<S> {
         self.run(Method::Update, || false, call).await
     }
 
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
-        let call = self.inner.list(organization);
-        self.run(Method::List, Vec::new, call).await
-    }
-
     async fn list_page(
         &self,
         organization: &OrganizationId,
-        after: Option<&ListPosition>,
+        after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<Vec<KeyRecord>> {
         let call = self.inner.list_page(organization, after, limit);

@@ -5,7 +5,7 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use formbox_auth::{ManagementAccess, OrganizationId};
+use formbox_auth::{OrganizationId, management::ManagementAccess};
 use serde_json::json;
 
 use super::session::{Session, Sessions};

@@ -25,7 +25,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use formbox_auth::{KeyManager, ManagementApi, OrganizationId};
+use formbox_auth::{KeyManager, OrganizationId, management::ManagementApi};
 use serde::Deserialize;
 
 use access::{SESSION_COOKIE, SessionAccess};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::{PgPool, postgres::PgListener};
 
 use crate::{
-    KeyId,
+    key::KeyId,
     store::{Invalidate, Result, StoreError},
 };
 
@@ -32,7 +32,7 @@ impl InvalidationListener {
 }
 
 /// What a listener does with the cache when its connection is lost, and so notifications may be
-/// missed until it is back: [`listen_invalidations_with`](crate::SqlStore::listen_invalidations_with).
+/// missed until it is back: [`listen_invalidations_with`](crate::store::SqlStore::listen_invalidations_with).
 ///
 /// Either way, the cache is emptied once the listener has subscribed again, since changes made in
 /// between were never announced.

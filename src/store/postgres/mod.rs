@@ -16,9 +16,9 @@ use timestamp::PgTimestamp;
 
 use super::{
     Invalidate, Result,
-    sql::{Column, Dialect, Query, SqlDialect, SqlStore, Value, sql},
+    sql::{Column, Dialect, Query, SqlDialect, SqlStore, Value, Writes, sql},
 };
-use crate::KeyId;
+use crate::key::KeyId;
 
 /// A store in a PostgreSQL database, for a service that runs as many instances sharing their
 /// keys.
@@ -30,13 +30,13 @@ use crate::KeyId;
 /// Every insert and update publishes the key id on the `NOTIFY` channel named after the table, in
 /// the same statement, so the notification goes out exactly when the change commits.
 /// [`listen_invalidations`](SqlStore::listen_invalidations) feeds those notifications to a
-/// [`CachedStore`](crate::CachedStore), so that a key revoked through one instance stops working
+/// [`CachedStore`](crate::store::CachedStore), so that a key revoked through one instance stops working
 /// on all of them at once, not only after the cache's time to live.
 ///
 /// # Schema
 ///
 /// The key id (`TEXT`, byte-order collation) is the primary key; an index on
-/// `(organization, created_at, id)` serves [`list`](crate::KeyStore::list) and each
+/// `(organization, created_at, id)` serves each
 /// [`list_page`](crate::KeyStore::list_page). Digests are `BYTEA`,
 /// `revision` and the rate limit's two nullable columns `BIGINT`, and timestamps `TIMESTAMPTZ`,
 /// which keeps microseconds: the precision the store guarantees.
@@ -44,7 +44,7 @@ use crate::KeyId;
 /// # Example
 ///
 /// ```no_run
-/// use formbox_auth::{CachedStore, KeyStore, PostgresStore};
+/// use formbox_auth::{store::{CachedStore, PostgresStore}, KeyStore};
 /// use sqlx::PgPool;
 ///
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,7 +55,7 @@ use crate::KeyId;
 /// // Every instance caches lookups and drops a key as soon as any instance changes it.
 /// let cache = CachedStore::new(store.clone());
 /// let _listener = store.listen_invalidations(&cache).await?;
-/// assert!(cache.list(&"org_1".into()).await?.is_empty());
+/// assert!(cache.list_page(&"org_1".into(), None, 10).await?.is_empty());
 /// # Ok(())
 /// # }
 /// ```
@@ -63,7 +63,7 @@ use crate::KeyId;
 pub type PostgresStore = SqlStore<Postgres>;
 
 impl SqlStore<Postgres> {
-    /// Makes `target` (a [`CachedStore`](crate::CachedStore), usually) forget keys as soon as any
+    /// Makes `target` (a [`CachedStore`](crate::store::CachedStore), usually) forget keys as soon as any
     /// instance inserts or updates them, keeping cached keys until their time to live ends when
     /// the listener's connection is lost ([`OnListenerLoss::KeepUntilExpiry`]).
     ///
@@ -162,11 +162,13 @@ impl Dialect for Postgres {
         let done: PgQueryResult = query.execute(pool).await?;
         Ok(done.rows_affected())
     }
+}
 
+impl Writes for Postgres {
     /// Under `READ COMMITTED`, two capped inserts can each count before the other's row is
     /// committed, and both insert. A lock on the table and organization, taken first and released
     /// when the insert commits, makes them queue: the second counts what the first wrote.
-    async fn insert_within(
+    async fn insert_capped(
         store: &PostgresStore,
         organization: &str,
         query: Query<Self>,

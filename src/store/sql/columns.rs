@@ -4,7 +4,10 @@
 use std::time::SystemTime;
 
 use super::time::unix_micros;
-use crate::store::{KeyRecord, Result, StoreError};
+use crate::{
+    record::KeyRecord,
+    store::{Result, StoreError},
+};
 
 /// One column of the table, as each database declares it.
 #[derive(Debug)]
@@ -149,7 +152,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::{KeyDigest, Permission, rate_limit::RateLimit};
+    use crate::{key::KeyDigest, permission::Permission, record::RateLimit};
 
     fn record() -> KeyRecord {
         let id = "0123456789ab".parse().unwrap();

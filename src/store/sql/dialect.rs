@@ -1,19 +1,11 @@
-//! What differs between the databases a [`SqlStore`] runs on.
+//! What differs between the databases a [`SqlStore`](super::SqlStore) runs on.
 
-use std::{collections::BTreeMap, future::Future, sync::Arc};
+use std::{future::Future, sync::Arc};
 
 use sqlx::{Database, Pool};
 
-use super::{Column, SqlStore, Value, sql};
-use crate::{KeyId, store::Result};
-
-/// A database a [`SqlStore`] can keep keys in.
-///
-/// The trait is sealed: it is implemented for `sqlx::Sqlite` (feature `sqlite`), which makes
-/// `SqliteStore`, and for `sqlx::Postgres` (feature `postgres`), which makes `PostgresStore`, and
-/// cannot be implemented outside this crate. What a database must provide is then free to change
-/// without a breaking release.
-pub trait SqlDialect: Dialect {}
+use super::{Column, Value, sql};
+use crate::store::Result;
 
 /// A statement with the values bound so far.
 pub(crate) type Query<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
@@ -66,31 +58,6 @@ pub trait Dialect: Database {
     ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
     /// Runs `query`, a write, and counts the rows it changed.
     fn execute(pool: &Pool<Self>, query: Query<Self>) -> impl Future<Output = Result<u64>> + Send;
-
-    /// Runs `query`, the capped insert of a record of `organization`, so that its count and its
-    /// insert are one step among all capped inserts, and counts the rows it inserted:
-    /// [`KeyStore::insert_within`](crate::store::KeyStore::insert_within).
-    fn insert_within(
-        store: &SqlStore<Self>,
-        organization: &str,
-        query: Query<Self>,
-    ) -> impl Future<Output = Result<u64>> + Send
-    where
-        Self: SqlDialect;
-
-    /// Creates or upgrades `store`'s table: [`SqlStore::migrate`].
-    fn migrate(store: &SqlStore<Self>) -> impl Future<Output = Result<()>> + Send
-    where
-        Self: SqlDialect;
-
-    /// Moves each key's `last_used_at` forward to its latest use, given in id order as Unix
-    /// microseconds: [`KeyStore::record_usage`](crate::store::KeyStore::record_usage).
-    fn record_usage(
-        store: &SqlStore<Self>,
-        latest: &BTreeMap<KeyId, i64>,
-    ) -> impl Future<Output = Result<()>> + Send
-    where
-        Self: SqlDialect;
 }
 
 /// `statement` with `values` bound in order: the one place a statement gets its values.

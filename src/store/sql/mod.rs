@@ -15,9 +15,11 @@ mod time;
 use std::sync::Arc;
 
 pub(crate) use columns::{Column, Value};
-pub use dialect::SqlDialect;
 pub(crate) use dialect::{Dialect, Query, bound};
-pub use store::SqlStore;
+#[cfg(all(test, feature = "sqlite"))]
+pub(crate) use statements::Statements;
+pub(crate) use store::Writes;
+pub use store::{SqlDialect, SqlStore};
 pub use table_name::InvalidTableName;
 
 /// Hands a statement to `sqlx`.

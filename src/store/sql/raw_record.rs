@@ -2,9 +2,10 @@
 
 use super::{Dialect, time::from_unix_micros};
 use crate::{
-    KeyDigest, KeyId, Permission,
-    rate_limit::RateLimit,
-    store::{KeyRecord, OrganizationId, PreviousSecret, Result, StoreError},
+    key::{KeyDigest, KeyId},
+    permission::Permission,
+    record::{KeyRecord, OrganizationId, PreviousSecret, RateLimit},
+    store::{Result, StoreError},
 };
 
 /// The columns of one row, as the database typed them.

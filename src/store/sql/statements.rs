@@ -19,10 +19,9 @@ pub(crate) struct Statements {
     pub(crate) get: Arc<str>,
     pub(crate) insert: Arc<str>,
     /// The capped insert: binds every column, then the time keys are counted at and the maximum.
-    pub(crate) insert_within: Arc<str>,
+    pub(crate) insert_capped: Arc<str>,
     /// The compare-and-swap: binds the updated columns, then the id and the expected revision.
     pub(crate) update: Arc<str>,
-    pub(crate) list: Arc<str>,
     /// The first page of a list: binds the organization and the limit.
     pub(crate) list_first_page: Arc<str>,
     /// A page after a position: binds the organization, the position's time and id, and the
@@ -73,14 +72,8 @@ impl Statements {
             .into(),
             get: format!("SELECT {columns} FROM {t} WHERE id = {}", p(1)).into(),
             insert: DB::announced(name, &insert).into(),
-            insert_within: DB::announced(name, &insert_within::<DB>(&t, &columns, &values)).into(),
+            insert_capped: DB::announced(name, &insert_capped::<DB>(&t, &columns, &values)).into(),
             update: DB::announced(name, &update).into(),
-            list: format!(
-                "SELECT {columns} FROM {t} WHERE organization = {} \
-                 ORDER BY created_at DESC, id DESC",
-                p(1)
-            )
-            .into(),
             list_first_page: format!(
                 "SELECT {columns} FROM {t} WHERE organization = {} \
                  ORDER BY created_at DESC, id DESC LIMIT {}",
@@ -96,11 +89,11 @@ impl Statements {
 
 /// `INSERT ... SELECT` of one row, only while fewer than the maximum of the organization's keys
 /// are active. One statement is atomic where the database runs one writer at a time; elsewhere
-/// the dialect adds a lock around it ([`Dialect::insert_within`]).
+/// the dialect adds a lock around it ([`Dialect::insert_capped`]).
 ///
 /// SQLite would read the `ON` of `ON CONFLICT` after `INSERT ... SELECT` as a join's, but not
 /// when the `SELECT` has a `WHERE` clause, as this one always has.
-fn insert_within<DB: Dialect>(t: &str, columns: &str, values: &str) -> String {
+fn insert_capped<DB: Dialect>(t: &str, columns: &str, values: &str) -> String {
     let p = |position: usize| format!("{}{position}", DB::PLACEHOLDER);
     let organization = p(ORGANIZATION_POSITION);
     let (at, max) = (p(COLUMNS.len() + 1), p(COLUMNS.len() + 2));
@@ -203,65 +196,14 @@ mod tests {
         let counted = "WHERE (SELECT COUNT(*) FROM \"formbox_api_keys\" WHERE organization = ?2 \
              AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?15)) < ?16 \
              ON CONFLICT (id) DO NOTHING";
-        let sqlite = Statements::new::<sqlx::Sqlite>(&table).insert_within;
+        let sqlite = Statements::new::<sqlx::Sqlite>(&table).insert_capped;
         assert!(sqlite.contains("SELECT ?1, ?2, ?3, "), "{sqlite}");
         assert!(sqlite.ends_with(&format!("?14 {counted}")), "{sqlite}");
-        let postgres = Statements::new::<sqlx::Postgres>(&table).insert_within;
+        let postgres = Statements::new::<sqlx::Postgres>(&table).insert_capped;
         let counted = counted.replace('?', "$");
         assert!(
             postgres.contains(&format!("$14 {counted} RETURNING id")),
             "{postgres}"
-        );
-    }
-}
-
-#[cfg(all(test, feature = "sqlite"))]
-mod plans {
-    use sqlx::{Row, sqlite::SqlitePoolOptions};
-
-    use super::*;
-
-    /// What SQLite plans for `statement`, bound to `values`, on a table `migrate()` made.
-    async fn plan(statement: impl Fn(&Statements) -> &Arc<str>, values: &[i64]) -> String {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect("sqlite::memory:")
-            .await
-            .unwrap();
-        let store = crate::SqliteStore::new(pool.clone());
-        store.migrate().await.unwrap();
-        let explain = format!("EXPLAIN QUERY PLAN {}", statement(store.statements()));
-        let query = values.iter().fold(
-            sqlx::query(sqlx::AssertSqlSafe(explain)).bind("org_a"),
-            |query, value| query.bind(*value),
-        );
-        let rows = query.fetch_all(&pool).await.unwrap();
-        let details: Vec<String> = rows.iter().map(|row| row.get("detail")).collect();
-        details.join("\n")
-    }
-
-    #[tokio::test]
-    async fn a_page_is_read_through_the_organization_index_in_its_order() {
-        let page = plan(|s| &s.list_page, &[1_700_000_000_000_000, 12, 10]).await;
-        assert!(
-            page.contains(
-                "SEARCH formbox_api_keys USING INDEX formbox_api_keys_organization_idx \
-                 (organization=? AND created_at<?)"
-            ),
-            "{page}"
-        );
-        assert!(
-            !page.contains("TEMP B-TREE"),
-            "sorted after reading: {page}"
-        );
-        let first = plan(|s| &s.list_first_page, &[10]).await;
-        assert!(
-            first.contains("USING INDEX formbox_api_keys_organization_idx (organization=?)"),
-            "{first}"
-        );
-        assert!(
-            !first.contains("TEMP B-TREE"),
-            "sorted after reading: {first}"
         );
     }
 }

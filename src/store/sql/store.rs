@@ -1,12 +1,12 @@
 //! The SQL store, written once for every [`SqlDialect`].
 
-use std::{collections::BTreeMap, fmt, sync::Arc};
+use std::{collections::BTreeMap, fmt, future::Future, sync::Arc};
 
 use async_trait::async_trait;
 use sqlx::Pool;
 
 use super::{
-    Dialect, SqlDialect, Value, bound,
+    Dialect, Query, Value, bound,
     columns::{revision, updated_values, values},
     raw_record::RawRecord,
     statements::Statements,
@@ -14,12 +14,47 @@ use super::{
     time::unix_micros,
 };
 use crate::{
-    KeyId,
-    store::{
-        ActiveKeyLimit, Inserted, KeyRecord, KeyStore, KeyUsage, ListPosition, OrganizationId,
-        Result,
-    },
+    key::KeyId,
+    record::{KeyRecord, OrganizationId},
+    store::{ActiveKeyLimit, Inserted, KeyStore, KeyUsage, ListCursor, Result},
 };
+
+/// A database a [`SqlStore`] can keep keys in.
+///
+/// The trait is sealed: it is implemented for `sqlx::Sqlite` (feature `sqlite`), which makes
+/// `SqliteStore`, and for `sqlx::Postgres` (feature `postgres`), which makes `PostgresStore`, and
+/// cannot be implemented outside this crate. What a database must provide is then free to change
+/// without a breaking release.
+pub trait SqlDialect: Dialect + Writes {}
+
+/// What a database does with a whole store: the writes that take more than one statement or a
+/// lock of the database's own.
+pub trait Writes: Dialect {
+    /// Runs `query`, the capped insert of a record of `organization`, so that its count and its
+    /// insert are one step among all capped inserts, and counts the rows it inserted:
+    /// [`KeyStore::insert`](crate::KeyStore::insert) with a limit.
+    fn insert_capped(
+        store: &SqlStore<Self>,
+        organization: &str,
+        query: Query<Self>,
+    ) -> impl Future<Output = Result<u64>> + Send
+    where
+        Self: SqlDialect;
+
+    /// Creates or upgrades `store`'s table: [`SqlStore::migrate`].
+    fn migrate(store: &SqlStore<Self>) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: SqlDialect;
+
+    /// Moves each key's `last_used_at` forward to its latest use, given in id order as Unix
+    /// microseconds: [`KeyStore::record_usage`](crate::store::KeyStore::record_usage).
+    fn record_usage(
+        store: &SqlStore<Self>,
+        latest: &BTreeMap<KeyId, i64>,
+    ) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: SqlDialect;
+}
 
 /// Keys in a SQL database, through sqlx: `SqliteStore` (feature `sqlite`) or `PostgresStore`
 /// (feature `postgres`), whose pages say what each database adds.
@@ -31,11 +66,11 @@ use crate::{
 /// # Schema
 ///
 /// The key id is the primary key; an index on `(organization, created_at, id)` serves
-/// [`list`](KeyStore::list) and each [`list_page`](KeyStore::list_page). Digests are binary,
+/// each [`list_page`](KeyStore::list_page). Digests are binary,
 /// times keep whole microseconds, `revision` is the integer that makes
 /// [`update`](KeyStore::update) a compare-and-swap, and a key's rate limit is two nullable
 /// integers, `rate_limit_requests` and `rate_limit_per_seconds`, both null (no limit) or both
-/// set. A row holding anything else is a [`StoreError::Decode`](crate::StoreError::Decode).
+/// set. A row holding anything else is a [`StoreError::Decode`](crate::store::StoreError::Decode).
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub struct SqlStore<DB: SqlDialect> {
     pool: Pool<DB>,
@@ -124,19 +159,22 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
         row.as_ref().map(decode::<DB>).transpose()
     }
 
-    async fn insert(&self, record: &KeyRecord) -> Result<bool> {
-        let query = bound(&self.statements.insert, values(record)?)?;
-        Ok(DB::execute(&self.pool, query).await? > 0)
-    }
-
-    async fn insert_within(&self, record: &KeyRecord, limit: ActiveKeyLimit) -> Result<Inserted> {
+    async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted> {
+        let Some(limit) = limit else {
+            let query = bound(&self.statements.insert, values(record)?)?;
+            return Ok(if DB::execute(&self.pool, query).await? > 0 {
+                Inserted::Stored
+            } else {
+                Inserted::IdTaken
+            });
+        };
         let counted = [
             Value::Time(Some(unix_micros(limit.at)?)),
             Value::Integer(Some(i64::from(limit.max))),
         ];
-        let statement = &self.statements.insert_within;
+        let statement = &self.statements.insert_capped;
         let query = bound(statement, values(record)?.into_iter().chain(counted))?;
-        if DB::insert_within(self, record.organization.as_str(), query).await? > 0 {
+        if DB::insert_capped(self, record.organization.as_str(), query).await? > 0 {
             return Ok(Inserted::Stored);
         }
         // Nothing was inserted: either the id or the limit stood in the way. Ids are never
@@ -160,26 +198,18 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
         Ok(DB::execute(&self.pool, query).await? > 0)
     }
 
-    async fn list(&self, organization: &OrganizationId) -> Result<Vec<KeyRecord>> {
-        let query = bound(&self.statements.list, [Value::Text(organization.as_str())])?;
-        let rows = DB::fetch_all(&self.pool, query).await?;
-        rows.iter().map(decode::<DB>).collect()
-    }
-
     /// One keyset query, which reads only the page through the organization's index.
     async fn list_page(
         &self,
         organization: &OrganizationId,
-        after: Option<&ListPosition>,
+        after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<Vec<KeyRecord>> {
         let organization = Value::Text(organization.as_str());
         // More rows than an i64 counts are all the rows.
         let limit = Value::Integer(Some(i64::try_from(limit).unwrap_or(i64::MAX)));
         let query = match after.map(position_in::<DB>) {
-            None | Some(Position::AfterEveryKey) => {
-                bound(&self.statements.list_first_page, [organization, limit])?
-            }
+            None => bound(&self.statements.list_first_page, [organization, limit])?,
             Some(Position::BeforeEveryKey) => return Ok(Vec::new()),
             Some(Position::At(at, id)) => {
                 let position = [Value::Time(Some(at)), Value::Text(id.as_str())];
@@ -200,24 +230,21 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
     }
 }
 
-/// Where a [`ListPosition`] falls among the times a table can hold.
+/// Where a [`ListCursor`] falls among the times a table can hold.
 enum Position {
-    /// Later than any time a key can have: every key comes after it in list order.
-    AfterEveryKey,
     /// Earlier than any time a key can have: no key comes after it.
     BeforeEveryKey,
     /// A time, in Unix microseconds, and an id, to bind.
     At(i64, KeyId),
 }
 
-/// Positions beyond what a column holds have an answer without a query, where the database might
-/// refuse the parameter.
-fn position_in<DB: Dialect>(after: &ListPosition) -> Position {
-    match crate::store::unix_micros(after.created_at) {
-        Some(at) if at < DB::EARLIEST_MICROS => Position::BeforeEveryKey,
-        Some(at) => Position::At(at, after.id),
-        None if after.created_at < std::time::UNIX_EPOCH => Position::BeforeEveryKey,
-        None => Position::AfterEveryKey,
+/// A cursor before the earliest time a column holds has an answer without a query, where the
+/// database might refuse the parameter. (A cursor's time is always within an `i64` of
+/// microseconds, which every column reaches on the late side.)
+fn position_in<DB: Dialect>(after: &ListCursor) -> Position {
+    match after.unix_micros() {
+        at if at < DB::EARLIEST_MICROS => Position::BeforeEveryKey,
+        at => Position::At(at, after.id()),
     }
 }
 

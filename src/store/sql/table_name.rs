@@ -14,7 +14,7 @@ const DEFAULT_TABLE_NAME: &str = "formbox_api_keys";
 /// ```
 /// # #[cfg(feature = "sqlite")]
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use formbox_auth::SqliteStore;
+/// use formbox_auth::store::SqliteStore;
 /// use sqlx::SqlitePool;
 ///
 /// let pool = SqlitePool::connect_lazy("sqlite::memory:")?;

@@ -2,7 +2,10 @@
 
 use std::time::SystemTime;
 
-use crate::store::{self, Result, StoreError};
+use crate::{
+    record::micros,
+    store::{Result, StoreError},
+};
 
 /// A timestamp that does not fit the store's column.
 #[derive(Debug, thiserror::Error)]
@@ -11,12 +14,12 @@ struct TimestampOutOfRange;
 
 /// Whole microseconds since the Unix epoch, rounded down; negative before 1970.
 pub(crate) fn unix_micros(time: SystemTime) -> Result<i64> {
-    store::unix_micros(time).ok_or_else(|| StoreError::backend(TimestampOutOfRange))
+    micros::unix_micros(time).ok_or_else(|| StoreError::backend(TimestampOutOfRange))
 }
 
 /// The inverse of [`unix_micros`].
 pub(crate) fn from_unix_micros(micros: i64, column: &str) -> Result<SystemTime> {
-    store::from_unix_micros(micros)
+    micros::from_unix_micros(micros)
         .ok_or_else(|| StoreError::Decode(format!("`{column}` is out of range")))
 }
 

@@ -1,0 +1,138 @@
+//! The response for a rejected request: [`OnRejection`], closures, and the default
+//! [`JsonRejection`].
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+
+use crate::{
+    record::RateLimit,
+    rejection::{Rejection, grpc::trailers_only},
+};
+
+/// Turns a [`Rejection`] into a response. Replace it to match an application's own error format.
+///
+/// Closures `Fn(Rejection) -> Response<B>` implement it:
+///
+/// ```
+/// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Rejection};
+/// use http::Response;
+///
+/// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_rejection(|rejection: Rejection| {
+///     Response::builder()
+///         .status(rejection.status())
+///         .body(format!("<error>{}</error>", rejection.code()))
+///         .unwrap_or_default()
+/// });
+/// ```
+pub trait OnRejection<B> {
+    /// The response for `rejection`.
+    fn on_rejection(&self, rejection: Rejection) -> Response<B>;
+
+    /// The response for `rejection` of a gRPC request (`content-type: application/grpc…`).
+    /// [`on_rejection`](Self::on_rejection)'s unless overridden; [`JsonRejection`] answers with
+    /// a gRPC status (see [`GrpcRejection`](crate::grpc::GrpcRejection)).
+    fn on_grpc_rejection(&self, rejection: Rejection) -> Response<B> {
+        self.on_rejection(rejection)
+    }
+}
+
+impl<B, F> OnRejection<B> for F
+where
+    F: Fn(Rejection) -> Response<B>,
+{
+    fn on_rejection(&self, rejection: Rejection) -> Response<B> {
+        self(rejection)
+    }
+}
+
+/// The default rejection: the documented JSON body with `Content-Type: application/json`, and
+/// `WWW-Authenticate` on 401s; for a gRPC request, its gRPC status in a trailers-only response
+/// instead (see [`GrpcRejection`](crate::grpc::GrpcRejection)), so one layer serves both.
+///
+/// Any body built from both a `&'static str` and a `String` works: `String`, axum's `Body`,
+/// `http_body_util::Full<Bytes>`. Only the rate-limited body is a `String`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonRejection;
+
+impl<B: From<&'static str> + From<String>> OnRejection<B> for JsonRejection {
+    fn on_rejection(&self, rejection: Rejection) -> Response<B> {
+        // Sized for the two headers: a map's first insert otherwise allocates room for many more.
+        // (The layer adds three to a rate-limited answer, which is rare enough to grow the map.)
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if rejection.status() == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("api-key"),
+            );
+        }
+        let body = match rejection {
+            Rejection::RateLimited { limit, retry_after } => rate_limited_body(limit, retry_after),
+            _ => B::from(rejection.fixed_json()),
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = rejection.status();
+        *response.headers_mut() = headers;
+        response
+    }
+
+    fn on_grpc_rejection(&self, rejection: Rejection) -> Response<B> {
+        trailers_only(rejection, B::from(""))
+    }
+}
+
+/// The rate-limited body, built out of line, so that building a fixed body (the path of every
+/// invalid request) stays small enough to inline.
+#[cold]
+#[inline(never)]
+fn rate_limited_body<B: From<String>>(limit: RateLimit, retry_after: Duration) -> B {
+    B::from(
+        Rejection::RateLimited { limit, retry_after }
+            .json()
+            .into_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Rejection; 9] = Rejection::EVERY;
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn json_rejection_builds_the_common_body_types() {
+        fn status<B: From<&'static str> + From<String>>() -> Vec<StatusCode> {
+            ALL.iter()
+                .map(|rejection| {
+                    OnRejection::<B>::on_rejection(&JsonRejection, *rejection).status()
+                })
+                .collect()
+        }
+        let expected: Vec<_> = ALL.iter().map(Rejection::status).collect();
+        assert_eq!(status::<String>(), expected);
+        assert_eq!(status::<axum::body::Body>(), expected);
+        assert_eq!(
+            status::<http_body_util::Full<axum::body::Bytes>>(),
+            expected
+        );
+    }
+
+    #[test]
+    fn json_rejection_answers_grpc_requests_with_an_empty_trailers_only_response() {
+        for rejection in ALL {
+            let response: Response<String> = JsonRejection.on_grpc_rejection(rejection);
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                response.headers()["grpc-status"],
+                rejection.grpc_status().to_string()
+            );
+            assert!(response.body().is_empty());
+            assert!(!response.headers().contains_key(header::WWW_AUTHENTICATE));
+        }
+    }
+}

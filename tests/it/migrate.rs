@@ -1,0 +1,425 @@
+//! `migrate()` upgrades older tables in place: one written by version 0.1, which had no `revision`
+//! column, and one with `revision` but without the rate limit's two columns. Every key such a
+//! table holds keeps working, starts at revision 0 (or keeps its revision), has no rate limit,
+//! and takes part in compare-and-swap updates from then on, which can give it a limit.
+//!
+//! Each test builds the older schema with the statements that version ran, fills it with raw SQL,
+//! and upgrades it, against SQLite (feature `sqlite`, a file in a temporary directory) and PostgreSQL
+//! (feature `postgres`, the server in `FORMBOX_TEST_POSTGRES_URL`, which `scripts/postgres.sh`
+//! starts, each test in a table of its own). With the `postgres` feature on and the variable
+//! missing, the PostgreSQL tests fail: a CI run must not skip them silently.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::common::at;
+use formbox_auth::store::Inserted;
+use formbox_auth::{
+    Authenticator, KeyFormat, KeyRecord, KeyStore, OrganizationId, Permission, key::PlaintextKey,
+    rate_limit::RateLimit, store::PreviousSecret,
+};
+
+/// Microseconds since the Unix epoch, as the raw rows hold times.
+fn micros(time: SystemTime) -> i64 {
+    let micros = time.duration_since(UNIX_EPOCH).unwrap().as_micros();
+    i64::try_from(micros).unwrap()
+}
+
+/// What an older version left in a table, and the records the upgraded store must return for it.
+struct Legacy {
+    /// A key the older version issued; it must still authenticate.
+    key: PlaintextKey,
+    /// Its record: nothing optional set.
+    issued: KeyRecord,
+    /// A regenerated, expiring, revoked and used key: every optional column set.
+    full: KeyRecord,
+}
+
+impl Legacy {
+    fn new() -> Self {
+        let organization = OrganizationId::from("org_legacy");
+        let key = KeyFormat::default().generate().unwrap();
+        let issued = KeyRecord::new(
+            key.id(),
+            organization.clone(),
+            "issued by 0.1",
+            Permission::FullAccess,
+            key.digest(),
+            at(1_700_000_000, 42),
+        );
+        let [current, old] = [(); 2].map(|()| KeyFormat::default().generate().unwrap());
+        let mut full = KeyRecord::new(
+            current.id(),
+            organization,
+            "it's \"quoted\" – ünïcode",
+            Permission::ReadOnly,
+            current.digest(),
+            at(1_700_000_100, 7),
+        );
+        full.previous = Some(Box::new(PreviousSecret {
+            digest: old.digest(),
+            valid_until: at(4_000_000_000, 1),
+        }));
+        full.expires_at = Some(at(4_100_000_000, 2));
+        full.revoked_at = Some(at(1_700_000_200, 3));
+        full.last_used_at = Some(at(1_700_000_150, 999_999));
+        Self { key, issued, full }
+    }
+
+    fn records(&self) -> [&KeyRecord; 2] {
+        [&self.issued, &self.full]
+    }
+}
+
+/// What every upgraded store must do with the keys an older version left.
+async fn assert_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) {
+    let (issued, full) = (&legacy.issued, &legacy.full);
+    for record in legacy.records() {
+        let found = store.get(&record.id).await.unwrap().unwrap();
+        assert_eq!(&found, record);
+        assert_eq!((found.revision, found.rate_limit), (0, None));
+    }
+    let listed = store
+        .list_page(&issued.organization, None, usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(listed, [full.clone(), issued.clone()]);
+
+    let context = Authenticator::new(store.clone())
+        .authenticate(legacy.key.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(context.key_id(), issued.id);
+    assert_eq!(context.rate_limit(), None);
+
+    let mut next = issued.next_revision();
+    next.name = "renamed after the upgrade".into();
+    next.rate_limit = Some(RateLimit::new(600, 60).unwrap());
+    assert!(store.update(&next, 0).await.unwrap());
+    let stored = store.get(&issued.id).await.unwrap().unwrap();
+    assert_eq!((stored.revision, &stored), (1, &next));
+
+    let mut stale = issued.next_revision();
+    stale.name = "written over a revision that is gone".into();
+    assert!(!store.update(&stale, 0).await.unwrap());
+    assert_eq!(store.get(&issued.id).await.unwrap(), Some(next));
+}
+
+/// What a store whose table `migrate()` created must do, however often it ran.
+async fn assert_fresh<S: KeyStore>(store: &S) {
+    let key = KeyFormat::default().generate().unwrap();
+    let mut record = KeyRecord::new(
+        key.id(),
+        "org_fresh".into(),
+        "fresh",
+        Permission::ReadOnly,
+        key.digest(),
+        at(1_700_000_000, 0),
+    );
+    record.rate_limit = Some(RateLimit::new(5, 1).unwrap());
+    assert_eq!(store.insert(&record, None).await.unwrap(), Inserted::Stored);
+    assert_eq!(store.get(&record.id).await.unwrap(), Some(record.clone()));
+    assert!(store.update(&record.next_revision(), 0).await.unwrap());
+    assert_eq!(store.get(&record.id).await.unwrap().unwrap().revision, 1);
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use formbox_auth::store::SqliteStore;
+    use sqlx::SqlitePool;
+    use tempfile::TempDir;
+
+    use super::*;
+    use crate::common::databases::sqlite_pool;
+
+    /// The schema of version 0.1, as it created it.
+    const CREATE_TABLE_0_1: &str = r#"CREATE TABLE IF NOT EXISTS "formbox_api_keys" (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    organization TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BLOB NOT NULL,
+                    previous_digest BLOB,
+                    previous_valid_until INTEGER,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER,
+                    last_used_at INTEGER
+                ) STRICT, WITHOUT ROWID"#;
+    const CREATE_INDEX_0_1: &str = r#"CREATE INDEX IF NOT EXISTS "formbox_api_keys_organization_idx"
+                    ON "formbox_api_keys" (organization, created_at DESC, id DESC)"#;
+
+    /// The schema of the version before rate limits, with `revision` and without the rate
+    /// limit's columns, as it created it.
+    const CREATE_TABLE_WITH_REVISION: &str = r#"CREATE TABLE IF NOT EXISTS "formbox_api_keys" (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    organization TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BLOB NOT NULL,
+                    previous_digest BLOB,
+                    previous_valid_until INTEGER,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER,
+                    last_used_at INTEGER,
+                    revision INTEGER NOT NULL DEFAULT 0
+                ) STRICT, WITHOUT ROWID"#;
+
+    /// A database file of its own, with several connections, as in production.
+    async fn pool() -> (SqlitePool, TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlite_pool(&dir.path().join("keys.db")).await;
+        (pool, dir)
+    }
+
+    /// A database as an older version left it, with the table `create_table` made, holding
+    /// `legacy`'s keys.
+    async fn legacy_database(legacy: &Legacy, create_table: &'static str) -> (SqlitePool, TempDir) {
+        let (pool, dir) = pool().await;
+        for statement in [create_table, CREATE_INDEX_0_1] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        for record in legacy.records() {
+            let previous = record.previous.as_deref();
+            sqlx::query(
+                "INSERT INTO formbox_api_keys (id, organization, name, permission, digest,
+                    previous_digest, previous_valid_until, created_at, expires_at, revoked_at,
+                    last_used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .bind(record.id.as_str())
+            .bind(record.organization.as_str())
+            .bind(&record.name)
+            .bind(record.permission.as_str())
+            .bind(record.digest.as_bytes().as_slice())
+            .bind(previous.map(|previous| previous.digest.as_bytes().to_vec()))
+            .bind(previous.map(|previous| micros(previous.valid_until)))
+            .bind(micros(record.created_at))
+            .bind(record.expires_at.map(micros))
+            .bind(record.revoked_at.map(micros))
+            .bind(record.last_used_at.map(micros))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        (pool, dir)
+    }
+
+    #[tokio::test]
+    async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
+        let legacy = Legacy::new();
+        let (pool, _dir) = legacy_database(&legacy, CREATE_TABLE_0_1).await;
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+    }
+
+    #[tokio::test]
+    async fn migrate_adds_the_rate_limit_columns_and_keeps_every_key_without_a_limit() {
+        let legacy = Legacy::new();
+        let (pool, _dir) = legacy_database(&legacy, CREATE_TABLE_WITH_REVISION).await;
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+        store.migrate().await.unwrap();
+        let issued = store.get(&legacy.issued.id).await.unwrap().unwrap();
+        assert!(
+            issued.rate_limit.is_some(),
+            "a migration keeps limits set since"
+        );
+    }
+
+    #[tokio::test]
+    async fn migrating_a_fresh_database_twice_changes_nothing() {
+        let (pool, _dir) = pool().await;
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_fresh(&store).await;
+        store.migrate().await.unwrap();
+        assert_eq!(
+            store
+                .list_page(&"org_fresh".into(), None, usize::MAX)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_migrations_of_an_older_table_all_succeed() {
+        for create_table in [CREATE_TABLE_0_1, CREATE_TABLE_WITH_REVISION] {
+            let legacy = Legacy::new();
+            let (pool, _dir) = legacy_database(&legacy, create_table).await;
+            let tasks: Vec<_> = (0..6)
+                .map(|_| {
+                    let store = SqliteStore::new(pool.clone());
+                    tokio::spawn(async move { store.migrate().await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            assert_upgraded(&SqliteStore::new(pool), &legacy).await;
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use formbox_auth::store::PostgresStore;
+    use sqlx::PgPool;
+
+    use super::*;
+    use crate::common::databases::{postgres_pool, unique_table};
+
+    /// The schema of version 0.1, as it created it, for the table `{t}`.
+    const CREATE_TABLE_0_1: &str = r#"CREATE TABLE IF NOT EXISTS "{t}" (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    organization TEXT COLLATE "C" NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BYTEA NOT NULL,
+                    previous_digest BYTEA,
+                    previous_valid_until TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    last_used_at TIMESTAMPTZ
+                )"#;
+    const CREATE_INDEX_0_1: &str = r#"CREATE INDEX IF NOT EXISTS "{t}_organization_idx"
+                    ON "{t}" (organization, created_at DESC, id DESC)"#;
+
+    /// The schema of the version before rate limits, with `revision` and without the rate
+    /// limit's columns, as it created it, for the table `{t}`.
+    const CREATE_TABLE_WITH_REVISION: &str = r#"CREATE TABLE IF NOT EXISTS "{t}" (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    organization TEXT COLLATE "C" NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BYTEA NOT NULL,
+                    previous_digest BYTEA,
+                    previous_valid_until TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    last_used_at TIMESTAMPTZ,
+                    revision BIGINT NOT NULL DEFAULT 0
+                )"#;
+
+    fn store(pool: &PgPool, table: &str) -> PostgresStore {
+        PostgresStore::new(pool.clone())
+            .with_table_name(table)
+            .unwrap()
+    }
+
+    /// A table as an older version left it, made by `create_table`, holding `legacy`'s keys.
+    /// Times go in as microseconds after the epoch, which PostgreSQL adds exactly.
+    async fn legacy_table(pool: &PgPool, legacy: &Legacy, create_table: &str) -> String {
+        let table = unique_table("migrate");
+        for statement in [create_table, CREATE_INDEX_0_1] {
+            let statement = statement.replace("{t}", &table);
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let time =
+            |n: u8| format!("'epoch'::timestamptz + ${n}::bigint * interval '1 microsecond'");
+        let insert = format!(
+            r#"INSERT INTO "{table}" (id, organization, name, permission, digest, previous_digest,
+                previous_valid_until, created_at, expires_at, revoked_at, last_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, {}, {}, {}, {}, {})"#,
+            time(7),
+            time(8),
+            time(9),
+            time(10),
+            time(11),
+        );
+        for record in legacy.records() {
+            let previous = record.previous.as_deref();
+            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+                .bind(record.id.as_str())
+                .bind(record.organization.as_str())
+                .bind(&record.name)
+                .bind(record.permission.as_str())
+                .bind(record.digest.as_bytes().as_slice())
+                .bind(previous.map(|previous| previous.digest.as_bytes().to_vec()))
+                .bind(previous.map(|previous| micros(previous.valid_until)))
+                .bind(micros(record.created_at))
+                .bind(record.expires_at.map(micros))
+                .bind(record.revoked_at.map(micros))
+                .bind(record.last_used_at.map(micros))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        table
+    }
+
+    #[tokio::test]
+    async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
+        let legacy = Legacy::new();
+        let pool = postgres_pool(8).await;
+        let store = store(&pool, &legacy_table(&pool, &legacy, CREATE_TABLE_0_1).await);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+    }
+
+    #[tokio::test]
+    async fn migrate_adds_the_rate_limit_columns_and_keeps_every_key_without_a_limit() {
+        let legacy = Legacy::new();
+        let pool = postgres_pool(8).await;
+        let table = legacy_table(&pool, &legacy, CREATE_TABLE_WITH_REVISION).await;
+        let store = store(&pool, &table);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_upgraded(&store, &legacy).await;
+        store.migrate().await.unwrap();
+        let issued = store.get(&legacy.issued.id).await.unwrap().unwrap();
+        assert!(
+            issued.rate_limit.is_some(),
+            "a migration keeps limits set since"
+        );
+    }
+
+    #[tokio::test]
+    async fn migrating_a_fresh_database_twice_changes_nothing() {
+        let store = store(&postgres_pool(8).await, &unique_table("migrate"));
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_fresh(&store).await;
+        store.migrate().await.unwrap();
+        assert_eq!(
+            store
+                .list_page(&"org_fresh".into(), None, usize::MAX)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn six_instances_upgrading_an_older_table_at_once_all_succeed() {
+        let pool = postgres_pool(8).await;
+        for create_table in [CREATE_TABLE_0_1, CREATE_TABLE_WITH_REVISION] {
+            let legacy = Legacy::new();
+            let table = legacy_table(&pool, &legacy, create_table).await;
+            let tasks: Vec<_> = (0..6)
+                .map(|_| {
+                    let store = store(&pool, &table);
+                    tokio::spawn(async move { store.migrate().await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            assert_upgraded(&store(&pool, &table), &legacy).await;
+        }
+    }
+}
