@@ -186,21 +186,26 @@ impl KeyRecord {
     /// keeps.
     pub(crate) fn with_whole_micros(&self) -> Self {
         let mut record = self.clone();
-        record.created_at = whole_micros(record.created_at);
+        record.map_times(whole_micros);
+        record
+    }
+
+    /// Applies `round` to every time the record holds, as a store's precision does.
+    pub(crate) fn map_times(&mut self, round: impl Fn(SystemTime) -> SystemTime) {
+        self.created_at = round(self.created_at);
         for time in [
-            &mut record.expires_at,
-            &mut record.revoked_at,
-            &mut record.last_used_at,
+            &mut self.expires_at,
+            &mut self.revoked_at,
+            &mut self.last_used_at,
         ]
         .into_iter()
         .flatten()
         {
-            *time = whole_micros(*time);
+            *time = round(*time);
         }
-        if let Some(previous) = &mut record.previous {
-            previous.valid_until = whole_micros(previous.valid_until);
+        if let Some(previous) = &mut self.previous {
+            previous.valid_until = round(previous.valid_until);
         }
-        record
     }
 
     /// Whether the key has expired at `now`.

@@ -87,7 +87,7 @@ impl Disk {
             return Ok(());
         };
         match (self.defect, updated) {
-            (Defect::Milliseconds, _) => to_milliseconds(&mut record),
+            (Defect::Milliseconds, _) => record.map_times(milliseconds),
             (Defect::DropsRateLimit, _) => record.rate_limit = None,
             (Defect::UpdateWritesLastUsed, Some(updated)) => {
                 record.last_used_at = updated.last_used_at;
@@ -96,23 +96,6 @@ impl Disk {
         }
         self.on_disk().insert(*id, record);
         Ok(())
-    }
-}
-
-fn to_milliseconds(record: &mut KeyRecord) {
-    record.created_at = milliseconds(record.created_at);
-    for time in [
-        &mut record.expires_at,
-        &mut record.revoked_at,
-        &mut record.last_used_at,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        *time = milliseconds(*time);
-    }
-    if let Some(previous) = &mut record.previous {
-        previous.valid_until = milliseconds(previous.valid_until);
     }
 }
 
