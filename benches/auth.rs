@@ -45,7 +45,7 @@ fn store_with_hot_keys(runtime: &Runtime, hot: usize) -> (MemoryStore, Vec<Plain
             let record = KeyRecord::new(
                 key.id(),
                 organization,
-                "bench",
+                format!("bench {i}"),
                 Permission::FullAccess,
                 key.digest(),
                 SystemTime::now(),

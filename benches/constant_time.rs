@@ -69,12 +69,12 @@ fn store_with_keys(count: usize) -> (Authenticator, Vec<String>) {
     let store = MemoryStore::new();
     let format = KeyFormat::default();
     let mut keys = Vec::with_capacity(count);
-    for _ in 0..count {
+    for n in 0..count {
         let key = format.generate().unwrap();
         let record = KeyRecord::new(
             key.id(),
             OrganizationId::from("org"),
-            "k",
+            format!("k{n}"),
             Permission::FullAccess,
             key.digest(),
             SystemTime::now(),

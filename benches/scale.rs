@@ -45,7 +45,8 @@ fn populate(runtime: &tokio::runtime::Runtime) -> (MemoryStore, Vec<String>) {
             let record = KeyRecord::new(
                 key.id(),
                 organizations[i % organizations.len()].clone(),
-                "production",
+                // Unique in its organization, as names are; as short as most.
+                format!("prod {}", i / organizations.len()),
                 Permission::FullAccess,
                 key.digest(),
                 SystemTime::now(),

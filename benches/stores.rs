@@ -24,7 +24,7 @@ async fn fill(store: &dyn KeyStore) -> String {
         let record = KeyRecord::new(
             key.id(),
             organization,
-            "bench",
+            format!("bench {i}"),
             Permission::FullAccess,
             key.digest(),
             SystemTime::now(),

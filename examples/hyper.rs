@@ -1,9 +1,10 @@
 //! The layer on a plain hyper 1 server, without axum:
-//! `cargo run --example hyper -- [--addr HOST:PORT]`.
+//! `cargo run --example hyper -- [--addr HOST:PORT] [--header-timeout SECS] [--idle-timeout SECS]`.
 //!
-//! hyper-util's `TowerToHyperService` turns the tower stack into a hyper service; the layer puts
-//! the caller's `AuthContext` into the request's extensions, where the handler reads it. Keys
-//! live in memory: the two demo keys printed at start work until the process ends.
+//! The layered tower service is served by hyper-util's connection builder, HTTP/1.1 or HTTP/2,
+//! through the examples' serve loop (`support/serving.rs`: timeouts, graceful shutdown); the
+//! layer puts the caller's `AuthContext` into the request's extensions, where the handler reads
+//! it. Keys live in memory: the two demo keys printed at start work until the process ends.
 //!
 //! ```text
 //! curl -H "api-key: $KEY" http://127.0.0.1:3002/v1/me
@@ -13,25 +14,35 @@
 mod args;
 #[path = "support/demo.rs"]
 mod demo;
+#[path = "support/serving.rs"]
+mod serving;
 
 use std::{convert::Infallible, error::Error};
 
+use args::{Args, Flag};
 use formbox_auth::ApiKeyAuthLayer;
 use formbox_auth::{AuthContext, KeyManager, MemoryStore};
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto,
-    service::TowerToHyperService,
-};
 use tokio::net::TcpListener;
 use tower::{ServiceBuilder, service_fn};
 
+const FLAGS: [Flag; 3] = [
+    Flag::new("addr", "HOST:PORT", "listen here (default 127.0.0.1:3002)"),
+    serving::HEADER_TIMEOUT_FLAG,
+    serving::IDLE_TIMEOUT_FLAG,
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let args = args::Args::parse(std::env::args().skip(1))?;
-    args.only(&["addr"])?;
+    serving::init_tracing();
+    let help = format!(
+        "The API-key layer on a plain hyper server, keys in memory.\n\n\
+         usage: hyper [FLAGS]\n\n{}",
+        args::describe(&FLAGS)
+    );
+    let args = Args::from_env(&FLAGS, &help);
+    let timeouts = serving::Timeouts::from_args(&args)?;
     let manager = KeyManager::new(MemoryStore::new());
     for (permission, key) in demo::ensure_demo_keys(&manager).await? {
         println!("{permission} key: {key}");
@@ -43,18 +54,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let listener = TcpListener::bind(args.get("addr").unwrap_or("127.0.0.1:3002")).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let service = TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            // HTTP/1.1 or HTTP/2, whichever the client speaks.
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(error) = connection.await {
-                eprintln!("connection ended with an error: {error}");
-            }
-        });
-    }
+    // HTTP/1.1 or HTTP/2, whichever the client speaks, until Ctrl-C or SIGTERM.
+    serving::serve(listener, service, timeouts, serving::shutdown_signal()).await?;
+    Ok(())
 }
 
 /// `GET /v1/me` with any key, `POST /v1/me` with a full-access one (the layer's default policy

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example keys -- [--store SPEC] create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS] [--rate-limit N/SECONDS]
+//! cargo run --example keys -- [--store SPEC] ensure --org ORG --name NAME --permission full_access|read_only
 //! cargo run --example keys -- [--store SPEC] list --org ORG [--limit N] [--cursor CURSOR] [--all]
 //! cargo run --example keys -- [--store SPEC] update --org ORG --id KEY_ID [--name NAME] [--expires-at UNIX_SECONDS|none] [--rate-limit N/SECONDS|none]
 //! cargo run --example keys -- [--store SPEC] revoke --org ORG --id KEY_ID
@@ -9,7 +10,12 @@
 //! cargo run --example keys -- [--store SPEC] revoke-leaked KEY...
 //! ```
 //!
-//! The plaintext of a key is printed once, by `create` and `regenerate`.
+//! `--help` describes every command and flag. The plaintext of a key is printed once, by
+//! `create`, `regenerate`, and `ensure` when it creates the key.
+//!
+//! `ensure` gives an organization its first key (`KeyManager::ensure_key`): it creates the key
+//! unless the organization has an active one with that name and permission, and prints
+//! `created: KEY_ID` and the key, or `exists: KEY_ID` without it; both exit with 0.
 //!
 //! `--rate-limit 600/60` gives a key its own rate limit: at most 600 requests per 60 seconds.
 //! `update` changes what it is given in one write: `none` removes the expiry or the rate limit.
@@ -30,24 +36,127 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use args::Args;
+use args::{Args, Flag};
 use formbox_auth::{
     Authenticator, KeyManager, OrganizationId, Permission,
-    lifecycle::{KeyChanges, KeyInfo, KeyPage, LeakOutcome, NewKey},
+    lifecycle::{EnsuredKey, KeyChanges, KeyInfo, KeyPage, LeakOutcome, NewKey},
     rate_limit::RateLimit,
     store::ListCursor,
 };
 
-const USAGE: &str =
-    "usage: keys [--store SPEC] <create|list|update|revoke|regenerate|revoke-leaked> [options]
-  create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS]
-         [--rate-limit N/SECONDS]
-  list --org ORG [--limit N] [--cursor CURSOR] [--all]
-  update --org ORG --id KEY_ID [--name NAME] [--expires-at UNIX_SECONDS|none]
-         [--rate-limit N/SECONDS|none]
-  revoke --org ORG --id KEY_ID
-  regenerate --org ORG --id KEY_ID [--grace SECONDS]
-  revoke-leaked KEY...";
+/// A command: its name, what follows its flags, what it does, and its flags.
+struct Command {
+    name: &'static str,
+    words: &'static str,
+    about: &'static str,
+    flags: &'static [Flag],
+}
+
+const ORG: Flag = Flag::new("org", "ORG", "the organization (required)");
+const ID: Flag = Flag::new("id", "KEY_ID", "the key's id (required)");
+const NAME: Flag = Flag::new("name", "NAME", "the key's name (required)");
+const PERMISSION: Flag = Flag::new(
+    "permission",
+    "full_access|read_only",
+    "what the key may do (required)",
+);
+const RATE_LIMIT: Flag = Flag::new(
+    "rate-limit",
+    "N/SECONDS",
+    "at most N requests per SECONDS seconds; none removes it (update)",
+);
+const EXPIRES_AT: Flag = Flag::new(
+    "expires-at",
+    "UNIX_SECONDS",
+    "when the key stops working; none removes it (update)",
+);
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "create",
+        words: "",
+        about: "creates a key and prints it, the only time it is shown",
+        flags: &[ORG, NAME, PERMISSION, EXPIRES_AT, RATE_LIMIT],
+    },
+    Command {
+        name: "ensure",
+        words: "",
+        about: "creates the key unless the organization has an active one with this name and \
+                permission: prints `created: KEY_ID` and the key, or `exists: KEY_ID`",
+        flags: &[ORG, NAME, PERMISSION],
+    },
+    Command {
+        name: "list",
+        words: "",
+        about: "lists keys, newest first, a page at a time",
+        flags: &[
+            ORG,
+            Flag::new("limit", "N", "keys per page, 1 to 100 (default 50)"),
+            Flag::new("cursor", "CURSOR", "the page after the one that printed it"),
+            Flag::switch("all", "every page"),
+        ],
+    },
+    Command {
+        name: "update",
+        words: "",
+        about: "renames a key, changes its expiry and rate limit, in one write",
+        flags: &[
+            ORG,
+            ID,
+            Flag::new("name", "NAME", "the new name"),
+            EXPIRES_AT,
+            RATE_LIMIT,
+        ],
+    },
+    Command {
+        name: "revoke",
+        words: "",
+        about: "revokes a key",
+        flags: &[ORG, ID],
+    },
+    Command {
+        name: "regenerate",
+        words: "",
+        about: "gives a key a new secret and prints it, once",
+        flags: &[
+            ORG,
+            ID,
+            Flag::new(
+                "grace",
+                "SECONDS",
+                "how long the old secret keeps working (default 0)",
+            ),
+        ],
+    },
+    Command {
+        name: "revoke-leaked",
+        words: " KEY...",
+        about: "revokes keys from their plaintext, as a secret-scanning report delivers them",
+        flags: &[],
+    },
+];
+
+/// `--help`: the global flags, then each command with its own.
+fn help() -> String {
+    let mut help = format!(
+        "Manages keys in the example server's stores, without a running server.\n\n\
+         usage: keys [--store SPEC] COMMAND [FLAGS]\n\n{}",
+        args::describe(&[store::STORE_FLAG])
+    );
+    for command in COMMANDS {
+        help.push_str(&format!(
+            "\n\n{}{}: {}",
+            command.name, command.words, command.about
+        ));
+        if !command.flags.is_empty() {
+            let flags = args::describe(command.flags);
+            // Without the `--help` line that `describe` ends with: it is listed once, above.
+            let flags = flags.rsplit_once('\n').map_or("", |(flags, _)| flags);
+            help.push_str(&format!("\n{flags}"));
+        }
+    }
+    help
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -58,33 +167,37 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse_with_switches(std::env::args().skip(1), &["all"])
-        .map_err(|e| format!("{e}\n{USAGE}"))?;
-    let Some((command, rest)) = args.words.split_first() else {
-        return Err(USAGE.into());
+    let every_flag: Vec<Flag> = COMMANDS
+        .iter()
+        .flat_map(|command| command.flags.iter().copied())
+        .chain([store::STORE_FLAG])
+        .collect();
+    let help = help();
+    let args = Args::from_env(&every_flag, &help);
+    let Some((name, rest)) = args.words.split_first() else {
+        return Err(format!("no command given\n\n{help}").into());
     };
+    let Some(command) = COMMANDS.iter().find(|command| command.name == name) else {
+        return Err(format!("unknown command {name:?}\n\n{help}").into());
+    };
+    let mut known = command.flags.to_vec();
+    known.push(store::STORE_FLAG);
+    args.only(&known)
+        .map_err(|error| format!("{error} (for {name})"))?;
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
     let manager = KeyManager::new(Authenticator::new(store));
-    match command.as_str() {
+    match command.name {
         "create" => create(&manager, &args).await,
+        "ensure" => ensure(&manager, &args).await,
         "list" => list(&manager, &args).await,
         "update" => update(&manager, &args).await,
         "revoke" => revoke(&manager, &args).await,
         "regenerate" => regenerate(&manager, &args).await,
-        "revoke-leaked" => revoke_leaked(&manager, rest).await,
-        other => Err(format!("unknown command {other:?}\n{USAGE}").into()),
+        _ => revoke_leaked(&manager, rest).await,
     }
 }
 
 async fn create(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    args.only(&[
-        "store",
-        "org",
-        "name",
-        "permission",
-        "expires-at",
-        "rate-limit",
-    ])?;
     let permission: Permission = args.require("permission")?.parse()?;
     let expires_at = args.get("expires-at").map(unix_seconds).transpose()?;
     let rate_limit = args.get("rate-limit").map(rate_limit).transpose()?;
@@ -97,9 +210,28 @@ async fn create(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
     Ok(())
 }
 
+/// The key, created unless an active one with the name and permission exists.
+async fn ensure(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
+    let permission: Permission = args.require("permission")?.parse()?;
+    let ensured = manager
+        .ensure_key(&organization(args)?, args.require("name")?, permission)
+        .await?;
+    match &ensured {
+        EnsuredKey::Created(created) => {
+            println!("created: {}", created.info.id);
+            println!("{}", describe(&created.info));
+            println!("key (shown once): {}", created.key.expose_secret());
+        }
+        EnsuredKey::Existing(info) => {
+            println!("exists: {}", info.id);
+            println!("{}", describe(info));
+        }
+    }
+    Ok(())
+}
+
 /// One page, or with `--all` every page from the cursor on.
 async fn list(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    args.only(&["store", "org", "limit", "cursor", "all"])?;
     let org = organization(args)?;
     let all = args.has("all");
     let limit = match args.get("limit") {
@@ -127,7 +259,6 @@ async fn list(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
 
 /// Renames a key, changes its expiry and its rate limit, in one write; `none` removes either.
 async fn update(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    args.only(&["store", "org", "id", "name", "expires-at", "rate-limit"])?;
     let mut changes = KeyChanges::new();
     if let Some(name) = args.get("name") {
         changes = changes.name(name);
@@ -139,7 +270,7 @@ async fn update(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
         changes = changes.rate_limit(unless_none(text, rate_limit)?);
     }
     if changes.is_empty() {
-        return Err(format!("update needs --name, --expires-at or --rate-limit\n{USAGE}").into());
+        return Err("update needs --name, --expires-at or --rate-limit".into());
     }
     let id = args.require("id")?.parse()?;
     let info = manager.update(&organization(args)?, id, changes).await?;
@@ -148,7 +279,6 @@ async fn update(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
 }
 
 async fn revoke(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    args.only(&["store", "org", "id"])?;
     let info = manager
         .revoke(&organization(args)?, args.require("id")?.parse()?)
         .await?;
@@ -157,7 +287,6 @@ async fn revoke(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
 }
 
 async fn regenerate(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    args.only(&["store", "org", "id", "grace"])?;
     let grace = match args.get("grace") {
         Some(seconds) => Some(Duration::from_secs(seconds.parse()?)),
         None => None,

@@ -54,7 +54,8 @@ use std::{
 };
 
 use formbox_auth::store::{
-    ActiveKeyLimit, Inserted, KeyUsage, ListCursor, PreviousSecret, Result, StoreError, async_trait,
+    ActiveKeyLimit, Inserted, KeyUsage, ListCursor, PreviousSecret, Result, StoreError, Updated,
+    async_trait,
 };
 use formbox_auth::{KeyId, KeyRecord, KeyStore, OrganizationId, Permission, key::KeyDigest};
 use formbox_auth::rate_limit::RateLimit;
@@ -100,6 +101,18 @@ impl FileStore {
 }
 
 impl State {
+    /// Whether another key of `record`'s organization that is not revoked has its name key.
+    fn name_taken(&self, record: &KeyRecord) -> bool {
+        let name_key = record.name_key();
+        record.revoked_at.is_none()
+            && self.records.values().any(|kept| {
+                kept.id != record.id
+                    && kept.organization == record.organization
+                    && kept.revoked_at.is_none()
+                    && kept.name_key() == name_key
+            })
+    }
+
     /// Appends `record` to the file, then keeps it.
     fn write(&mut self, record: KeyRecord) -> Result<()> {
         writeln!(self.file, "{}", to_line(&record)).map_err(StoreError::backend)?;
@@ -114,12 +127,15 @@ impl KeyStore for FileStore {
         Ok(self.state().records.get(id).cloned())
     }
 
-    /// Inserts `record` unless its id is taken or, with a `limit`, its organization has
-    /// `limit.max` active keys: one step, under the lock.
+    /// Inserts `record` unless its id or its name is taken or, with a `limit`, its organization
+    /// has `limit.max` active keys: one step, under the lock.
     async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted> {
         let mut state = self.state();
         if state.records.contains_key(&record.id) {
             return Ok(Inserted::IdTaken);
+        }
+        if state.name_taken(record) {
+            return Ok(Inserted::NameTaken);
         }
         if let Some(limit) = limit {
             let active = state.records.values().filter(|kept| {
@@ -135,17 +151,22 @@ impl KeyStore for FileStore {
         Ok(Inserted::Stored)
     }
 
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+    /// Writes `record` if the stored one is at `expected_revision` and its name is free: one
+    /// step, under the lock.
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<Updated> {
         let mut state = self.state();
         let mut updated = record.clone();
         match state.records.get(&record.id) {
             Some(stored) if stored.revision == expected_revision => {
                 updated.last_used_at = stored.last_used_at;
             }
-            _ => return Ok(false),
+            _ => return Ok(Updated::Stale),
+        }
+        if state.name_taken(record) {
+            return Ok(Updated::NameTaken);
         }
         state.write(updated)?;
-        Ok(true)
+        Ok(Updated::Stored)
     }
 
     /// Newest first, ties by id descending, strictly after `after`.

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The Settings › API Keys page in a real browser (Debian's Chromium, driven by Playwright).
+# The Settings › API Keys page of the example server in a real browser (Debian's Chromium, driven
+# by Playwright), with axe-core's accessibility rules in each state of the page.
 #
-#   scripts/browser.sh                          screenshot into target/browser/
+#   scripts/browser.sh                          screenshot and axe report into target/browser/
 #   scripts/browser.sh --screenshot docs/settings-api-keys.png
 #
 # Builds the example server, starts it with `--store memory` on a free port (or
-# $FORMBOX_BROWSER_PORT), reads the sign-in link and the demo keys it prints, and runs
-# tests/browser/settings_page.py with the Python environment of scripts/python-env.sh. The
-# screenshot goes to --screenshot PATH, or $FORMBOX_SCREENSHOT, or
-# target/browser/settings-api-keys.png, so that CI leaves the repository clean. Chromium comes
-# from the system packages (apt-get) when /usr/bin/chromium is missing ($FORMBOX_CHROMIUM picks
-# another). The server is stopped on exit; the script exits with the test's status.
+# $FORMBOX_BROWSER_PORT), reads its address, the sign-in link and the demo keys it prints, and
+# runs tests/browser/settings_page.py against the page at /settings/api-keys with the Python
+# environment of scripts/python-env.sh. The screenshot goes to --screenshot PATH, or
+# $FORMBOX_SCREENSHOT, or target/browser/settings-api-keys.png, and axe-core's violations by state
+# to target/browser/axe.json, so that CI leaves the repository clean. Chromium comes from the
+# system packages (apt-get) when /usr/bin/chromium is missing ($FORMBOX_CHROMIUM picks another).
+# The server is stopped on exit; the script exits with the test's status.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
@@ -24,14 +26,9 @@ while [[ $# -gt 0 ]]; do
         *) echo "usage: $0 [--screenshot PATH]" >&2; exit 2 ;;
     esac
 done
-chromium="${FORMBOX_CHROMIUM:-/usr/bin/chromium}"
 port="${FORMBOX_BROWSER_PORT:-0}"
 
-install_chromium() {
-    install_packages Chromium chromium
-}
-
-[[ -x "$chromium" ]] || { install_chromium; [[ -x "$chromium" ]] || die "$chromium still missing after installing Chromium"; }
+chromium="$(chromium_binary)"
 python_bin="$(scripts/python-env.sh)"
 
 say "building the example server"
@@ -42,16 +39,20 @@ on_exit rm -rf "$work"
 
 # The sign-in link comes after the `listening on` line: wait for it instead.
 log="$work/server.log"
-start_example --ready '^dashboard: ' --within 30 "$log" target/debug/examples/server \
+start_example --ready '^dashboard: ' --within 30 "$log" "${CARGO_TARGET_DIR:-target}/debug/examples/server" \
     --addr "127.0.0.1:$port" --store memory
+base="$(sed -n 's/^listening on //p' "$log")"
 sign_in="$(sed -n 's/^dashboard: //p' "$log")"
+[[ "$base" == http://* && "$sign_in" == "$base/sign-in?token="* ]] \
+    || { cat "$log" >&2; fail "no address or sign-in link of the form $base/sign-in?token=... in $log"; }
 full="$(printed_key "$log" full_access)"
 read_only="$(printed_key "$log" read_only)"
-base="${sign_in%%/dashboard/*}"
 say "server at $base"
 
-mkdir -p "$(dirname "$screenshot")"
 # The link and the keys go through the environment, not the command line that `ps` shows.
 FORMBOX_SIGN_IN="$sign_in" FORMBOX_FULL_KEY="$full" FORMBOX_READ_ONLY_KEY="$read_only" \
     "$python_bin/python" tests/browser/settings_page.py \
-    --base-url "$base" --chromium "$chromium" --screenshot "$screenshot"
+    --base-url "$base" --page-url "$base/settings/api-keys" \
+    --session-cookie formbox_session --sign-in-once --keyed-route /v1/forms \
+    --product Formbox --back-link Formbox \
+    --chromium "$chromium" --screenshot "$screenshot" --axe-report target/browser/axe.json

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # What the scripts in this folder share: log lines and failures, one cleanup stack run on exit,
-# installing Debian packages, and starting the example servers and reading the keys they print.
+# installing Debian packages (Chromium among them), and starting the example servers and reading
+# the keys they print.
 # Sourced after `set -euo pipefail`; it prints nothing, so that captured output stays clean:
 #
 #   source "$(dirname "$0")/lib.sh"
@@ -55,6 +56,18 @@ install_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >&2
+}
+
+# `chromium_binary`: prints the Chromium to drive, $FORMBOX_CHROMIUM or Debian's
+# /usr/bin/chromium, installed from the system packages when missing (Playwright's own browser
+# download is not used).
+chromium_binary() {
+    local chromium="${FORMBOX_CHROMIUM:-/usr/bin/chromium}"
+    if [[ ! -x "$chromium" ]]; then
+        install_packages Chromium chromium
+        [[ -x "$chromium" ]] || die "$chromium still missing after installing Chromium"
+    fi
+    echo "$chromium"
 }
 
 # The pids of the servers start_example started, in order, for scripts that signal one of them.

@@ -16,7 +16,7 @@ use crate::{
 ///
 /// ```
 /// use formbox_auth::AuthContext;
-/// use http::Request;
+/// use axum::http::Request;
 ///
 /// fn organization_of(request: &Request<()>) -> Option<&str> {
 ///     request.extensions().get::<AuthContext>().map(|context| context.organization().as_str())

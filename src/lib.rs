@@ -17,7 +17,7 @@
 //!
 //! Everything else sits in a module named after what it holds: [`key`], [`store`],
 //! [`lifecycle`], [`middleware`], [`policy`], [`rate_limit`], [`grpc`], [`events`], [`clock`],
-//! and, behind their features, `management`, `metrics`, `secret_scanning` and `testing`.
+//! and, behind their features, `management`, `dashboard`, `metrics`, `secret_scanning` and `testing`.
 //!
 //! # Example
 //!
@@ -57,6 +57,10 @@
 //! - `redis`: `rate_limit::RedisLimiter`, rate limits shared by many instances through Redis
 //!   (one atomic script per check, by Redis's clock), decided in process while Redis cannot
 //!   answer.
+//! - `dashboard`: `dashboard::Dashboard`, the Settings › API Keys page (embedded HTML, CSS and
+//!   JavaScript) with the management API it calls, mounted under any prefix of an axum app
+//!   behind the host's own sign-in, with CSRF protection bound to the host's session (implies
+//!   `management`).
 //! - `secret-scanning`: `secret_scanning::SecretScanning`, an axum endpoint for GitHub's secret
 //!   scanning partner program: it verifies GitHub's signature, revokes the reported keys and
 //!   answers GitHub which were real (implies `management`).
@@ -97,6 +101,9 @@ pub mod lifecycle;
 #[cfg(feature = "management")]
 #[cfg_attr(docsrs, doc(cfg(feature = "management")))]
 pub mod management;
+#[cfg(feature = "dashboard")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dashboard")))]
+pub mod dashboard;
 #[cfg(feature = "secret-scanning")]
 #[cfg_attr(docsrs, doc(cfg(feature = "secret-scanning")))]
 pub mod secret_scanning;

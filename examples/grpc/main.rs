@@ -1,5 +1,5 @@
 //! The gRPC example: `cargo run --example grpc -- [--addr HOST:PORT] [--store SPEC]
-//! [--rate-limit N/SECONDS]`.
+//! [--rate-limit N/SECONDS]`; `--help` lists them.
 //!
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
 //! `formbox.v1.Forms` (`proto/formbox/v1/forms.proto`) and the standard health service over
@@ -21,6 +21,7 @@ mod store;
 
 use std::{error::Error, time::Duration};
 
+use args::{Args, Flag};
 use formbox_auth::ApiKeyAuthLayer;
 use formbox_auth::{
     Authenticator, KeyManager, Permission,
@@ -29,11 +30,26 @@ use formbox_auth::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+/// The flags, for parsing and for `--help`.
+const FLAGS: [Flag; 3] = [
+    Flag::new("addr", "HOST:PORT", "listen here (default 127.0.0.1:50051)"),
+    store::STORE_FLAG,
+    Flag::new(
+        "rate-limit",
+        "N/SECONDS",
+        "let every key make at most N calls per SECONDS seconds (default: no limit)",
+    ),
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     serving::init_tracing();
-    let args = args::Args::parse(std::env::args().skip(1))?;
-    args.only(&["addr", "store", "rate-limit"])?;
+    let help = format!(
+        "The gRPC example: formbox.v1.Forms behind formbox-auth keys, and the health service.\n\n\
+         usage: grpc [FLAGS]\n\n{}",
+        args::describe(&FLAGS)
+    );
+    let args = Args::from_env(&FLAGS, &help);
     let addr = args.get("addr").unwrap_or("127.0.0.1:50051");
     let rate_limit = args
         .get("rate-limit")

@@ -22,6 +22,10 @@ mod demo;
 #[allow(unused_imports)]
 pub use demo::{DEMO_ORGANIZATION, ensure_demo_keys};
 
+/// The most active keys the example server lets an organization have (`--max-keys`): creating
+/// one more answers `409 too_many_api_keys`.
+pub const MAX_KEYS_PER_ORGANIZATION: usize = 100;
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,10 +1,12 @@
 //! The example server: `cargo run --example server -- [--addr HOST:PORT] [--store SPEC]
-//! [--limiter memory|redis:URL] [--scanning-keys FILE]`.
+//! [--limiter memory|redis:URL] [--scanning-keys FILE] [--max-keys N] [--header-timeout SECS]
+//! [--idle-timeout SECS]`; `--help` lists them.
 //!
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
 //! `/health`, `/v1/me`, `/v1/forms`, the key management API under `/v1/api-keys`, its OpenAPI
-//! description at `/openapi.json`, and the Settings › API Keys page at `/settings/api-keys`,
-//! until Ctrl-C. It prints a one-time sign-in link for the page (`dashboard: ...`).
+//! description at `/openapi.json`, and the Settings › API Keys page at `/settings/api-keys`
+//! (the crate's `Dashboard`), until Ctrl-C. It prints a one-time sign-in link for the page
+//! (`dashboard: ...`): the demo's stand-in for a real sign-in.
 //!
 //! `GET /metrics` answers the crate's metrics (requests by outcome and rejection code,
 //! verification latency, cache lookups, store errors, last-used writes) in Prometheus's text
@@ -16,41 +18,83 @@
 //! With `--scanning-keys FILE`, GitHub's secret scanning public keys saved in FILE (the JSON of
 //! `https://api.github.com/meta/public_keys/secret_scanning`), it also serves
 //! `POST /secret-scanning/github`, where GitHub reports leaked keys to be revoked.
+//!
+//! An organization has at most [`app::MAX_KEYS_PER_ORGANIZATION`] active keys (`--max-keys`).
+//! Connections are served with a header-read and an idle timeout (`support/serving.rs`).
 
 mod app;
 #[path = "../support/args.rs"]
 mod args;
-mod dashboard;
 #[path = "../support/limiter.rs"]
 mod limiter;
 #[path = "../support/serving.rs"]
 mod serving;
+mod sign_in;
 #[path = "../support/store.rs"]
 mod store;
 
 use std::{error::Error, time::Duration};
 
+use args::{Args, Flag};
 use axum::{http::header, routing::get};
 use formbox_auth::{
     Authenticator, KeyManager,
+    dashboard::Dashboard,
     metrics::AuthMetrics,
     secret_scanning::{SecretScanning, StaticPublicKeys},
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
+/// Where the Settings › API Keys page is mounted.
+const PAGE_PATH: &str = "/settings/api-keys";
+
+/// The flags, for parsing and for `--help`.
+const FLAGS: [Flag; 7] = [
+    Flag::new("addr", "HOST:PORT", "listen here (default 127.0.0.1:3000)"),
+    store::STORE_FLAG,
+    Flag::new(
+        "limiter",
+        "SPEC",
+        "where keys' rate limits are counted: memory (default) or redis:URL",
+    ),
+    Flag::new(
+        "scanning-keys",
+        "FILE",
+        "GitHub's secret scanning public keys (JSON): serves POST /secret-scanning/github",
+    ),
+    Flag::new(
+        "max-keys",
+        "N",
+        "the most active keys an organization may have (default 100)",
+    ),
+    serving::HEADER_TIMEOUT_FLAG,
+    serving::IDLE_TIMEOUT_FLAG,
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     serving::init_tracing();
-    let args = args::Args::parse(std::env::args().skip(1))?;
-    args.only(&["addr", "store", "limiter", "scanning-keys"])?;
+    let help = format!(
+        "The example server: an API behind formbox-auth keys, their management API and the \
+         Settings › API Keys page.\n\nusage: server [FLAGS]\n\n{}",
+        args::describe(&FLAGS)
+    );
+    let args = Args::from_env(&FLAGS, &help);
+    let timeouts = serving::Timeouts::from_args(&args)?;
+    let max_keys = match args.get("max-keys") {
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("--max-keys: {n:?} is not a number"))?,
+        None => app::MAX_KEYS_PER_ORGANIZATION,
+    };
     let addr = args.get("addr").unwrap_or("127.0.0.1:3000");
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
     // The recorder comes first: `AuthMetrics` registers its series with the one installed
     // when it is built.
     let prometheus = install_prometheus()?;
     let authenticator = Authenticator::new(store).with_metrics(AuthMetrics::new());
-    let manager = KeyManager::new(authenticator);
+    let manager = KeyManager::new(authenticator).with_max_keys_per_organization(max_keys);
     let limits = limiter::open_limiter(args.get("limiter").unwrap_or(limiter::DEFAULT_LIMITER))?;
     // Read before serving, so that a missing or malformed key list stops the server at once.
     let scanning_keys = args
@@ -66,18 +110,23 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .spawn_usage_flusher(Duration::from_secs(10));
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    let dashboard = dashboard::Dashboard::new(manager.clone());
-    let token = dashboard.sign_in_token(app::DEMO_ORGANIZATION.into())?;
+    let sign_in = sign_in::DemoSignIn::new(PAGE_PATH);
+    let token = sign_in.token(app::DEMO_ORGANIZATION.into())?;
     println!(
-        "dashboard: http://{}/dashboard/sign-in?token={token}",
+        "dashboard: http://{}/sign-in?token={token}",
         listener.local_addr()?
     );
+    let dashboard = Dashboard::new(manager.clone(), sign_in.clone())
+        .product_name("Formbox")
+        .back_link("Formbox", "/");
 
     // GitHub signs its reports instead of presenting an API key: the route sits outside the
     // API-key layer that `app::app` puts on its own routes.
     let secret_scanning = scanning_keys.map(|keys| SecretScanning::new(manager.clone(), keys));
     let state = app::AppState::new(manager).with_rate_limits(limits);
-    let mut app = app::app(state).merge(dashboard.router());
+    let mut app = app::app(state)
+        .merge(sign_in.router())
+        .nest(PAGE_PATH, dashboard.router());
     if let Some(secret_scanning) = secret_scanning {
         app = app.nest("/secret-scanning/github", secret_scanning.router());
     }
@@ -89,9 +138,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             std::future::ready((content_type, prometheus.render()))
         }),
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(serving::shutdown_signal())
-        .await?;
+    serving::serve(listener, app, timeouts, serving::shutdown_signal()).await?;
     flusher.shutdown().await;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::{error::Error, sync::Arc, time::Duration};
 
+use super::args::Flag;
 use formbox_auth::{
     Authenticator, KeyStore, MemoryStore,
     sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions},
@@ -10,6 +11,13 @@ use formbox_auth::{
 
 /// The store used when `--store` is not given: a SQLite file in the working directory.
 pub const DEFAULT_STORE: &str = "sqlite:formbox-auth.db";
+
+/// `--store SPEC`.
+pub const STORE_FLAG: Flag = Flag::new(
+    "store",
+    "SPEC",
+    "memory, sqlite:PATH or postgres:URL (built with --features postgres); default sqlite:formbox-auth.db",
+);
 
 /// How long a server serves a cached key before reading it again. With SQLite, a key revoked by
 /// another process (the `keys` command line) stops working within this time; PostgreSQL pushes

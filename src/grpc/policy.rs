@@ -18,7 +18,7 @@ use crate::{
 ///
 /// ```
 /// use formbox_auth::{grpc::GrpcPolicy, policy::{ClassifyPermission, Requirement}, Permission};
-/// use http::Request;
+/// use axum::http::Request;
 ///
 /// let policy = GrpcPolicy::new()
 ///     .service("formbox.v1.Forms", Permission::ReadOnly)

@@ -23,7 +23,8 @@ use crate::record::{KeyRecord, RateLimit, whole_micros};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeyChanges {
-    /// A new name, validated and trimmed as by [`KeyManager::create`](crate::KeyManager::create).
+    /// A new name, trimmed, composed (NFC) and validated as by
+    /// [`KeyManager::create`](crate::KeyManager::create).
     pub name: Option<String>,
     /// A new expiry: `Some(Some(time))` sets it, `Some(None)` clears it.
     pub expires_at: Option<Option<SystemTime>>,

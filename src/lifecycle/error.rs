@@ -10,8 +10,11 @@ pub enum ManageError {
     /// The key name is unusable; the text says why.
     #[error("invalid key name: {0}")]
     InvalidName(&'static str),
-    /// Another key of the organization that is not revoked has this name, ignoring case and
-    /// surrounding spaces.
+    /// Another key of the organization that is not revoked has this name, ignoring case,
+    /// surrounding spaces and Unicode composition ([`KeyRecord::name_key`]). The store decided
+    /// it, atomically with the write: nothing was written.
+    ///
+    /// [`KeyRecord::name_key`]: crate::KeyRecord::name_key
     #[error("another API key of the organization already has this name")]
     NameTaken,
     /// A page limit outside `1..=KeyPage::MAX_LIMIT`.

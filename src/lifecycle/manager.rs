@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use super::{
     CreatedKey, KeyChanges, KeyInfo, KeyPage, LeakOutcome, ManageError, ManageResult, NewKey,
     changes::{self, Applied},
-    name::{ensure_name_free, validate_name},
+    name::validate_name,
 };
 use crate::{
     authenticator::{Authenticator, deadline::Deadline},
@@ -13,7 +13,7 @@ use crate::{
     key::{KeyId, PlaintextKey},
     record::{KeyRecord, OrganizationId, PreviousSecret, whole_micros},
     secret::{SecretMatch, match_secret},
-    store::{ActiveKeyLimit, Inserted, KeyStore, ListCursor, StoreError},
+    store::{ActiveKeyLimit, Inserted, KeyStore, ListCursor, StoreError, Updated},
 };
 
 /// How many fresh ids to try before giving up on a collision. With 71 bits per id, a second
@@ -83,11 +83,15 @@ impl KeyManager {
 
     /// Creates `key` and returns its plaintext, the only time it exists.
     ///
-    /// The name is trimmed, and must differ from the names of the organization's keys that are
-    /// not revoked, ignoring case ([`ManageError::NameTaken`]). That check reads the
-    /// organization's keys before the insert and is not atomic with it: two creates with one name
-    /// at the same moment may both succeed. A name is a label for people; the id is what
-    /// identifies a key. An expiry must be in the future ([`ManageError::ExpiryInPast`]).
+    /// The name is trimmed and stored in Unicode Normalization Form C; it is 1 to
+    /// [`NewKey::MAX_NAME_CHARS`] characters, none of them a control character, an invisible
+    /// formatting character (zero-width spaces and joiners, direction marks and overrides, ...)
+    /// or a line or paragraph separator ([`ManageError::InvalidName`] says which). It must differ
+    /// from the names of the organization's keys that are not revoked, ignoring case, surrounding
+    /// spaces and composition ([`KeyRecord::name_key`], [`ManageError::NameTaken`]). The store
+    /// decides that in the same atomic step as the insert: of two creates with one name at the
+    /// same moment, on however many instances, one succeeds. An expiry must be in the future
+    /// ([`ManageError::ExpiryInPast`]).
     ///
     /// ```
     /// use formbox_auth::{KeyManager, MemoryStore, OrganizationId, Permission};
@@ -116,14 +120,12 @@ impl KeyManager {
             return Err(ManageError::ExpiryInPast);
         }
         let deadline = self.authenticator.deadline();
-        let existing = deadline.bound(self.all_records(organization)).await?;
-        ensure_name_free(&existing, name, None)?;
         for _ in 0..ID_ATTEMPTS {
             let plaintext = self.authenticator.format().generate()?;
             let mut record = KeyRecord::new(
                 plaintext.id(),
                 organization.clone(),
-                name,
+                name.as_str(),
                 key.permission,
                 plaintext.digest(),
                 now,
@@ -144,6 +146,7 @@ impl KeyManager {
                     let limit = self.max_keys_per_organization.unwrap_or_default();
                     return Err(ManageError::TooManyKeys { limit });
                 }
+                Inserted::NameTaken => return Err(ManageError::NameTaken),
                 Inserted::IdTaken => {}
             }
         }
@@ -276,9 +279,9 @@ impl KeyManager {
     /// Renames a key, sets or clears its expiry and sets or removes its rate limit in one write:
     /// everything asked changes, or nothing.
     ///
-    /// - A new name is trimmed and validated as by [`create`](Self::create), and must not be
-    ///   another active key's ([`ManageError::NameTaken`]; not atomic, as there). A key may take
-    ///   its own name in another case.
+    /// - A new name is trimmed, composed and validated as by [`create`](Self::create), and must
+    ///   not be another active key's ([`ManageError::NameTaken`]), decided atomically with the
+    ///   write by the store, as there. A key may take its own name in another case.
     /// - A new expiry must be in the future ([`ManageError::ExpiryInPast`]); clearing one always
     ///   works. A grace period of the previous secret ends no later than the new expiry.
     /// - A revoked key cannot change ([`ManageError::Revoked`]).
@@ -299,20 +302,13 @@ impl KeyManager {
             return Err(ManageError::ExpiryInPast);
         }
         let deadline = self.authenticator.deadline();
-        if let Some(name) = name {
-            let records = deadline.bound(self.all_records(organization)).await?;
-            // A key that is missing or revoked fails below, with the error that says so.
-            if records.iter().any(|r| r.id == id && r.revoked_at.is_none()) {
-                ensure_name_free(&records, name, Some(id))?;
-            }
-        }
         let mut applied = Applied::default();
         let (record, changed) = self
             .change(organization, id, deadline, |record| {
                 if record.revoked_at.is_some() {
                     return Err(ManageError::Revoked);
                 }
-                applied = changes::apply(record, name, &changes);
+                applied = changes::apply(record, name.as_deref(), &changes);
                 Ok(applied.any())
             })
             .await?;
@@ -431,7 +427,7 @@ impl KeyManager {
     }
 
     /// Writes `record` over `current` ([`KeyStore::update`]): `Ok(false)` if another change
-    /// came first.
+    /// came first, [`ManageError::NameTaken`] if another active key has its name.
     ///
     /// A write that failed or timed out may still have been applied, or be on its way: a
     /// regeneration would then have replaced a working key by one nobody was shown. So the
@@ -450,12 +446,14 @@ impl KeyManager {
             .bound(self.store().update(record, current.revision))
             .await
         {
-            Ok(written) => return Ok(written),
+            Ok(Updated::Stored) => return Ok(true),
+            Ok(Updated::Stale) => return Ok(false),
+            Ok(Updated::NameTaken) => return Err(ManageError::NameTaken),
             Err(error) => error,
         };
         let settle = async {
             let fence = current.next_revision();
-            if self.store().update(&fence, current.revision).await? {
+            if self.store().update(&fence, current.revision).await? == Updated::Stored {
                 // Nothing landed, and now nothing can: the change did not happen.
                 return Ok(None);
             }

@@ -1,7 +1,9 @@
 //! Key lifecycle: [`KeyManager`](crate::KeyManager) creates, lists, renames, revokes,
-//! regenerates, expires and rate-limits keys; these are the values it takes and answers.
+//! regenerates, expires and rate-limits keys, and ensures an organization's first one; these are
+//! the values it takes and answers.
 
 mod changes;
+mod ensure;
 mod error;
 mod info;
 mod leak;
@@ -11,6 +13,7 @@ mod new_key;
 mod page;
 
 pub use changes::KeyChanges;
+pub use ensure::EnsuredKey;
 pub use error::{ManageError, ManageResult};
 pub use info::{CreatedKey, KeyInfo};
 pub use leak::LeakOutcome;

@@ -19,7 +19,8 @@ use crate::{permission::Permission, record::RateLimit};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NewKey {
-    /// Its name, validated and trimmed by [`KeyManager::create`](crate::KeyManager::create).
+    /// Its name, trimmed, composed (NFC) and validated by
+    /// [`KeyManager::create`](crate::KeyManager::create).
     pub name: String,
     /// What it may do.
     pub permission: Permission,

@@ -23,7 +23,7 @@ use crate::{
 /// ```
 /// use axum::response::IntoResponse;
 /// use formbox_auth::{management::{ApiError, ManagementAccess}, OrganizationId};
-/// use http::{StatusCode, request::Parts};
+/// use axum::http::{StatusCode, request::Parts};
 ///
 /// /// The organization a trusted front proxy puts into `x-organization` after signing users in.
 /// #[derive(Clone)]

@@ -22,7 +22,7 @@ use crate::{lifecycle::ManageError, permission::Permission, rejection::Rejection
 /// ```
 /// use axum::response::IntoResponse;
 /// use formbox_auth::{lifecycle::ManageError, management::ApiError};
-/// use http::StatusCode;
+/// use axum::http::StatusCode;
 ///
 /// let error = ApiError::invalid_request(Some("name"), "`name` must not be empty");
 /// assert_eq!(error.status(), StatusCode::BAD_REQUEST);

@@ -52,7 +52,7 @@ const BODY_LIMIT: usize = 16 * 1024;
 /// ```
 /// # use axum::Router;
 /// # use formbox_auth::{management::{ApiError, ManagementAccess, ManagementApi}, KeyManager, MemoryStore, OrganizationId};
-/// # use http::request::Parts;
+/// # use axum::http::request::Parts;
 /// # #[derive(Clone)]
 /// # struct SessionAccess;
 /// # impl ManagementAccess for SessionAccess {

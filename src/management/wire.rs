@@ -150,8 +150,12 @@ impl From<KeyPage> for ApiKeyPage {
 #[derive(ToSchema)]
 #[allow(dead_code)] // only its schema is used: `body::Object` reads the fields one by one.
 pub(crate) struct NewApiKey {
-    /// 1 to 100 characters, not all spaces, no control characters; surrounding spaces are
-    /// trimmed (the pattern: something other than spaces, no control characters). Unique among the organization's keys that are not revoked, ignoring case.
+    /// 1 to 100 characters, not all spaces, without control characters, invisible formatting
+    /// characters (Unicode category Cf: zero-width spaces and joiners, direction marks and
+    /// overrides, ...) or line and paragraph separators; surrounding spaces are trimmed and the
+    /// name is stored in Unicode Normalization Form C (the pattern checks only for something
+    /// other than spaces and for control characters). Unique among the organization's keys that
+    /// are not revoked, ignoring case and Unicode composition.
     #[schema(
         min_length = 1,
         max_length = 100,

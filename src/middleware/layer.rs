@@ -19,7 +19,7 @@ use crate::{authenticator::Authenticator, policy::PermissionPolicy, rate_limit::
 ///
 /// ```
 /// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Permission, PermissionPolicy};
-/// use http::Method;
+/// use axum::http::Method;
 ///
 /// let layer = ApiKeyAuthLayer::new(MemoryStore::new())
 ///     .with_policy(PermissionPolicy::new().route(Method::POST, "/v1/search", Permission::ReadOnly))

@@ -25,7 +25,7 @@
 //!
 //! ```
 //! use formbox_auth::{ApiKeyAuthLayer, AuthContext, KeyFormat, KeyRecord, KeyStore, MemoryStore, Permission};
-//! use http::{Request, Response, StatusCode};
+//! use axum::http::{Request, Response, StatusCode};
 //! use std::{convert::Infallible, time::SystemTime};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!

@@ -16,7 +16,7 @@ use crate::{
 ///
 /// ```
 /// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Rejection};
-/// use http::Response;
+/// use axum::http::Response;
 ///
 /// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_rejection(|rejection: Rejection| {
 ///     Response::builder()

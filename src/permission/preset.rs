@@ -8,7 +8,7 @@ use http::Method;
 ///
 /// ```
 /// use formbox_auth::Permission;
-/// use http::Method;
+/// use axum::http::Method;
 ///
 /// assert_eq!(Permission::required_by(&Method::GET), Permission::ReadOnly);
 /// assert_eq!(Permission::required_by(&Method::DELETE), Permission::FullAccess);

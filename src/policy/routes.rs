@@ -12,7 +12,7 @@ use crate::permission::Permission;
 ///
 /// ```
 /// use formbox_auth::{ApiKeyAuthLayer, MemoryStore, Permission};
-/// use http::Request;
+/// use axum::http::Request;
 ///
 /// // GraphQL-style: only the query endpoint is readable with a read-only key.
 /// let layer = ApiKeyAuthLayer::new(MemoryStore::new()).with_classifier(|request: &Request<String>| {
@@ -74,7 +74,7 @@ where
 ///
 /// ```
 /// use formbox_auth::{policy::ClassifyPermission, Permission, PermissionPolicy};
-/// use http::{Method, Request};
+/// use axum::http::{Method, Request};
 ///
 /// let policy = PermissionPolicy::new()
 ///     .route(Method::POST, "/v1/forms/search", Permission::ReadOnly)
@@ -124,7 +124,7 @@ impl PermissionPolicy {
     ///
     /// ```
     /// use formbox_auth::{policy::{ClassifyPermission, Requirement}, PermissionPolicy};
-    /// use http::{Method, Request};
+    /// use axum::http::{Method, Request};
     ///
     /// let policy = PermissionPolicy::new().open_route(Method::GET, "/health");
     /// let probe = Request::get("/health").body(()).unwrap();

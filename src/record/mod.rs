@@ -2,6 +2,7 @@
 //! grace period, and its rate limit. Plain values, below every module that stores or checks them.
 
 pub(crate) mod micros;
+mod name;
 mod rate_limit;
 
 use std::{
@@ -10,6 +11,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+pub(crate) use name::name_key;
 pub use rate_limit::{InvalidRateLimit, RateLimit};
 
 use crate::{
@@ -206,6 +208,31 @@ impl KeyRecord {
         if let Some(previous) = &mut self.previous {
             previous.valid_until = round(previous.valid_until);
         }
+    }
+
+    /// The form of [`name`](Self::name) names are compared in: trimmed, in Unicode Normalization
+    /// Form C (NFC), lowercased (`str::to_lowercase`) and in NFC again. Names a person cannot tell
+    /// apart in a list, such as "CI" and " ci ", or a composed "é" and an "e" with a combining
+    /// accent, have one name key.
+    ///
+    /// Stores keep it unique: among one organization's keys that are not revoked, no two share a
+    /// name key ([`KeyStore::insert`](crate::KeyStore::insert) and
+    /// [`KeyStore::update`](crate::KeyStore::update) answer `NameTaken` instead). A SQL store
+    /// keeps it in a column under a unique index; a store compares it in memory.
+    ///
+    /// ```
+    /// # use formbox_auth::{KeyFormat, KeyRecord, Permission};
+    /// # use std::time::SystemTime;
+    /// # let key = KeyFormat::default().generate()?;
+    /// let record = KeyRecord::new(key.id(), "org_1".into(), "Café Bot", Permission::ReadOnly, key.digest(), SystemTime::now());
+    /// assert_eq!(record.name_key(), "café bot");
+    /// let mut other = record.clone();
+    /// other.name = " CAFE\u{301} BOT".into(); // a decomposed É, in capitals
+    /// assert_eq!(other.name_key(), record.name_key());
+    /// # Ok::<(), formbox_auth::key::RandomnessError>(())
+    /// ```
+    pub fn name_key(&self) -> String {
+        name_key(&self.name)
     }
 
     /// Whether the key has expired at `now`.

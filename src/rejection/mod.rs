@@ -17,7 +17,7 @@ use crate::{permission::Permission, record::RateLimit};
 ///
 /// ```
 /// use formbox_auth::{Permission, Rejection};
-/// use http::StatusCode;
+/// use axum::http::StatusCode;
 ///
 /// let rejection = Rejection::InsufficientPermissions { required: Permission::FullAccess };
 /// assert_eq!(rejection.status(), StatusCode::FORBIDDEN);

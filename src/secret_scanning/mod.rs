@@ -47,7 +47,7 @@ use crate::lifecycle::manager::KeyManager;
 /// ```
 /// use axum::{Router, body::Body};
 /// use formbox_auth::{secret_scanning::{SecretScanning, StaticPublicKeys}, KeyManager, MemoryStore};
-/// use http::{Request, StatusCode};
+/// use axum::http::{Request, StatusCode};
 /// use tower::ServiceExt;
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::{
     ActiveKeyLimit, CachedLookup, Inserted, Invalidate, KeyStore, KeyUsage, ListCursor, Result,
-    StoreError,
+    StoreError, Updated,
 };
 use crate::{
     clock::{Clock, SystemClock},
@@ -34,7 +34,8 @@ use crate::{
 ///   invalidations from other instances, the time to live is how long a change made elsewhere
 ///   (a revocation) can go unseen.
 /// - **Invalidation**: an insert or update through the cache drops the key at once, in
-///   every clone, whatever the outcome of the write. [`invalidate`](Self::invalidate) and
+///   every clone, whatever the outcome of the write. Writes go to the store behind, which
+///   decides them (a taken name included): the cache never answers for a write. [`invalidate`](Self::invalidate) and
 ///   [`invalidate_all`](Self::invalidate_all) do the same for changes made elsewhere;
 ///   `PostgresStore::listen_invalidations` (feature `postgres`) calls them for every change any
 ///   instance makes.
@@ -335,7 +336,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         inserted
     }
 
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<Updated> {
         let updated = self.store.update(record, expected_revision).await;
         self.invalidate(&record.id);
         updated

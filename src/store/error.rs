@@ -2,7 +2,9 @@
 
 /// The backend failed; the crate answers `503 key_store_unavailable` and lets nothing through.
 ///
-/// "Not found" is never an error: methods return `Ok(None)` or `Ok(false)` for it.
+/// "Not found" is never an error: methods return `Ok(None)` or
+/// [`Updated::Stale`](super::Updated::Stale) for it, and a taken id or name is an `Ok` answer
+/// too.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

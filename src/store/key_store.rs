@@ -4,7 +4,7 @@ use std::{sync::Arc, time::SystemTime};
 
 use async_trait::async_trait;
 
-use super::{ActiveKeyLimit, Inserted, ListCursor, Result};
+use super::{ActiveKeyLimit, Inserted, ListCursor, Result, Updated};
 use crate::{
     key::KeyId,
     record::{KeyRecord, OrganizationId},
@@ -34,7 +34,8 @@ pub enum CachedLookup {
 ///
 /// Implementations are plain storage: they keep what they are given and return it unchanged.
 /// All methods take `&self`, so one store is shared as `Arc<dyn KeyStore>`. `Err` means only
-/// that the backend failed; absence is `Ok(None)` or `Ok(false)`.
+/// that the backend failed; absence is `Ok(None)` or `Ok(Updated::Stale)`, and a taken id or
+/// name an `Ok` answer too.
 ///
 /// What the crate relies on, for every method:
 ///
@@ -43,6 +44,12 @@ pub enum CachedLookup {
 ///   whole microseconds (any time since 1970 and well before), and a store may round finer parts
 ///   down, never up.
 /// - **Isolation**: one organization's records never appear in another's answers.
+/// - **Unique names**: among one organization's keys that are not revoked, no two share a
+///   [name key](KeyRecord::name_key). [`insert`](Self::insert) and [`update`](Self::update)
+///   refuse a write that would break this with `NameTaken`, changing nothing, and decide it in
+///   the same atomic step as the write, so that two concurrent writers can never both take one
+///   name. Revoking a key frees its name. In SQL, a `name_key` column and a partial unique index
+///   on `(organization, name_key) WHERE revoked_at IS NULL`, whose violation is `NameTaken`.
 ///
 /// `key_store_conformance!` (feature `testing`) checks all of this, and each method's own
 /// promise, against a backend.
@@ -91,6 +98,13 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// - Counts only the keys of `record.organization`, whatever else the store holds.
     /// - Times compare as stored, to the microsecond: a store may round `limit.at` down to a
     ///   whole microsecond, which changes no answer, since stored times are whole microseconds.
+    ///
+    /// A record that is not revoked is refused with [`Inserted::NameTaken`], changing nothing,
+    /// while a key of its organization that is not revoked has its
+    /// [name key](KeyRecord::name_key) (expired keys keep their names). The check and the insert
+    /// are one atomic step, as the count is: of concurrent inserts of one name, one is stored.
+    /// An id that exists is [`Inserted::IdTaken`] whatever else stands in the way; when both a
+    /// limit and a name do, either answer is right.
     async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted>;
 
     /// Replaces the record with `record.id` by `record`, but only if the stored record is still
@@ -100,11 +114,16 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// - Writes every field of `record`, its [`revision`](KeyRecord::revision) included (the
     ///   crate passes `expected_revision + 1`), except `last_used_at`, which stays as stored:
     ///   only [`record_usage`](Self::record_usage) moves it.
-    /// - Returns `false`, changing nothing, if the stored revision differs or there is no such
-    ///   record.
-    /// - Must be atomic among all writers of the store: in SQL,
-    ///   `UPDATE ... WHERE id = ? AND revision = ?` and the count of changed rows.
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool>;
+    /// - Answers [`Updated::Stale`], changing nothing, if the stored revision differs or there is
+    ///   no such record.
+    /// - Answers [`Updated::NameTaken`], changing nothing, if `record` is not revoked and
+    ///   another key of its organization that is not revoked has its
+    ///   [name key](KeyRecord::name_key): a rename into a taken name. The key's own name key
+    ///   never stands in its way, so a key may take its own name in another case.
+    /// - Must be atomic among all writers of the store, the name check included: in SQL,
+    ///   `UPDATE ... WHERE id = ? AND revision = ?` and the count of changed rows, with the unique
+    ///   index refusing a taken name.
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<Updated>;
 
     /// At most `limit` records of `organization`, newest first, that come strictly after
     /// `after`, or from the first when `after` is `None`: one page of a keyset pagination.
@@ -117,8 +136,8 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     /// - The cursor need not name a record that exists, and may lie far before or after every
     ///   key: the answer is then a page, maybe empty, never an error. Its time is a whole
     ///   microsecond.
-    /// - `limit` `0` answers no record; `usize::MAX` answers all of them (the crate asks so to
-    ///   check names), so a SQL backend clamps it to the largest `LIMIT` it accepts.
+    /// - `limit` `0` answers no record; `usize::MAX` answers all of them (the crate asks so for
+    ///   `KeyManager::list`), so a SQL backend clamps it to the largest `LIMIT` it accepts.
     ///
     /// Read only the page: `WHERE organization = ? AND (created_at < ? OR (created_at = ? AND
     /// id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?`, served by an index on
@@ -151,7 +170,7 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
         (**self).insert(record, limit).await
     }
 
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<Updated> {
         (**self).update(record, expected_revision).await
     }
 

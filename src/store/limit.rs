@@ -1,4 +1,4 @@
-//! A cap on an organization's active keys, and what a capped insert can answer.
+//! A cap on an organization's active keys.
 
 use std::time::SystemTime;
 
@@ -14,16 +14,4 @@ pub struct ActiveKeyLimit {
     pub max: u32,
     /// The time at which keys are counted as active, usually now.
     pub at: SystemTime,
-}
-
-/// What [`KeyStore::insert`](crate::KeyStore::insert) did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Inserted {
-    /// The record is stored.
-    Stored,
-    /// A record with its id exists; nothing changed.
-    IdTaken,
-    /// Its organization already has the maximum of active keys; nothing changed.
-    LimitReached,
 }

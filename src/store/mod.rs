@@ -3,7 +3,9 @@
 //! [`KeyStore`] is storage only. Hashing, verification, expiry and grace
 //! periods live once in the crate, so a new backend has nothing security-relevant to get wrong;
 //! what it must get right is that [`update`](crate::KeyStore::update) is an atomic
-//! compare-and-swap and a capped [`insert`](crate::KeyStore::insert) an atomic count and write.
+//! compare-and-swap, a capped [`insert`](crate::KeyStore::insert) an atomic count and write, and
+//! that both keep [name keys](crate::KeyRecord::name_key) unique among an organization's keys
+//! that are not revoked, atomically.
 //!
 //! - [`MemoryStore`](crate::MemoryStore): one process, for tests and demos.
 //! - `SqliteStore` (feature `sqlite`): the embedded default, a file.
@@ -22,6 +24,7 @@ mod invalidate;
 pub(crate) mod key_store;
 mod limit;
 pub(crate) mod memory;
+mod outcome;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -39,7 +42,8 @@ pub use error::{Result, StoreError};
 pub use invalidate::Invalidate;
 pub(crate) use key_store::KeyStore;
 pub use key_store::{CachedLookup, KeyUsage};
-pub use limit::{ActiveKeyLimit, Inserted};
+pub use limit::ActiveKeyLimit;
+pub use outcome::{Inserted, Updated};
 #[cfg(feature = "postgres")]
 pub use postgres::{InvalidationListener, OnListenerLoss, PostgresStore};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -9,7 +9,10 @@ use sqlx::{
 
 use super::{
     Result,
-    sql::{Column, Dialect, Query, SqlDialect, SqlStore, Value, Writes, bound, sql},
+    sql::{
+        Column, Dialect, NamedRow, Query, SqlDialect, SqlStore, Value, Writes, bound, name_keys,
+        sql,
+    },
 };
 use crate::key::KeyId;
 
@@ -61,6 +64,9 @@ pub type SqliteStore = SqlStore<Sqlite>;
 
 /// Whether the table (`?1`) has the column `?2` yet. SQLite has no `ADD COLUMN IF NOT EXISTS`.
 const HAS_COLUMN: &str = "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2";
+
+/// Whether the index `?1` exists yet.
+const HAS_INDEX: &str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?1";
 
 impl SqlDialect for Sqlite {}
 
@@ -124,7 +130,7 @@ impl Dialect for Sqlite {
         Ok(query.fetch_all(pool).await?)
     }
 
-    async fn execute(pool: &SqlitePool, query: Query<Self>) -> Result<u64> {
+    async fn execute(pool: &SqlitePool, query: Query<Self>) -> sqlx::Result<u64> {
         let done: SqliteQueryResult = query.execute(pool).await?;
         Ok(done.rows_affected())
     }
@@ -133,7 +139,7 @@ impl Dialect for Sqlite {
 impl Writes for Sqlite {
     /// SQLite runs one writer at a time, and a writing statement takes the write lock before it
     /// reads anything: the statement's count and insert are one step as they are.
-    async fn insert_capped(store: &SqliteStore, _: &str, query: Query<Self>) -> Result<u64> {
+    async fn insert_capped(store: &SqliteStore, _: &str, query: Query<Self>) -> sqlx::Result<u64> {
         Self::execute(store.pool(), query).await
     }
 
@@ -158,6 +164,26 @@ impl Writes for Sqlite {
         sqlx::query(sql(&statements.create_index))
             .execute(&mut *transaction)
             .await?;
+        let has_index: i64 = sqlx::query_scalar(HAS_INDEX)
+            .bind(&*statements.name_index)
+            .fetch_one(&mut *transaction)
+            .await?;
+        if has_index == 0 {
+            let rows = sqlx::query(sql(&statements.read_names))
+                .fetch_all(&mut *transaction)
+                .await?;
+            let rows = rows.iter().map(NamedRow::read::<Self>);
+            for (id, name_key) in name_keys(rows.collect::<Result<_>>()?) {
+                sqlx::query(sql(&statements.set_name_key))
+                    .bind(name_key)
+                    .bind(id)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            sqlx::query(sql(&statements.create_name_index))
+                .execute(&mut *transaction)
+                .await?;
+        }
         transaction.commit().await?;
         Ok(())
     }

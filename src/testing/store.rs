@@ -18,6 +18,7 @@ use crate::{
     record::{KeyRecord, OrganizationId},
     store::{
         ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor, Result, StoreError,
+        Updated,
     },
 };
 
@@ -66,8 +67,8 @@ pub enum Fault {
     /// Reaches the inner store after this delay.
     Delay(Duration),
     /// Answers as if the key did not exist, writing nothing: `get` is `None`, `insert` is
-    /// [`Inserted::IdTaken`] (an id collision), `update` is `false` (a lost compare-and-swap),
-    /// `list_page` is empty and `record_usage` writes nothing.
+    /// [`Inserted::IdTaken`] (an id collision), `update` is [`Updated::Stale`] (a lost
+    /// compare-and-swap), `list_page` is empty and `record_usage` writes nothing.
     Refuse,
 }
 
@@ -310,9 +311,9 @@ impl<S: KeyStore> KeyStore for TestStore<S> {
         self.run(Method::Insert, || Inserted::IdTaken, call).await
     }
 
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<Updated> {
         let call = self.inner.update(record, expected_revision);
-        self.run(Method::Update, || false, call).await
+        self.run(Method::Update, || Updated::Stale, call).await
     }
 
     async fn list_page(

@@ -33,6 +33,7 @@ const ORDER: &[&str] = &[
     "grpc",
     "lifecycle",
     "management",
+    "dashboard",
     "secret_scanning",
     "testing",
 ];

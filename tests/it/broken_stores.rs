@@ -11,7 +11,7 @@ use std::{
 use async_trait::async_trait;
 use formbox_auth::{
     KeyId, KeyRecord, KeyStore, OrganizationId,
-    store::{ActiveKeyLimit, Inserted, KeyUsage, ListCursor, StoreError},
+    store::{ActiveKeyLimit, Inserted, KeyUsage, ListCursor, StoreError, Updated},
     testing::conformance,
 };
 
@@ -38,6 +38,10 @@ enum Defect {
     ListPageTiesAscending,
     /// `list_page` pages through every organization's keys.
     ListPageLeaksOtherOrganizations,
+    /// `insert` and `update` let any number of active keys share a name.
+    NamesNotChecked,
+    /// `insert` and `update` check the name, then write in a second step.
+    NamesNotAtomic,
 }
 
 /// How long the non-atomic defects wait between their read and their write.
@@ -86,8 +90,21 @@ impl KeyStore for Broken {
         record: &KeyRecord,
         limit: Option<ActiveKeyLimit>,
     ) -> Result<Inserted, StoreError> {
+        if self.defect == Defect::NamesNotAtomic {
+            let free = self.name_is_free(&self.records.lock().unwrap(), record);
+            tokio::time::sleep(ROUND_TRIP).await;
+            if !free {
+                return Ok(Inserted::NameTaken);
+            }
+            let mut records = self.records.lock().unwrap();
+            let room = limit.is_none_or(|limit| has_room(&records, record, limit));
+            return Ok(insert_counted(&mut records, self.kept(record), room));
+        }
         let Some(limit) = limit else {
             let mut records = self.records.lock().unwrap();
+            if !self.name_is_free(&records, record) && !records.contains_key(&record.id) {
+                return Ok(Inserted::NameTaken);
+            }
             return Ok(insert_counted(&mut records, self.kept(record), true));
         };
         if self.defect == Defect::LimitNotAtomic {
@@ -101,10 +118,13 @@ impl KeyStore for Broken {
         }
         let mut records = self.records.lock().unwrap();
         let room = has_room(&records, record, limit);
+        if room && !self.name_is_free(&records, record) && !records.contains_key(&record.id) {
+            return Ok(Inserted::NameTaken);
+        }
         Ok(insert_counted(&mut records, self.kept(record), room))
     }
 
-    async fn update(&self, record: &KeyRecord, expected: u64) -> Result<bool, StoreError> {
+    async fn update(&self, record: &KeyRecord, expected: u64) -> Result<Updated, StoreError> {
         let matches = |records: &HashMap<KeyId, KeyRecord>| {
             records
                 .get(&record.id)
@@ -120,18 +140,32 @@ impl KeyStore for Broken {
                     .unwrap()
                     .insert(record.id, self.kept(record));
             }
-            return Ok(matched);
+            return Ok(if matched {
+                Updated::Stored
+            } else {
+                Updated::Stale
+            });
+        }
+        if self.defect == Defect::NamesNotAtomic {
+            let free = self.name_is_free(&self.records.lock().unwrap(), record);
+            tokio::time::sleep(ROUND_TRIP).await;
+            if !free {
+                return Ok(Updated::NameTaken);
+            }
         }
         let mut records = self.records.lock().unwrap();
         if !matches(&records) {
-            return Ok(false);
+            return Ok(Updated::Stale);
+        }
+        if self.defect != Defect::NamesNotAtomic && !self.name_is_free(&records, record) {
+            return Ok(Updated::NameTaken);
         }
         let mut new = self.kept(record);
         if self.defect != Defect::UpdateWritesLastUsed {
             new.last_used_at = records[&record.id].last_used_at;
         }
         records.insert(record.id, new);
-        Ok(true)
+        Ok(Updated::Stored)
     }
 
     async fn list_page(
@@ -212,6 +246,19 @@ fn insert_counted(
 }
 
 impl Broken {
+    /// Whether no other active key of `record`'s organization has its name key, or this store
+    /// does not care.
+    fn name_is_free(&self, records: &HashMap<KeyId, KeyRecord>, record: &KeyRecord) -> bool {
+        self.defect == Defect::NamesNotChecked
+            || record.revoked_at.is_some()
+            || !records.values().any(|other| {
+                other.id != record.id
+                    && other.organization == record.organization
+                    && other.revoked_at.is_none()
+                    && other.name_key() == record.name_key()
+            })
+    }
+
     /// Whether `record` comes after `after` in list order, as this store's defect has it.
     fn comes_after(&self, record: &KeyRecord, after: &ListCursor) -> bool {
         let (record, after) = (
@@ -430,4 +477,61 @@ async fn pages_with_other_organizations_keys_fail() {
         )
         .await
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_lets_active_keys_share_a_name_fails() {
+    caught!(
+        Defect::NamesNotChecked,
+        insert_refuses_a_name_an_active_key_of_the_organization_has
+    );
+    caught!(
+        Defect::NamesNotChecked,
+        rename_into_a_taken_name_is_refused_without_changing_anything
+    );
+    caught!(Defect::NamesNotChecked, a_revoked_key_gives_its_name_up);
+}
+
+/// A store that checks names in a step of its own passes every behaviour that writes one key at
+/// a time, and fails the races, naming the behaviour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_check_that_is_not_atomic_fails_naming_the_race() {
+    caught!(
+        Defect::NamesNotAtomic,
+        concurrent_inserts_of_one_name_store_exactly_one
+    );
+    caught!(
+        Defect::NamesNotAtomic,
+        concurrent_renames_into_one_name_store_exactly_one
+    );
+    let message = failure(
+        Defect::NamesNotAtomic,
+        conformance::concurrent_inserts_of_one_name_store_exactly_one,
+    )
+    .await
+    .expect("a name check apart from the insert must fail");
+    assert!(
+        message.contains(
+            "concurrent_inserts_of_one_name_store_exactly_one: of 32 concurrent inserts of \
+             \"Deploy\" without a limit, exactly one must be stored"
+        ),
+        "{message}"
+    );
+    let defect = Defect::NamesNotAtomic;
+    use conformance::*;
+    assert!(
+        !fails(
+            defect,
+            insert_refuses_a_name_an_active_key_of_the_organization_has
+        )
+        .await
+    );
+    assert!(
+        !fails(
+            defect,
+            rename_into_a_taken_name_is_refused_without_changing_anything
+        )
+        .await
+    );
+    assert!(!fails(defect, a_revoked_key_gives_its_name_up).await);
 }

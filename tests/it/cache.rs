@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::common::{at, record};
 use formbox_auth::lifecycle::NewKey;
-use formbox_auth::store::Inserted;
+use formbox_auth::store::{Inserted, Updated};
 use formbox_auth::{
     KeyId, KeyRecord, KeyStore, MemoryStore, OrganizationId, Permission,
     store::{CachedLookup, CachedStore, KeyUsage, ListCursor, StoreError},
@@ -26,7 +26,8 @@ fn revoked(record: &KeyRecord) -> KeyRecord {
 
 /// Writes [`revoked`] over `record` through `store`.
 async fn revoke(store: &impl KeyStore, record: &KeyRecord) -> Result<bool, StoreError> {
-    store.update(&revoked(record), record.revision).await
+    let updated = store.update(&revoked(record), record.revision).await?;
+    Ok(updated == Updated::Stored)
 }
 
 fn unknown_id(n: usize) -> KeyId {
@@ -108,11 +109,17 @@ async fn updates_through_the_cache_take_effect_at_once() {
     cache.get(&record.id).await.unwrap();
 
     let revoked = revoked(&record);
-    assert!(cache.update(&revoked, record.revision).await.unwrap());
+    assert_eq!(
+        cache.update(&revoked, record.revision).await.unwrap(),
+        Updated::Stored
+    );
     assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked.clone()));
     let mut renamed = revoked.next_revision();
     renamed.name = "renamed".into();
-    assert!(cache.update(&renamed, revoked.revision).await.unwrap());
+    assert_eq!(
+        cache.update(&renamed, revoked.revision).await.unwrap(),
+        Updated::Stored
+    );
     assert_eq!(cache.get(&record.id).await.unwrap(), Some(renamed));
     assert_eq!(store.calls(Method::Get), 3);
 }
@@ -127,10 +134,16 @@ async fn a_lost_compare_and_swap_still_drops_the_cached_record() {
     // Another instance revoked the key; a rename through this cache, from the cached revision,
     // loses, and the next lookup reads the revocation instead of the stale cached record.
     let revoked = revoked(&record);
-    assert!(store.update(&revoked, record.revision).await.unwrap());
+    assert_eq!(
+        store.update(&revoked, record.revision).await.unwrap(),
+        Updated::Stored
+    );
     let mut renamed = record.next_revision();
     renamed.name = "renamed".into();
-    assert!(!cache.update(&renamed, record.revision).await.unwrap());
+    assert_eq!(
+        cache.update(&renamed, record.revision).await.unwrap(),
+        Updated::Stale
+    );
     assert_eq!(cache.get(&record.id).await.unwrap(), Some(revoked));
     assert_eq!(store.calls(Method::Get), 2);
 }

@@ -15,7 +15,7 @@ use formbox_auth::lifecycle::NewKey;
 use formbox_auth::{
     Authenticator, KeyFormat, KeyId, KeyManager, KeyRecord, KeyStore, OrganizationId, Permission,
     authenticator::AuthError,
-    store::{CachedStore, InvalidationListener, PostgresStore},
+    store::{CachedStore, InvalidationListener, PostgresStore, Updated},
     testing::{Method, TestStore},
 };
 use sqlx::PgPool;
@@ -144,7 +144,10 @@ async fn regeneration_and_updates_through_the_cache_reach_the_other_instance_too
     let current = a.cache.get(&id).await.unwrap().unwrap();
     let mut upgraded = current.next_revision();
     upgraded.permission = Permission::FullAccess;
-    assert!(a.cache.update(&upgraded, current.revision).await.unwrap());
+    assert_eq!(
+        a.cache.update(&upgraded, current.revision).await.unwrap(),
+        Updated::Stored
+    );
     let took = b
         .wait_until(id, |served| {
             served.is_some_and(|r| r.permission == Permission::FullAccess)

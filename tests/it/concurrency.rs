@@ -618,6 +618,73 @@ async fn racing_creates_stop_at_the_key_cap_in_memory() {
     racing_creates_stop_at_the_cap(MemoryStore::new()).await;
 }
 
+/// Starts [`RACING_CREATES`] creates of one name (in several cases) for one organization at
+/// once, then as many renames of other keys into another name: exactly one of each succeeds,
+/// every other one is `NameTaken`, and the store holds one key of each name.
+async fn racing_writes_of_one_name_land_once(store: impl KeyStore + Clone) {
+    let manager = KeyManager::new(store.clone());
+    let organization = OrganizationId::from("org_a");
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACING_CREATES));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..RACING_CREATES {
+        let (manager, organization) = (manager.clone(), organization.clone());
+        let barrier = Arc::clone(&barrier);
+        let name = if n % 2 == 0 {
+            "Deploy bot"
+        } else {
+            " DEPLOY BOT"
+        };
+        tasks.spawn(async move {
+            barrier.wait().await;
+            let key = NewKey::new(name, Permission::ReadOnly);
+            manager.create(&organization, key).await.map(|_| ())
+        });
+    }
+    let mut others = Vec::new();
+    for n in 0..RACING_CREATES {
+        let key = NewKey::new(format!("other {n}"), Permission::ReadOnly);
+        others.push(manager.create(&organization, key).await.unwrap().info.id);
+    }
+    assert_eq!(tally(&mut tasks).await, (1, RACING_CREATES - 1), "creates");
+    for id in others {
+        let (manager, organization) = (manager.clone(), organization.clone());
+        let barrier = Arc::clone(&barrier);
+        tasks.spawn(async move {
+            barrier.wait().await;
+            let changes = KeyChanges::new().name("Release bot");
+            manager.update(&organization, id, changes).await.map(|_| ())
+        });
+    }
+    assert_eq!(tally(&mut tasks).await, (1, RACING_CREATES - 1), "renames");
+    let names: Vec<String> = store
+        .list_page(&organization, None, usize::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|record| record.name_key())
+        .filter(|name| name.ends_with(" bot"))
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+/// How many of `tasks` succeeded and how many were `NameTaken`; any other outcome fails.
+async fn tally(tasks: &mut tokio::task::JoinSet<Result<(), ManageError>>) -> (usize, usize) {
+    let (mut done, mut taken) = (0, 0);
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            Ok(()) => done += 1,
+            Err(ManageError::NameTaken) => taken += 1,
+            Err(error) => panic!("a racing write failed otherwise: {error}"),
+        }
+    }
+    (done, taken)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writes_of_one_name_land_once_in_memory() {
+    racing_writes_of_one_name_land_once(MemoryStore::new()).await;
+}
+
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use formbox_auth::store::SqliteStore;
@@ -633,6 +700,14 @@ mod sqlite {
         let store = SqliteStore::new(pool);
         store.migrate().await.unwrap();
         racing_creates_stop_at_the_cap(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_writes_of_one_name_land_once_in_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::new(sqlite_pool(&dir.path().join("keys.db")).await);
+        store.migrate().await.unwrap();
+        racing_writes_of_one_name_land_once(store).await;
     }
 }
 
@@ -651,5 +726,14 @@ mod postgres {
         let store = PostgresStore::new(pool).with_table_name(&table).unwrap();
         store.migrate().await.unwrap();
         racing_creates_stop_at_the_cap(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_writes_of_one_name_land_once_in_postgres() {
+        let pool = postgres_pool(8).await;
+        let table = unique_table("concurrency");
+        let store = PostgresStore::new(pool).with_table_name(&table).unwrap();
+        store.migrate().await.unwrap();
+        racing_writes_of_one_name_land_once(store).await;
     }
 }

@@ -18,7 +18,11 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
-        let manager = KeyManager::new(MemoryStore::new());
+        Self::start_with(KeyManager::new(MemoryStore::new())).await
+    }
+
+    /// The server with `manager`, as `main` configures it or otherwise.
+    async fn start_with(manager: KeyManager) -> Self {
         let keys = app::ensure_demo_keys(&manager).await.unwrap();
         assert_eq!(keys.len(), 2);
         assert!(
@@ -371,4 +375,47 @@ async fn a_key_limited_to_five_a_minute_gets_five_then_429() {
     );
     let (status, _) = s.call("GET", "/v1/forms", Some(&full), None).await;
     assert_eq!(status, StatusCode::OK, "another key is unaffected");
+}
+
+#[tokio::test]
+async fn creating_a_key_past_the_cap_is_409_too_many_api_keys() {
+    let cap = app::MAX_KEYS_PER_ORGANIZATION;
+    let manager = KeyManager::new(MemoryStore::new()).with_max_keys_per_organization(cap);
+    let s = Server::start_with(manager).await;
+    let org = OrganizationId::from(app::DEMO_ORGANIZATION);
+    // The two demo keys, and all but one of the rest.
+    for n in 2..cap - 1 {
+        let key = NewKey::new(format!("key {n}"), Permission::ReadOnly);
+        s.manager.create(&org, key).await.unwrap();
+    }
+    let create = |name: &str| json!({"name": name, "permission": "read_only"}).to_string();
+    let (status, _) = s
+        .call("POST", "/v1/api-keys", Some(&s.full), Some(&create("last")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, error) = s
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&s.full),
+            Some(&create("one too many")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["error"]["code"], "too_many_api_keys");
+    assert_eq!(s.manager.list(&org).await.unwrap().len(), cap);
+
+    // Revoking one makes room again.
+    let keys = s.manager.list(&org).await.unwrap();
+    s.manager.revoke(&org, keys[0].id).await.unwrap();
+    let (status, _) = s
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&s.full),
+            Some(&create("one too many")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 }

@@ -422,7 +422,7 @@ async fn handler_sees_the_context_and_a_sensitive_header() {
     let response = send(&service, request(Method::GET, Some(key.expose_secret()))).await;
     assert_eq!(
         response.body(),
-        &format!("org_a|{}|test key|read_only|true", record.id)
+        &format!("org_a|{}|{}|read_only|true", record.id, record.name)
     );
 }
 

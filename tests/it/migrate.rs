@@ -1,7 +1,10 @@
 //! `migrate()` upgrades older tables in place: one written by version 0.1, which had no `revision`
-//! column, and one with `revision` but without the rate limit's two columns. Every key such a
-//! table holds keeps working, starts at revision 0 (or keeps its revision), has no rate limit,
-//! and takes part in compare-and-swap updates from then on, which can give it a limit.
+//! column, one with `revision` but without the rate limit's two columns, and one with both but
+//! without `name_key`. Every key such a table holds keeps working, starts at revision 0 (or keeps
+//! its revision), has no rate limit, and takes part in compare-and-swap updates from then on,
+//! which can give it a limit. Keys an older version let share a name (ignoring case and
+//! composition) keep working too: the oldest keeps the name, and a later one takes part in the
+//! uniqueness once it is renamed.
 //!
 //! Each test builds the older schema with the statements that version ran, fills it with raw SQL,
 //! and upgrades it, against SQLite (feature `sqlite`, a file in a temporary directory) and PostgreSQL
@@ -12,7 +15,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::common::at;
-use formbox_auth::store::Inserted;
+use formbox_auth::store::{Inserted, Updated};
 use formbox_auth::{
     Authenticator, KeyFormat, KeyRecord, KeyStore, OrganizationId, Permission, key::PlaintextKey,
     rate_limit::RateLimit, store::PreviousSecret,
@@ -94,14 +97,147 @@ async fn assert_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) {
     let mut next = issued.next_revision();
     next.name = "renamed after the upgrade".into();
     next.rate_limit = Some(RateLimit::new(600, 60).unwrap());
-    assert!(store.update(&next, 0).await.unwrap());
+    assert_eq!(store.update(&next, 0).await.unwrap(), Updated::Stored);
     let stored = store.get(&issued.id).await.unwrap().unwrap();
     assert_eq!((stored.revision, &stored), (1, &next));
 
     let mut stale = issued.next_revision();
     stale.name = "written over a revision that is gone".into();
-    assert!(!store.update(&stale, 0).await.unwrap());
+    assert_eq!(store.update(&stale, 0).await.unwrap(), Updated::Stale);
     assert_eq!(store.get(&issued.id).await.unwrap(), Some(next));
+}
+
+/// Keys an older version let share a name key in one organization, oldest first.
+struct SharedNames {
+    /// Revoked, the oldest of the name: outside the uniqueness.
+    revoked: KeyRecord,
+    /// The oldest active key of the name: it keeps it.
+    first: KeyRecord,
+    /// The same name in another case and with spaces around, later: it keeps working, without a
+    /// name key until it is renamed.
+    later: KeyRecord,
+    /// The first's name in another organization.
+    elsewhere: KeyRecord,
+    /// A name with a decomposed `é`, and a later key with the same name composed.
+    decomposed: KeyRecord,
+    composed: KeyRecord,
+}
+
+impl SharedNames {
+    fn new() -> Self {
+        let key = |organization: &str, name: &str, created_at| {
+            let key = KeyFormat::default().generate().unwrap();
+            let organization = OrganizationId::from(organization);
+            let permission = Permission::ReadOnly;
+            KeyRecord::new(
+                key.id(),
+                organization,
+                name,
+                permission,
+                key.digest(),
+                created_at,
+            )
+        };
+        let mut revoked = key("org_shared", "DEPLOY", at(1_700_000_000, 0));
+        revoked.revoked_at = Some(at(1_700_000_500, 0));
+        Self {
+            revoked,
+            first: key("org_shared", "Deploy", at(1_700_000_001, 0)),
+            later: key("org_shared", " deploy ", at(1_700_000_002, 0)),
+            elsewhere: key("org_other", "Deploy", at(1_700_000_001, 0)),
+            decomposed: key("org_shared", "Cafe\u{301}", at(1_700_000_003, 0)),
+            composed: key("org_shared", "caf\u{e9}", at(1_700_000_004, 0)),
+        }
+    }
+
+    fn records(&self) -> [&KeyRecord; 6] {
+        [
+            &self.revoked,
+            &self.first,
+            &self.later,
+            &self.elsewhere,
+            &self.decomposed,
+            &self.composed,
+        ]
+    }
+
+    /// The `name_key` column `migrate()` must leave for each key, by id.
+    fn name_keys(&self) -> Vec<(String, Option<String>)> {
+        let key =
+            |record: &KeyRecord, key: Option<&str>| (record.id.to_string(), key.map(str::to_owned));
+        let mut expected = vec![
+            key(&self.revoked, Some("deploy")),
+            key(&self.first, Some("deploy")),
+            key(&self.later, None),
+            key(&self.elsewhere, Some("deploy")),
+            key(&self.decomposed, Some("caf\u{e9}")),
+            key(&self.composed, None),
+        ];
+        expected.sort();
+        expected
+    }
+}
+
+/// What every upgraded store must do with keys an older version let share a name.
+async fn assert_names_upgraded<S: KeyStore>(store: &S, shared: &SharedNames) {
+    for record in shared.records() {
+        assert_eq!(store.get(&record.id).await.unwrap().as_ref(), Some(record));
+    }
+    let fresh = |organization: &str, name: &str| {
+        let key = KeyFormat::default().generate().unwrap();
+        let organization = OrganizationId::from(organization);
+        let (permission, created_at) = (Permission::ReadOnly, at(1_700_001_000, 0));
+        KeyRecord::new(
+            key.id(),
+            organization,
+            name,
+            permission,
+            key.digest(),
+            created_at,
+        )
+    };
+    for (organization, name) in [
+        ("org_shared", "deploy"),
+        ("org_shared", "CAF\u{c9}"),
+        ("org_other", "DEPLOY"),
+    ] {
+        let taken = fresh(organization, name);
+        assert_eq!(
+            store.insert(&taken, None).await.unwrap(),
+            Inserted::NameTaken,
+            "{name:?} in {organization}"
+        );
+    }
+
+    // The later key keeps working: a regeneration writes it, as does its revocation.
+    let mut regenerated = shared.later.next_revision();
+    regenerated.digest = KeyFormat::default().generate().unwrap().digest();
+    assert_eq!(
+        store.update(&regenerated, 0).await.unwrap(),
+        Updated::Stored
+    );
+    // Renamed, it takes part: not into the taken name, into a free one.
+    let mut into_taken = regenerated.next_revision();
+    into_taken.name = "DEPLOY".into();
+    assert_eq!(
+        store.update(&into_taken, 1).await.unwrap(),
+        Updated::NameTaken
+    );
+    let mut renamed = regenerated.next_revision();
+    renamed.name = "Deploy (old)".into();
+    assert_eq!(store.update(&renamed, 1).await.unwrap(), Updated::Stored);
+    let mut again = fresh("org_shared", "deploy (OLD)");
+    assert_eq!(
+        store.insert(&again, None).await.unwrap(),
+        Inserted::NameTaken
+    );
+
+    // Revoking the first frees the name.
+    let mut revoked = shared.first.next_revision();
+    revoked.revoked_at = Some(at(1_700_002_000, 0));
+    assert_eq!(store.update(&revoked, 0).await.unwrap(), Updated::Stored);
+    again.name = " Deploy".into();
+    assert_eq!(store.insert(&again, None).await.unwrap(), Inserted::Stored);
 }
 
 /// What a store whose table `migrate()` created must do, however often it ran.
@@ -118,7 +254,10 @@ async fn assert_fresh<S: KeyStore>(store: &S) {
     record.rate_limit = Some(RateLimit::new(5, 1).unwrap());
     assert_eq!(store.insert(&record, None).await.unwrap(), Inserted::Stored);
     assert_eq!(store.get(&record.id).await.unwrap(), Some(record.clone()));
-    assert!(store.update(&record.next_revision(), 0).await.unwrap());
+    assert_eq!(
+        store.update(&record.next_revision(), 0).await.unwrap(),
+        Updated::Stored
+    );
     assert_eq!(store.get(&record.id).await.unwrap().unwrap().revision, 1);
 }
 
@@ -165,6 +304,25 @@ mod sqlite {
                     revision INTEGER NOT NULL DEFAULT 0
                 ) STRICT, WITHOUT ROWID"#;
 
+    /// The schema of the version before name keys, with the rate limit's columns and without
+    /// `name_key`, as it created it.
+    const CREATE_TABLE_WITH_RATE_LIMITS: &str = r#"CREATE TABLE IF NOT EXISTS "formbox_api_keys" (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    organization TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BLOB NOT NULL,
+                    previous_digest BLOB,
+                    previous_valid_until INTEGER,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER,
+                    last_used_at INTEGER,
+                    revision INTEGER NOT NULL DEFAULT 0,
+                    rate_limit_requests INTEGER,
+                    rate_limit_per_seconds INTEGER
+                ) STRICT, WITHOUT ROWID"#;
+
     /// A database file of its own, with several connections, as in production.
     async fn pool() -> (SqlitePool, TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -173,13 +331,16 @@ mod sqlite {
     }
 
     /// A database as an older version left it, with the table `create_table` made, holding
-    /// `legacy`'s keys.
-    async fn legacy_database(legacy: &Legacy, create_table: &'static str) -> (SqlitePool, TempDir) {
+    /// `records`.
+    async fn legacy_database(
+        records: &[&KeyRecord],
+        create_table: &'static str,
+    ) -> (SqlitePool, TempDir) {
         let (pool, dir) = pool().await;
         for statement in [create_table, CREATE_INDEX_0_1] {
             sqlx::query(statement).execute(&pool).await.unwrap();
         }
-        for record in legacy.records() {
+        for record in records {
             let previous = record.previous.as_deref();
             sqlx::query(
                 "INSERT INTO formbox_api_keys (id, organization, name, permission, digest,
@@ -208,7 +369,7 @@ mod sqlite {
     #[tokio::test]
     async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
         let legacy = Legacy::new();
-        let (pool, _dir) = legacy_database(&legacy, CREATE_TABLE_0_1).await;
+        let (pool, _dir) = legacy_database(&legacy.records(), CREATE_TABLE_0_1).await;
         let store = SqliteStore::new(pool);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
@@ -218,7 +379,7 @@ mod sqlite {
     #[tokio::test]
     async fn migrate_adds_the_rate_limit_columns_and_keeps_every_key_without_a_limit() {
         let legacy = Legacy::new();
-        let (pool, _dir) = legacy_database(&legacy, CREATE_TABLE_WITH_REVISION).await;
+        let (pool, _dir) = legacy_database(&legacy.records(), CREATE_TABLE_WITH_REVISION).await;
         let store = SqliteStore::new(pool);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
@@ -229,6 +390,29 @@ mod sqlite {
             issued.rate_limit.is_some(),
             "a migration keeps limits set since"
         );
+    }
+
+    /// The `name_key` column, by id.
+    async fn name_keys(pool: &SqlitePool) -> Vec<(String, Option<String>)> {
+        sqlx::query_as("SELECT id, name_key FROM formbox_api_keys ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn migrate_gives_every_key_its_name_key_and_keeps_keys_that_shared_a_name() {
+        let shared = SharedNames::new();
+        let (pool, _dir) = legacy_database(&shared.records(), CREATE_TABLE_WITH_RATE_LIMITS).await;
+        let store = SqliteStore::new(pool.clone());
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(name_keys(&pool).await, shared.name_keys());
+        assert_names_upgraded(&store, &shared).await;
+        // Run again, it finds the index and leaves the name keys as the writes left them.
+        let before = name_keys(&pool).await;
+        store.migrate().await.unwrap();
+        assert_eq!(name_keys(&pool).await, before);
     }
 
     #[tokio::test]
@@ -251,9 +435,13 @@ mod sqlite {
 
     #[tokio::test]
     async fn concurrent_migrations_of_an_older_table_all_succeed() {
-        for create_table in [CREATE_TABLE_0_1, CREATE_TABLE_WITH_REVISION] {
+        for create_table in [
+            CREATE_TABLE_0_1,
+            CREATE_TABLE_WITH_REVISION,
+            CREATE_TABLE_WITH_RATE_LIMITS,
+        ] {
             let legacy = Legacy::new();
-            let (pool, _dir) = legacy_database(&legacy, create_table).await;
+            let (pool, _dir) = legacy_database(&legacy.records(), create_table).await;
             let tasks: Vec<_> = (0..6)
                 .map(|_| {
                     let store = SqliteStore::new(pool.clone());
@@ -310,15 +498,34 @@ mod postgres {
                     revision BIGINT NOT NULL DEFAULT 0
                 )"#;
 
+    /// The schema of the version before name keys, with the rate limit's columns and without
+    /// `name_key`, as it created it, for the table `{t}`.
+    const CREATE_TABLE_WITH_RATE_LIMITS: &str = r#"CREATE TABLE IF NOT EXISTS "{t}" (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    organization TEXT COLLATE "C" NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BYTEA NOT NULL,
+                    previous_digest BYTEA,
+                    previous_valid_until TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    last_used_at TIMESTAMPTZ,
+                    revision BIGINT NOT NULL DEFAULT 0,
+                    rate_limit_requests BIGINT,
+                    rate_limit_per_seconds BIGINT
+                )"#;
+
     fn store(pool: &PgPool, table: &str) -> PostgresStore {
         PostgresStore::new(pool.clone())
             .with_table_name(table)
             .unwrap()
     }
 
-    /// A table as an older version left it, made by `create_table`, holding `legacy`'s keys.
-    /// Times go in as microseconds after the epoch, which PostgreSQL adds exactly.
-    async fn legacy_table(pool: &PgPool, legacy: &Legacy, create_table: &str) -> String {
+    /// A table as an older version left it, made by `create_table`, holding `records`. Times go
+    /// in as microseconds after the epoch, which PostgreSQL adds exactly.
+    async fn legacy_table(pool: &PgPool, records: &[&KeyRecord], create_table: &str) -> String {
         let table = unique_table("migrate");
         for statement in [create_table, CREATE_INDEX_0_1] {
             let statement = statement.replace("{t}", &table);
@@ -339,7 +546,7 @@ mod postgres {
             time(10),
             time(11),
         );
-        for record in legacy.records() {
+        for record in records {
             let previous = record.previous.as_deref();
             sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
                 .bind(record.id.as_str())
@@ -364,7 +571,8 @@ mod postgres {
     async fn migrate_upgrades_a_0_1_table_and_keeps_every_key() {
         let legacy = Legacy::new();
         let pool = postgres_pool(8).await;
-        let store = store(&pool, &legacy_table(&pool, &legacy, CREATE_TABLE_0_1).await);
+        let table = legacy_table(&pool, &legacy.records(), CREATE_TABLE_0_1).await;
+        let store = store(&pool, &table);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_upgraded(&store, &legacy).await;
@@ -374,7 +582,7 @@ mod postgres {
     async fn migrate_adds_the_rate_limit_columns_and_keeps_every_key_without_a_limit() {
         let legacy = Legacy::new();
         let pool = postgres_pool(8).await;
-        let table = legacy_table(&pool, &legacy, CREATE_TABLE_WITH_REVISION).await;
+        let table = legacy_table(&pool, &legacy.records(), CREATE_TABLE_WITH_REVISION).await;
         let store = store(&pool, &table);
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
@@ -385,6 +593,30 @@ mod postgres {
             issued.rate_limit.is_some(),
             "a migration keeps limits set since"
         );
+    }
+
+    /// The `name_key` column of `table`, by id.
+    async fn name_keys(pool: &PgPool, table: &str) -> Vec<(String, Option<String>)> {
+        let select = format!(r#"SELECT id, name_key FROM "{table}" ORDER BY id"#);
+        sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn migrate_gives_every_key_its_name_key_and_keeps_keys_that_shared_a_name() {
+        let shared = SharedNames::new();
+        let pool = postgres_pool(8).await;
+        let table = legacy_table(&pool, &shared.records(), CREATE_TABLE_WITH_RATE_LIMITS).await;
+        let store = store(&pool, &table);
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(name_keys(&pool, &table).await, shared.name_keys());
+        assert_names_upgraded(&store, &shared).await;
+        let before = name_keys(&pool, &table).await;
+        store.migrate().await.unwrap();
+        assert_eq!(name_keys(&pool, &table).await, before);
     }
 
     #[tokio::test]
@@ -407,9 +639,13 @@ mod postgres {
     #[tokio::test]
     async fn six_instances_upgrading_an_older_table_at_once_all_succeed() {
         let pool = postgres_pool(8).await;
-        for create_table in [CREATE_TABLE_0_1, CREATE_TABLE_WITH_REVISION] {
+        for create_table in [
+            CREATE_TABLE_0_1,
+            CREATE_TABLE_WITH_REVISION,
+            CREATE_TABLE_WITH_RATE_LIMITS,
+        ] {
             let legacy = Legacy::new();
-            let table = legacy_table(&pool, &legacy, create_table).await;
+            let table = legacy_table(&pool, &legacy.records(), create_table).await;
             let tasks: Vec<_> = (0..6)
                 .map(|_| {
                     let store = store(&pool, &table);

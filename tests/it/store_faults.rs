@@ -346,11 +346,12 @@ async fn a_regeneration_that_never_landed_fails_and_can_no_longer_land() {
     let after = store.get(&created.info.id).await.unwrap().unwrap();
     assert_eq!(after.digest, before.digest);
     assert_eq!(after.revision, before.revision + 1);
-    assert!(
-        !store
+    assert_eq!(
+        store
             .update(&before.next_revision(), before.revision)
             .await
-            .unwrap()
+            .unwrap(),
+        formbox_auth::store::Updated::Stale
     );
     assert_eq!(
         status_with(&manager, created.key.expose_secret()).await,

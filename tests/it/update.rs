@@ -225,7 +225,12 @@ async fn names_are_unique_among_active_keys_ignoring_case_and_spaces() {
         f.update(zapier, renamed).await,
         Err(ManageError::NameTaken)
     ));
-    assert_eq!(f.updates(), 0, "a taken name writes nothing");
+    let stored = f.store.inner().get(&zapier).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.name.as_str(), stored.revision),
+        ("Zapier", 0),
+        "a taken name changes nothing"
+    );
     // Another organization has names of its own.
     let other = OrganizationId::from("org_b");
     let theirs = f
@@ -437,4 +442,117 @@ async fn regenerating_and_revoking_keep_the_rate_limit() {
     let revoked = f.manager.revoke(&f.org, id).await.unwrap();
     assert_eq!(revoked.rate_limit, Some(per_minute(600)));
     assert_eq!(f.stored_rate_limit(id).await, Some(per_minute(600)));
+}
+
+#[tokio::test]
+async fn names_are_stored_composed_and_compared_composed() {
+    let f = Fixture::new();
+    let created = f
+        .manager
+        .create(
+            &f.org,
+            NewKey::new(" Cafe\u{301} Bot ", Permission::ReadOnly),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.info.name, "Caf\u{e9} Bot", "trimmed and composed");
+    let stored = f
+        .store
+        .inner()
+        .get(&created.info.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "Caf\u{e9} Bot");
+    for same in ["caf\u{e9} bot", "CAFE\u{301} BOT", "Caf\u{e9} Bot"] {
+        assert!(
+            matches!(f.create(same).await, Err(ManageError::NameTaken)),
+            "{same:?}"
+        );
+    }
+    let other = f.create("Zapier").await.unwrap();
+    assert!(matches!(
+        f.update(other, KeyChanges::new().name("cafe\u{301} BOT"))
+            .await,
+        Err(ManageError::NameTaken)
+    ));
+    assert_eq!(
+        f.update(other, KeyChanges::new().name("Zapier x\u{301}"))
+            .await
+            .unwrap(),
+        "Zapier x\u{301}",
+        "an accent with nothing to compose with stays a combining mark"
+    );
+    assert_eq!(
+        f.update(created.info.id, KeyChanges::new().name("CAFE\u{301} BOT"))
+            .await
+            .unwrap(),
+        "CAF\u{c9} BOT",
+        "a key takes its own name in another case and composition"
+    );
+}
+
+#[tokio::test]
+async fn invisible_characters_are_refused_at_creation_and_rename() {
+    let f = Fixture::new();
+    let demo = f.create("demo full access").await.unwrap();
+    for invisible in [
+        "demo full access\u{200b}",
+        "\u{202e}evil",
+        "demo\u{200d}full",
+        "demo\u{2066}full\u{2069}",
+        "\u{feff}demo",
+        "de\u{ad}mo",
+    ] {
+        for outcome in [
+            f.create(invisible).await.map(|_| ()),
+            f.update(demo, KeyChanges::new().name(invisible))
+                .await
+                .map(|_| ()),
+        ] {
+            match outcome {
+                Err(ManageError::InvalidName(reason)) => {
+                    assert!(reason.contains("invisible formatting"), "{reason}");
+                }
+                other => panic!("{invisible:?}: {other:?}"),
+            }
+        }
+    }
+    assert!(matches!(
+        f.create("line\u{2028}break").await,
+        Err(ManageError::InvalidName(
+            "the name contains line or paragraph separators"
+        ))
+    ));
+    assert_eq!(f.manager.list(&f.org).await.unwrap().len(), 1);
+    assert_eq!(f.updates(), 0);
+    let error = ManageError::InvalidName("the name contains invisible formatting characters");
+    assert!(
+        error
+            .to_string()
+            .contains("invisible formatting characters")
+    );
+}
+
+#[tokio::test]
+async fn a_rename_refused_by_the_store_changes_nothing_and_says_name_taken() {
+    let f = Fixture::new();
+    let ci = f.create("CI").await.unwrap();
+    let zapier = f.create("Zapier").await.unwrap();
+    // The store, not an earlier read, decides: the rename reaches it and is refused there.
+    let writes = f.updates();
+    assert!(matches!(
+        f.update(zapier, KeyChanges::new().name(" ci ").expires_at(None))
+            .await,
+        Err(ManageError::NameTaken)
+    ));
+    assert_eq!(f.updates(), writes + 1);
+    assert_eq!(f.revision(zapier).await, 0);
+    f.manager.revoke(&f.org, ci).await.unwrap();
+    assert_eq!(
+        f.update(zapier, KeyChanges::new().name(" ci "))
+            .await
+            .unwrap(),
+        "ci"
+    );
 }

@@ -16,7 +16,7 @@ use timestamp::PgTimestamp;
 
 use super::{
     Invalidate, Result,
-    sql::{Column, Dialect, Query, SqlDialect, SqlStore, Value, Writes, sql},
+    sql::{Column, Dialect, NamedRow, Query, SqlDialect, SqlStore, Value, Writes, name_keys, sql},
 };
 use crate::key::KeyId;
 
@@ -45,7 +45,7 @@ use crate::key::KeyId;
 ///
 /// ```no_run
 /// use formbox_auth::{store::{CachedStore, PostgresStore}, KeyStore};
-/// use sqlx::PgPool;
+/// use formbox_auth::sqlx::PgPool;
 ///
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = PgPool::connect("postgres://app@localhost/app").await?;
@@ -158,7 +158,7 @@ impl Dialect for Postgres {
 
     /// A write that announces itself selects one row per row it changed, and PostgreSQL reports
     /// that count.
-    async fn execute(pool: &PgPool, query: Query<Self>) -> Result<u64> {
+    async fn execute(pool: &PgPool, query: Query<Self>) -> sqlx::Result<u64> {
         let done: PgQueryResult = query.execute(pool).await?;
         Ok(done.rows_affected())
     }
@@ -172,7 +172,7 @@ impl Writes for Postgres {
         store: &PostgresStore,
         organization: &str,
         query: Query<Self>,
-    ) -> Result<u64> {
+    ) -> sqlx::Result<u64> {
         let mut transaction = store.pool().begin().await?;
         sqlx::query(queries::ORGANIZATION_LOCK)
             .bind(store.table_name())
@@ -207,6 +207,26 @@ impl Writes for Postgres {
         sqlx::query(sql(&statements.create_index))
             .execute(&mut *transaction)
             .await?;
+        let has_index: i64 = sqlx::query_scalar(queries::HAS_INDEX)
+            .bind(&*statements.name_index)
+            .fetch_one(&mut *transaction)
+            .await?;
+        if has_index == 0 {
+            let rows = sqlx::query(sql(&statements.read_names))
+                .fetch_all(&mut *transaction)
+                .await?;
+            let rows = rows.iter().map(NamedRow::read::<Self>);
+            for (id, name_key) in name_keys(rows.collect::<Result<_>>()?) {
+                sqlx::query(sql(&statements.set_name_key))
+                    .bind(name_key)
+                    .bind(id)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            sqlx::query(sql(&statements.create_name_index))
+                .execute(&mut *transaction)
+                .await?;
+        }
         transaction.commit().await?;
         Ok(())
     }

@@ -16,6 +16,11 @@ pub(super) const ORGANIZATION_LOCK: &str =
 pub(super) const HAS_COLUMN: &str = "SELECT COUNT(*) FROM pg_attribute \
      WHERE attrelid = to_regclass(quote_ident($1)) AND attname = $2::name AND NOT attisdropped";
 
+/// Whether the index `$1` exists yet. Building it reads the whole table and blocks its writers,
+/// so `migrate` builds it only once.
+pub(super) const HAS_INDEX: &str =
+    "SELECT COUNT(*) FROM pg_class WHERE oid = to_regclass(quote_ident($1))";
+
 /// `write`, made to publish the id of the row it changed on the channel named after `table`, in
 /// the same statement, so the notification goes out exactly when the change commits, and only if
 /// it changed a row.

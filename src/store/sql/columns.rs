@@ -53,10 +53,27 @@ const REVISION: Column = Column::new(
 const RATE_LIMIT_REQUESTS: Column = Column::new("rate_limit_requests", "INTEGER", "BIGINT");
 const RATE_LIMIT_PER_SECONDS: Column = Column::new("rate_limit_per_seconds", "INTEGER", "BIGINT");
 
+/// The [name key](KeyRecord::name_key) of the name, which a partial unique index keeps unique
+/// among an organization's keys that are not revoked. Null only where
+/// [`migrate`](super::SqlStore::migrate) found an older key with the same name key: such a key
+/// keeps its null until it is renamed ([`name_key_assignment`]). Compared by its bytes.
+pub(crate) const NAME_KEY: Column = Column::new("name_key", "TEXT", r#"TEXT COLLATE "C""#);
+
 /// The columns added to the table after version 0.1, in the order they came:
 /// [`migrate`](super::SqlStore::migrate) adds each one a table lacks.
-pub(crate) const ADDED_COLUMNS: [Column; 3] =
-    [REVISION, RATE_LIMIT_REQUESTS, RATE_LIMIT_PER_SECONDS];
+pub(crate) const ADDED_COLUMNS: [Column; 4] = [
+    REVISION,
+    RATE_LIMIT_REQUESTS,
+    RATE_LIMIT_PER_SECONDS,
+    NAME_KEY,
+];
+
+/// How an update writes [`NAME_KEY`], given the placeholders of the new name and name key: a key
+/// whose name key `migrate` left null keeps it null while its name stays the same, so that a
+/// regeneration or a revocation of it still works; a rename gives it its name key.
+pub(crate) fn name_key_assignment(name: &str, name_key: &str) -> String {
+    format!("CASE WHEN name_key IS NULL AND name = {name} THEN NULL ELSE {name_key} END")
+}
 
 /// Every column, in the order [`values`] gives a record's values.
 ///
@@ -64,7 +81,7 @@ pub(crate) const ADDED_COLUMNS: [Column; 3] =
 /// keep every microsecond, sort as numbers and need no parsing. PostgreSQL's `TIMESTAMPTZ` keeps
 /// microseconds too. In PostgreSQL, `COLLATE "C"` orders ids by their bytes, as every other store
 /// does, whatever the database's locale.
-pub(crate) const COLUMNS: [Column; 14] = [
+pub(crate) const COLUMNS: [Column; 15] = [
     // The id an update finds its row by.
     Column::new(
         "id",
@@ -90,6 +107,7 @@ pub(crate) const COLUMNS: [Column; 14] = [
     REVISION,
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_PER_SECONDS,
+    NAME_KEY,
 ];
 
 /// Where [`values`] binds the organization, counting from 1 as bind parameters do.
@@ -108,8 +126,12 @@ pub enum Value<'a> {
     Integer(Option<i64>),
 }
 
-/// `record`'s value for each of [`COLUMNS`], in their order.
-pub(crate) fn values(record: &KeyRecord) -> Result<[Value<'_>; COLUMNS.len()]> {
+/// `record`'s value for each of [`COLUMNS`], in their order, with `name_key`, its
+/// [name key](KeyRecord::name_key).
+pub(crate) fn values<'a>(
+    record: &'a KeyRecord,
+    name_key: &'a str,
+) -> Result<[Value<'a>; COLUMNS.len()]> {
     let time = |time: Option<SystemTime>| time.map(unix_micros).transpose().map(Value::Time);
     let previous = record.previous.as_deref();
     let limit = record.rate_limit;
@@ -128,12 +150,16 @@ pub(crate) fn values(record: &KeyRecord) -> Result<[Value<'_>; COLUMNS.len()]> {
         Value::Integer(Some(revision(record.revision)?)),
         Value::Integer(limit.map(|limit| i64::from(limit.requests()))),
         Value::Integer(limit.map(|limit| i64::from(limit.per_seconds()))),
+        Value::Text(name_key),
     ])
 }
 
 /// The values an update writes: those of the [`COLUMNS`] it updates, in their order.
-pub(crate) fn updated_values(record: &KeyRecord) -> Result<impl Iterator<Item = Value<'_>>> {
-    let values = values(record)?;
+pub(crate) fn updated_values<'a>(
+    record: &'a KeyRecord,
+    name_key: &'a str,
+) -> Result<impl Iterator<Item = Value<'a>>> {
+    let values = values(record, name_key)?;
     Ok(COLUMNS
         .iter()
         .zip(values)
@@ -173,7 +199,7 @@ mod tests {
         let mut record = record();
         record.last_used_at = Some(UNIX_EPOCH);
         record.revision = 3;
-        let updated: Vec<_> = updated_values(&record).unwrap().collect();
+        let updated: Vec<_> = updated_values(&record, "ci").unwrap().collect();
         assert_eq!(updated.len(), COLUMNS.len() - 2);
         assert!(matches!(updated[0], Value::Text("org")));
         assert!(matches!(
@@ -182,7 +208,8 @@ mod tests {
                 ..,
                 Value::Integer(Some(3)),
                 Value::Integer(None),
-                Value::Integer(None)
+                Value::Integer(None),
+                Value::Text("ci")
             ]
         ));
     }
@@ -195,17 +222,22 @@ mod tests {
             position("rate_limit_per_seconds"),
         );
         let mut record = record();
-        let none = values(&record).unwrap();
+        let none = values(&record, "ci").unwrap();
         assert!(matches!(none[requests], Value::Integer(None)));
         assert!(matches!(none[per_seconds], Value::Integer(None)));
         record.rate_limit = Some(RateLimit::new(600, 60).unwrap());
-        let some = values(&record).unwrap();
+        let some = values(&record, "ci").unwrap();
         assert!(matches!(some[requests], Value::Integer(Some(600))));
         assert!(matches!(some[per_seconds], Value::Integer(Some(60))));
-        let updated: Vec<_> = updated_values(&record).unwrap().collect();
+        let updated: Vec<_> = updated_values(&record, "ci").unwrap().collect();
         assert!(matches!(
             updated[..],
-            [.., Value::Integer(Some(600)), Value::Integer(Some(60))]
+            [
+                ..,
+                Value::Integer(Some(600)),
+                Value::Integer(Some(60)),
+                Value::Text(_)
+            ]
         ));
     }
 
@@ -224,7 +256,7 @@ mod tests {
     fn the_organization_is_bound_at_its_position() {
         assert_eq!(COLUMNS[ORGANIZATION_POSITION - 1].name, "organization");
         let record = record();
-        let values = values(&record).unwrap();
+        let values = values(&record, "ci").unwrap();
         assert!(matches!(
             values[ORGANIZATION_POSITION - 1],
             Value::Text("org")
@@ -235,8 +267,8 @@ mod tests {
     fn revisions_beyond_the_column_are_errors() {
         let mut record = record();
         record.revision = u64::MAX;
-        assert!(matches!(values(&record), Err(StoreError::Backend(_))));
+        assert!(matches!(values(&record, "ci"), Err(StoreError::Backend(_))));
         record.revision = i64::MAX.unsigned_abs();
-        assert!(values(&record).is_ok());
+        assert!(values(&record, "ci").is_ok());
     }
 }

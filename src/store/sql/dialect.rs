@@ -56,8 +56,12 @@ pub trait Dialect: Database {
         pool: &Pool<Self>,
         query: Query<Self>,
     ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
-    /// Runs `query`, a write, and counts the rows it changed.
-    fn execute(pool: &Pool<Self>, query: Query<Self>) -> impl Future<Output = Result<u64>> + Send;
+    /// Runs `query`, a write, and counts the rows it changed. The error is sqlx's own, so that a
+    /// write refused by the name index can be told from a failure.
+    fn execute(
+        pool: &Pool<Self>,
+        query: Query<Self>,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
 }
 
 /// `statement` with `values` bound in order: the one place a statement gets its values.

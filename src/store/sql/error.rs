@@ -17,3 +17,17 @@ impl From<sqlx::Error> for StoreError {
         }
     }
 }
+
+/// Whether `error` is a write refused by the unique index `index`, the one on name keys: an
+/// answer ([`NameTaken`](crate::store::Inserted::NameTaken)), not a failure. PostgreSQL names the
+/// index; SQLite names its columns (`UNIQUE constraint failed: t.organization, t.name_key`).
+pub(crate) fn refused_by_name_index(error: &sqlx::Error, index: &str) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    error.kind() == sqlx::error::ErrorKind::UniqueViolation
+        && match error.constraint() {
+            Some(constraint) => constraint == index,
+            None => error.message().ends_with(".name_key"),
+        }
+}

@@ -6,6 +6,7 @@
 mod columns;
 mod dialect;
 mod error;
+mod names;
 mod raw_record;
 mod statements;
 mod store;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub(crate) use columns::{Column, Value};
 pub(crate) use dialect::{Dialect, Query, bound};
+pub(crate) use names::{NamedRow, name_keys};
 #[cfg(all(test, feature = "sqlite"))]
 pub(crate) use statements::Statements;
 pub(crate) use store::Writes;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{
     Dialect,
-    columns::{ADDED_COLUMNS, COLUMNS, ORGANIZATION_POSITION},
+    columns::{ADDED_COLUMNS, COLUMNS, NAME_KEY, ORGANIZATION_POSITION, name_key_assignment},
     table_name::TableName,
 };
 
@@ -13,9 +13,19 @@ use super::{
 pub(crate) struct Statements {
     pub(crate) create_table: Arc<str>,
     /// Upgrades an older table: each of the columns added since version 0.1, by name, and the
-    /// statement that adds it. Every key starts at revision 0, without a rate limit.
+    /// statement that adds it. Every key starts at revision 0, without a rate limit, and without
+    /// a name key until `migrate` fills them in.
     pub(crate) add_columns: Vec<(&'static str, Arc<str>)>,
     pub(crate) create_index: Arc<str>,
+    /// The partial unique index that keeps name keys unique among an organization's keys that
+    /// are not revoked: its name, which a refused write names, and the statement that creates it.
+    pub(crate) name_index: Arc<str>,
+    pub(crate) create_name_index: Arc<str>,
+    /// Every key's id, organization, name, whether it is active (`1`, or `0` when revoked) and
+    /// name key, oldest first: what `migrate` computes the name keys from.
+    pub(crate) read_names: Arc<str>,
+    /// Sets one key's name key: binds the name key (or null), then the id.
+    pub(crate) set_name_key: Arc<str>,
     pub(crate) get: Arc<str>,
     pub(crate) insert: Arc<str>,
     /// The capped insert: binds every column, then the time keys are counted at and the maximum.
@@ -42,10 +52,18 @@ impl Statements {
             .join(",\n    ");
         let values = comma_separated((1..=COLUMNS.len()).map(p));
         let updated: Vec<_> = COLUMNS.iter().filter(|column| column.updated).collect();
-        let assignments = comma_separated(
-            (updated.iter().zip(1..))
-                .map(|(column, position)| format!("{} = {}", column.name, p(position))),
-        );
+        let name_position = (updated.iter().zip(1..))
+            .find(|(column, _)| column.name == "name")
+            .map_or(0, |(_, position)| position);
+        let assignments = comma_separated((updated.iter().zip(1..)).map(|(column, position)| {
+            let value = if column.name == NAME_KEY.name {
+                name_key_assignment(&p(name_position), &p(position))
+            } else {
+                p(position)
+            };
+            format!("{} = {value}", column.name)
+        }));
+        let name_index = table.index_name("name_key_idx");
         let (id, revision) = (p(updated.len() + 1), p(updated.len() + 2));
         let insert =
             format!("INSERT INTO {t} ({columns}) VALUES ({values}) ON CONFLICT (id) DO NOTHING");
@@ -70,6 +88,19 @@ impl Statements {
                  ON {t} (organization, created_at DESC, id DESC)"
             )
             .into(),
+            create_name_index: format!(
+                "CREATE UNIQUE INDEX IF NOT EXISTS \"{name_index}\" \
+                 ON {t} (organization, name_key) WHERE revoked_at IS NULL"
+            )
+            .into(),
+            name_index: name_index.into(),
+            read_names: format!(
+                "SELECT id, organization, name, \
+                 CAST(CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END AS BIGINT) AS active, \
+                 name_key FROM {t} ORDER BY created_at, id"
+            )
+            .into(),
+            set_name_key: format!("UPDATE {t} SET name_key = {} WHERE id = {}", p(1), p(2)).into(),
             get: format!("SELECT {columns} FROM {t} WHERE id = {}", p(1)).into(),
             insert: DB::announced(name, &insert).into(),
             insert_capped: DB::announced(name, &insert_capped::<DB>(&t, &columns, &values)).into(),
@@ -134,20 +165,22 @@ mod tests {
         let table = TableName::default_name();
         let sqlite = Statements::new::<sqlx::Sqlite>(&table);
         assert!(sqlite.update.contains(
-            "revision = ?10, rate_limit_requests = ?11, rate_limit_per_seconds = ?12 WHERE"
+            "revision = ?10, rate_limit_requests = ?11, rate_limit_per_seconds = ?12, \
+             name_key = CASE WHEN name_key IS NULL AND name = ?2 THEN NULL ELSE ?13 END WHERE"
         ));
-        assert!(sqlite.update.ends_with("WHERE id = ?13 AND revision = ?14"));
+        assert!(sqlite.update.contains("SET organization = ?1, name = ?2, "));
+        assert!(sqlite.update.ends_with("WHERE id = ?14 AND revision = ?15"));
         assert!(!sqlite.update.contains("last_used_at"));
         let postgres = Statements::new::<sqlx::Postgres>(&table);
         assert!(
             postgres
                 .update
-                .contains("WHERE id = $13 AND revision = $14 RETURNING id")
+                .contains("WHERE id = $14 AND revision = $15 RETURNING id")
         );
         assert!(
             postgres
                 .insert
-                .contains("$14) ON CONFLICT (id) DO NOTHING RETURNING id")
+                .contains("$15) ON CONFLICT (id) DO NOTHING RETURNING id")
         );
     }
 
@@ -158,7 +191,12 @@ mod tests {
         let names: Vec<_> = sqlite.iter().map(|(name, _)| *name).collect();
         assert_eq!(
             names,
-            ["revision", "rate_limit_requests", "rate_limit_per_seconds"]
+            [
+                "revision",
+                "rate_limit_requests",
+                "rate_limit_per_seconds",
+                "name_key"
+            ]
         );
         assert_eq!(
             &*sqlite[1].1,
@@ -168,6 +206,22 @@ mod tests {
         assert_eq!(
             &*postgres[2].1,
             r#"ALTER TABLE "formbox_api_keys" ADD COLUMN rate_limit_per_seconds BIGINT"#
+        );
+        assert_eq!(
+            &*postgres[3].1,
+            r#"ALTER TABLE "formbox_api_keys" ADD COLUMN name_key TEXT COLLATE "C""#
+        );
+    }
+
+    #[test]
+    fn names_are_unique_per_organization_among_keys_that_are_not_revoked() {
+        let table = TableName::default_name();
+        let sqlite = Statements::new::<sqlx::Sqlite>(&table);
+        assert_eq!(&*sqlite.name_index, "formbox_api_keys_name_key_idx");
+        assert_eq!(
+            &*sqlite.create_name_index,
+            "CREATE UNIQUE INDEX IF NOT EXISTS \"formbox_api_keys_name_key_idx\" \
+             ON \"formbox_api_keys\" (organization, name_key) WHERE revoked_at IS NULL"
         );
     }
 
@@ -194,15 +248,15 @@ mod tests {
     fn a_capped_insert_counts_the_organizations_active_keys_in_its_own_statement() {
         let table = TableName::default_name();
         let counted = "WHERE (SELECT COUNT(*) FROM \"formbox_api_keys\" WHERE organization = ?2 \
-             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?15)) < ?16 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?16)) < ?17 \
              ON CONFLICT (id) DO NOTHING";
         let sqlite = Statements::new::<sqlx::Sqlite>(&table).insert_capped;
         assert!(sqlite.contains("SELECT ?1, ?2, ?3, "), "{sqlite}");
-        assert!(sqlite.ends_with(&format!("?14 {counted}")), "{sqlite}");
+        assert!(sqlite.ends_with(&format!("?15 {counted}")), "{sqlite}");
         let postgres = Statements::new::<sqlx::Postgres>(&table).insert_capped;
         let counted = counted.replace('?', "$");
         assert!(
-            postgres.contains(&format!("$14 {counted} RETURNING id")),
+            postgres.contains(&format!("$15 {counted} RETURNING id")),
             "{postgres}"
         );
     }

@@ -8,6 +8,7 @@ use sqlx::Pool;
 use super::{
     Dialect, Query, Value, bound,
     columns::{revision, updated_values, values},
+    error::refused_by_name_index,
     raw_record::RawRecord,
     statements::Statements,
     table_name::{InvalidTableName, TableName},
@@ -16,7 +17,7 @@ use super::{
 use crate::{
     key::KeyId,
     record::{KeyRecord, OrganizationId},
-    store::{ActiveKeyLimit, Inserted, KeyStore, KeyUsage, ListCursor, Result},
+    store::{ActiveKeyLimit, Inserted, KeyStore, KeyUsage, ListCursor, Result, Updated},
 };
 
 /// A database a [`SqlStore`] can keep keys in.
@@ -32,12 +33,13 @@ pub trait SqlDialect: Dialect + Writes {}
 pub trait Writes: Dialect {
     /// Runs `query`, the capped insert of a record of `organization`, so that its count and its
     /// insert are one step among all capped inserts, and counts the rows it inserted:
-    /// [`KeyStore::insert`](crate::KeyStore::insert) with a limit.
+    /// [`KeyStore::insert`](crate::KeyStore::insert) with a limit. The error is sqlx's own, as
+    /// [`Dialect::execute`]'s.
     fn insert_capped(
         store: &SqlStore<Self>,
         organization: &str,
         query: Query<Self>,
-    ) -> impl Future<Output = Result<u64>> + Send
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send
     where
         Self: SqlDialect;
 
@@ -71,6 +73,11 @@ pub trait Writes: Dialect {
 /// [`update`](KeyStore::update) a compare-and-swap, and a key's rate limit is two nullable
 /// integers, `rate_limit_requests` and `rate_limit_per_seconds`, both null (no limit) or both
 /// set. A row holding anything else is a [`StoreError::Decode`](crate::store::StoreError::Decode).
+///
+/// `name_key` holds each key's [name key](KeyRecord::name_key), computed by the crate (SQL's
+/// `lower()` does not lowercase and normalize Unicode the same way), and a partial unique index
+/// on `(organization, name_key) WHERE revoked_at IS NULL` keeps names unique among an
+/// organization's keys that are not revoked: a write it refuses is `NameTaken`, not an error.
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub struct SqlStore<DB: SqlDialect> {
     pool: Pool<DB>,
@@ -86,8 +93,9 @@ impl<DB: SqlDialect> SqlStore<DB> {
 
     /// Uses the table `name` instead, for example to keep two sets of keys in one database.
     ///
-    /// The name must match `[A-Za-z_][A-Za-z0-9_]{0,62}`. The index is named after it, with
-    /// `_organization_idx` appended. In PostgreSQL, where the quoted name keeps its case, the
+    /// The name must match `[A-Za-z_][A-Za-z0-9_]{0,62}`. The indexes are named after it, with
+    /// `_organization_idx` and `_name_key_idx` appended (for a name too long for PostgreSQL's 63
+    /// bytes, the second keeps the name's start and a checksum of all of it). In PostgreSQL, where the quoted name keeps its case, the
     /// `NOTIFY` channel has the same name.
     pub fn with_table_name(self, name: &str) -> Result<Self, InvalidTableName> {
         Ok(Self::with_table(self.pool, TableName::new(name)?))
@@ -111,14 +119,22 @@ impl<DB: SqlDialect> SqlStore<DB> {
         &self.pool
     }
 
-    /// Creates the table and its index unless they exist, and upgrades an older table by adding
-    /// the columns it lacks: `revision` (a table of version 0.1), at `0` for every key, and the
-    /// rate limit's two columns, null for every key, so no existing key gets a limit. Running it
-    /// again, or from several instances at once, changes nothing.
+    /// Creates the table and its indexes unless they exist, and upgrades an older table by
+    /// adding the columns it lacks: `revision` (a table of version 0.1), at `0` for every key,
+    /// the rate limit's two columns, null for every key, so no existing key gets a limit, and
+    /// `name_key`. Running it again, or from several instances at once, changes nothing.
+    ///
+    /// Before it builds the unique index on name keys, it computes every key's name key (in
+    /// Rust: SQL's `lower()` is not the crate's comparison). Where an older version let two keys
+    /// of an organization that are not revoked share a name key, the oldest (by `created_at`,
+    /// then id) keeps it and each later one gets none (`NULL`): it keeps working, regenerations
+    /// and revocations included, stays outside the uniqueness, and gets its name key when it is
+    /// next renamed, into a name no other active key has.
     ///
     /// Instances of an older version still running against an upgraded table keep working, but
-    /// their changes neither set nor clear rate limits, and those of 0.1 do not move revisions:
-    /// finish a rolling upgrade before two instances may change one key at the same time.
+    /// their changes neither set nor clear rate limits, their new keys and renames leave name
+    /// keys unset or stale, and those of 0.1 do not move revisions: finish a rolling upgrade
+    /// before two instances may change one key at the same time or keys are created and renamed.
     pub async fn migrate(&self) -> Result<()> {
         DB::migrate(self).await
     }
@@ -147,6 +163,26 @@ impl<DB: SqlDialect> fmt::Debug for SqlStore<DB> {
     }
 }
 
+/// What a write did: changed rows, or nothing, refused by the name index.
+enum Written {
+    Rows(u64),
+    NameTaken,
+}
+
+impl<DB: SqlDialect> SqlStore<DB> {
+    /// The outcome of a write: a refusal by the name index is an answer, any other error a
+    /// failure.
+    fn written(&self, outcome: sqlx::Result<u64>) -> Result<Written> {
+        match outcome {
+            Ok(rows) => Ok(Written::Rows(rows)),
+            Err(error) if refused_by_name_index(&error, &self.statements.name_index) => {
+                Ok(Written::NameTaken)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
 fn decode<DB: Dialect>(row: &DB::Row) -> Result<KeyRecord> {
     RawRecord::read::<DB>(row)?.into_record()
 }
@@ -160,42 +196,55 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
     }
 
     async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted> {
-        let Some(limit) = limit else {
-            let query = bound(&self.statements.insert, values(record)?)?;
-            return Ok(if DB::execute(&self.pool, query).await? > 0 {
-                Inserted::Stored
-            } else {
-                Inserted::IdTaken
-            });
+        let name_key = record.name_key();
+        let values = values(record, &name_key)?;
+        let written = match limit {
+            None => {
+                let query = bound(&self.statements.insert, values)?;
+                self.written(DB::execute(&self.pool, query).await)?
+            }
+            Some(limit) => {
+                let counted = [
+                    Value::Time(Some(unix_micros(limit.at)?)),
+                    Value::Integer(Some(i64::from(limit.max))),
+                ];
+                let statement = &self.statements.insert_capped;
+                let query = bound(statement, values.into_iter().chain(counted))?;
+                let organization = record.organization.as_str();
+                self.written(DB::insert_capped(self, organization, query).await)?
+            }
         };
-        let counted = [
-            Value::Time(Some(unix_micros(limit.at)?)),
-            Value::Integer(Some(i64::from(limit.max))),
-        ];
-        let statement = &self.statements.insert_capped;
-        let query = bound(statement, values(record)?.into_iter().chain(counted))?;
-        if DB::insert_capped(self, record.organization.as_str(), query).await? > 0 {
-            return Ok(Inserted::Stored);
-        }
-        // Nothing was inserted: either the id or the limit stood in the way. Ids are never
-        // deleted, so one that exists now existed then.
+        let refused = match written {
+            Written::Rows(0) if limit.is_some() => Inserted::LimitReached,
+            Written::Rows(0) => return Ok(Inserted::IdTaken),
+            Written::Rows(_) => return Ok(Inserted::Stored),
+            Written::NameTaken => Inserted::NameTaken,
+        };
+        // The id, the limit or the name stood in the way, and which one the database does not
+        // always say: a taken id does, whatever else. Ids are never deleted, so one that exists
+        // now existed then.
         let query = bound(&self.statements.get, [Value::Text(record.id.as_str())])?;
         Ok(match DB::fetch_optional(&self.pool, query).await? {
             Some(_) => Inserted::IdTaken,
-            None => Inserted::LimitReached,
+            None => refused,
         })
     }
 
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<Updated> {
         let found_by = [
             Value::Text(record.id.as_str()),
             Value::Integer(Some(revision(expected_revision)?)),
         ];
+        let name_key = record.name_key();
         let query = bound(
             &self.statements.update,
-            updated_values(record)?.chain(found_by),
+            updated_values(record, &name_key)?.chain(found_by),
         )?;
-        Ok(DB::execute(&self.pool, query).await? > 0)
+        Ok(match self.written(DB::execute(&self.pool, query).await)? {
+            Written::Rows(0) => Updated::Stale,
+            Written::Rows(_) => Updated::Stored,
+            Written::NameTaken => Updated::NameTaken,
+        })
     }
 
     /// One keyset query, which reads only the page through the organization's index.

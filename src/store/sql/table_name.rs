@@ -15,7 +15,7 @@ const DEFAULT_TABLE_NAME: &str = "formbox_api_keys";
 /// # #[cfg(feature = "sqlite")]
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use formbox_auth::store::SqliteStore;
-/// use sqlx::SqlitePool;
+/// use formbox_auth::sqlx::SqlitePool;
 ///
 /// let pool = SqlitePool::connect_lazy("sqlite::memory:")?;
 /// assert!(SqliteStore::new(pool.clone()).with_table_name("tenant_api_keys").is_ok());
@@ -41,7 +41,7 @@ impl TableName {
             .next()
             .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
         let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if first_ok && rest_ok && name.len() <= 63 {
+        if first_ok && rest_ok && name.len() <= MAX_NAME_BYTES {
             Ok(Self(name.into()))
         } else {
             Err(InvalidTableName)
@@ -55,7 +55,26 @@ impl TableName {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name of the table's index `suffix`: the table's name, `_`, and `suffix`, within the
+    /// 63 bytes PostgreSQL keeps of a name. A longer one keeps the start of the table's name and
+    /// a checksum of all of it, since a name PostgreSQL cut short could be another relation's
+    /// (the table's own, for a table name of 63 bytes), and `CREATE INDEX IF NOT EXISTS` would
+    /// then silently create nothing.
+    pub(crate) fn index_name(&self, suffix: &str) -> String {
+        let name = format!("{}_{suffix}", self.0);
+        if name.len() <= MAX_NAME_BYTES {
+            return name;
+        }
+        let checksum = crc32fast::hash(self.0.as_bytes());
+        // Table names are ASCII, so any byte is a character boundary.
+        let kept = MAX_NAME_BYTES - suffix.len() - 10;
+        format!("{}_{checksum:08x}_{suffix}", &self.0[..kept])
+    }
 }
+
+/// The longest name PostgreSQL keeps whole.
+const MAX_NAME_BYTES: usize = 63;
 
 impl fmt::Debug for TableName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -85,5 +104,24 @@ mod tests {
         ] {
             assert_eq!(TableName::new(name), Err(InvalidTableName), "{name}");
         }
+    }
+
+    #[test]
+    fn index_names_fit_postgresql_and_stay_apart_from_the_table_name() {
+        let short = TableName::default_name();
+        assert_eq!(
+            short.index_name("name_key_idx"),
+            "formbox_api_keys_name_key_idx"
+        );
+        let long = TableName::new(&"a".repeat(63)).unwrap();
+        let longer = TableName::new(&format!("{}b", "a".repeat(62))).unwrap();
+        let (index, other) = (
+            long.index_name("name_key_idx"),
+            longer.index_name("name_key_idx"),
+        );
+        assert_eq!(index.len(), 63, "{index}");
+        assert!(index.starts_with("aaaa") && index.ends_with("_name_key_idx"));
+        assert_ne!(index, other);
+        assert_ne!(index, long.as_str());
     }
 }

@@ -5,7 +5,7 @@ use super::reopen::StoreUnderTest;
 use crate::{
     key::KeyId,
     record::{KeyRecord, OrganizationId},
-    store::{ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor},
+    store::{ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor, Updated},
 };
 
 /// Unwraps an answer, naming the call that failed.
@@ -21,9 +21,14 @@ pub(super) fn get_cached(store: &impl StoreUnderTest, id: &KeyId) -> CachedLooku
     store.store().get_cached(id)
 }
 
-/// Whether the record was stored: `false` if its id was taken.
+/// Whether the record was stored: `false` if its id (or its name) was taken.
 pub(super) async fn insert(store: &impl StoreUnderTest, record: &KeyRecord) -> bool {
-    ok(store.store().insert(record, None).await, "insert") == Inserted::Stored
+    inserted(store, record).await == Inserted::Stored
+}
+
+/// What an insert without a limit did.
+pub(super) async fn inserted(store: &impl StoreUnderTest, record: &KeyRecord) -> Inserted {
+    ok(store.store().insert(record, None).await, "insert")
 }
 
 /// What an insert capped at `limit` did.
@@ -36,11 +41,21 @@ pub(super) async fn insert_capped(
     ok(inserted, "insert with a limit")
 }
 
+/// Whether the record was written: `false` if the revision moved (or the name was taken).
 pub(super) async fn update(
     store: &impl StoreUnderTest,
     record: &KeyRecord,
     expected_revision: u64,
 ) -> bool {
+    updated(store, record, expected_revision).await == Updated::Stored
+}
+
+/// What an update did.
+pub(super) async fn updated(
+    store: &impl StoreUnderTest,
+    record: &KeyRecord,
+    expected_revision: u64,
+) -> Updated {
     ok(
         store.store().update(record, expected_revision).await,
         "update",

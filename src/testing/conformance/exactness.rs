@@ -70,9 +70,9 @@ pub async fn every_field_round_trips_exactly(store: impl StoreUnderTest) {
 /// A record created, expiring, revoked, last used and with a previous secret valid until
 /// microseconds apart, around `time`: the record inserted, and what an update and a use make
 /// of it.
-fn at_microseconds(time: SystemTime) -> (KeyRecord, KeyRecord) {
+fn at_microseconds(name: &str, time: SystemTime) -> (KeyRecord, KeyRecord) {
     let micros = |n| time + Duration::from_micros(n);
-    let mut inserted = record("org_time", "micro", time);
+    let mut inserted = record("org_time", name, time);
     inserted.expires_at = Some(time);
     let mut updated = inserted.next_revision();
     updated.revoked_at = Some(micros(1));
@@ -90,7 +90,10 @@ pub async fn times_keep_every_microsecond(store: impl StoreUnderTest) {
     let records: Vec<(KeyRecord, KeyRecord)> = [1, 999, 1_001, 123_457, 999_999]
         .into_iter()
         .enumerate()
-        .map(|(n, micros)| at_microseconds(at(1_750_000_000 + n as u64, micros)))
+        .map(|(n, micros)| {
+            let name = format!("{micros} µs");
+            at_microseconds(&name, at(1_750_000_000 + n as u64, micros))
+        })
         .collect();
     for (inserted, _) in &records {
         assert!(

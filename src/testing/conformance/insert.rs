@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use super::{
-    calls::{get, insert, insert_capped, list, update},
+    calls::{get, insert, insert_capped, inserted, list, update},
     compare::{assert_absent, assert_same_record, assert_same_records},
     fixtures::{at, digest, rate_limit, record},
     read_back::read_back,
@@ -33,7 +33,7 @@ pub async fn insert_then_get_returns_the_same_record(store: impl StoreUnderTest)
     read_back(BEHAVIOUR, store, &[&plain, &limited]).await;
 }
 
-/// `insert` of an existing id answers `false` and changes nothing.
+/// `insert` of an existing id answers `IdTaken` and changes nothing.
 pub async fn duplicate_id_is_refused_without_overwriting(store: impl StoreUnderTest) {
     const BEHAVIOUR: &str = "duplicate_id_is_refused_without_overwriting";
     let original = record("org_a", "original", at(1_700_000_000, 1));
@@ -43,9 +43,10 @@ pub async fn duplicate_id_is_refused_without_overwriting(store: impl StoreUnderT
     impostor.name = "impostor".into();
     impostor.permission = Permission::FullAccess;
     impostor.digest = digest(9);
-    assert!(
-        !insert(&store, &impostor).await,
-        "{BEHAVIOUR}: a second insert of one id must answer false"
+    assert_eq!(
+        inserted(&store, &impostor).await,
+        Inserted::IdTaken,
+        "{BEHAVIOUR}: a second insert of one id"
     );
     let store = read_back(BEHAVIOUR, store, &[&original]).await;
     assert_same_records(BEHAVIOUR, &[], &list(&store, "org_b").await);
@@ -71,9 +72,9 @@ fn keys_around(now: std::time::SystemTime) -> Vec<KeyRecord> {
         expiring_now,
         expiring_later,
         open_ended,
-        record("org_b", "other", created_at),
-        record("org_b", "other", created_at),
-        record("org_b", "other", created_at),
+        record("org_b", "other 1", created_at),
+        record("org_b", "other 2", created_at),
+        record("org_b", "other 3", created_at),
         record("org_a_suffix", "prefix", created_at),
     ]
 }

@@ -15,9 +15,9 @@ pub async fn list_is_per_organization_and_newest_first(store: impl StoreUnderTes
     let new = record("org_a", "new", at(1_700_000_100, 0));
     let middle = record("org_a", "middle", at(1_700_000_050, 999_999));
     // Same creation time: the larger id in byte order comes first, whatever the locale.
-    let mut tie_lower = record("org_a", "tie", at(1_700_000_075, 0));
+    let mut tie_lower = record("org_a", "tie lower", at(1_700_000_075, 0));
     tie_lower.id = id("aaaaaaaaaaaa");
-    let mut tie_upper = record("org_a", "tie", at(1_700_000_075, 0));
+    let mut tie_upper = record("org_a", "tie upper", at(1_700_000_075, 0));
     tie_upper.id = id("BBBBBBBBBBBB");
     let other = record("org_b", "other", at(1_700_000_200, 0));
     let prefix = record("org_a_suffix", "prefix", at(1_700_000_300, 0));
@@ -43,7 +43,11 @@ pub async fn list_page_is_per_organization(store: impl StoreUnderTest) {
         .into_iter()
         .enumerate()
     {
-        let record = record(organization, "key", at(1_700_000_000 + n as u64, 0));
+        let record = record(
+            organization,
+            &format!("key {n}"),
+            at(1_700_000_000 + n as u64, 0),
+        );
         assert!(insert(&store, &record).await);
         if organization == "org_a" {
             ours.insert(0, record);

@@ -23,6 +23,7 @@ mod get;
 mod insert;
 mod lifecycle;
 mod list;
+mod names;
 mod pages;
 mod read_back;
 mod reopen;
@@ -70,6 +71,13 @@ macro_rules! __key_store_conformance_behaviours {
             list: [
                 list_is_per_organization_and_newest_first,
                 list_page_is_per_organization,
+            ],
+            names: [
+                insert_refuses_a_name_an_active_key_of_the_organization_has,
+                a_revoked_key_gives_its_name_up,
+                rename_into_a_taken_name_is_refused_without_changing_anything,
+                concurrent_inserts_of_one_name_store_exactly_one,
+                concurrent_renames_into_one_name_store_exactly_one,
             ],
             pages: [
                 list_pages_of_every_size_concatenate_to_list,

@@ -74,13 +74,16 @@ pub async fn list_pages_of_every_size_concatenate_to_list(store: impl StoreUnder
 pub async fn list_page_orders_ties_by_id_across_page_boundaries(store: impl StoreUnderTest) {
     let tie = at(1_700_000_100, 7);
     let mut expected = vec![record("org_a", "newer", at(1_700_000_100, 8))];
-    for text in [
+    for (n, text) in [
         "zzzzzzzzzzzz",
         "aaaaaaaaaaaa",
         "ZZZZZZZZZZZZ",
         "000000000000",
-    ] {
-        let mut tied = record("org_a", "tied", tie);
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut tied = record("org_a", &format!("tied {n}"), tie);
         tied.id = id(text);
         expected.push(tied);
     }

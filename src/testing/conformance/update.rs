@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{
-    calls::{get, insert, list, record_usage, update},
+    calls::{get, insert, list, record_usage, update, updated},
     compare::{assert_absent, assert_same_records},
     fixtures::{at, digest, ids, rate_limit, record, used},
     read_back::read_back,
@@ -13,6 +13,7 @@ use crate::{
     key::KeyId,
     permission::Permission,
     record::{KeyRecord, OrganizationId, PreviousSecret},
+    store::Updated,
 };
 
 /// `original` with every field but its id changed, one revision on.
@@ -64,20 +65,21 @@ pub async fn update_writes_everything_but_last_used_at(store: impl StoreUnderTes
     read_back(&when, store, &[&expected]).await;
 }
 
-/// `update` of an id that does not exist answers `false` and creates nothing.
+/// `update` of an id that does not exist answers `Stale` and creates nothing.
 pub async fn update_of_an_unknown_id_changes_nothing(store: impl StoreUnderTest) {
     const BEHAVIOUR: &str = "update_of_an_unknown_id_changes_nothing";
     let ghost = record("org_a", "ghost", at(1_700_000_000, 0));
-    assert!(
-        !update(&store, &ghost.next_revision(), ghost.revision).await,
-        "{BEHAVIOUR}: an update of an unknown id must answer false"
+    assert_eq!(
+        updated(&store, &ghost.next_revision(), ghost.revision).await,
+        Updated::Stale,
+        "{BEHAVIOUR}: an update of an unknown id"
     );
     let store = store.reopen().await;
     assert_absent(BEHAVIOUR, &ghost.id, get(&store, &ghost.id).await.as_ref());
     assert_same_records(BEHAVIOUR, &[], &list(&store, "org_a").await);
 }
 
-/// `update` at a revision other than the stored one answers `false` and changes nothing: the
+/// `update` at a revision other than the stored one answers `Stale` and changes nothing: the
 /// second of two writers that read the same record loses.
 pub async fn update_at_a_stale_revision_is_refused(store: impl StoreUnderTest) {
     const BEHAVIOUR: &str = "update_at_a_stale_revision_is_refused";
@@ -92,9 +94,10 @@ pub async fn update_at_a_stale_revision_is_refused(store: impl StoreUnderTest) {
     regenerated.digest = digest(9);
 
     assert!(update(&store, &revoked, read.revision).await);
-    assert!(
-        !update(&store, &regenerated, read.revision).await,
-        "{BEHAVIOUR}: an update at a stale revision must answer false"
+    assert_eq!(
+        updated(&store, &regenerated, read.revision).await,
+        Updated::Stale,
+        "{BEHAVIOUR}: an update at a stale revision"
     );
     let when = format!("{BEHAVIOUR}, the first writer's change stays");
     let store = read_back(&when, store, &[&revoked]).await;
@@ -102,9 +105,10 @@ pub async fn update_at_a_stale_revision_is_refused(store: impl StoreUnderTest) {
     // From the revision stored now, it wins; a revision from the future loses too.
     let mut regenerated = revoked.next_revision();
     regenerated.digest = digest(9);
-    assert!(
-        !update(&store, &regenerated, revoked.revision + 1).await,
-        "{BEHAVIOUR}: an update at a revision from the future must answer false"
+    assert_eq!(
+        updated(&store, &regenerated, revoked.revision + 1).await,
+        Updated::Stale,
+        "{BEHAVIOUR}: an update at a revision from the future"
     );
     assert!(update(&store, &regenerated, revoked.revision).await);
     read_back(BEHAVIOUR, store, &[&regenerated]).await;

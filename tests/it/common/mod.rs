@@ -18,7 +18,11 @@ use axum::{
 };
 use formbox_auth::{
     AuthContext, Authenticator, KeyFormat, KeyManager, KeyRecord, KeyStore, OrganizationId,
-    Permission, key::PlaintextKey, rate_limit::RateLimit, store::Inserted, testing::ManualClock,
+    Permission,
+    key::PlaintextKey,
+    rate_limit::RateLimit,
+    store::{Inserted, Updated},
+    testing::ManualClock,
 };
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -73,7 +77,7 @@ pub async fn issue_key(
     let record = KeyRecord::new(
         key.id(),
         OrganizationId::from(organization),
-        "test key",
+        format!("test key {}", key.id()),
         permission,
         key.digest(),
         whole_micros(SystemTime::now()),
@@ -91,8 +95,9 @@ pub async fn change(
 ) -> KeyRecord {
     let mut next = record.next_revision();
     edit(&mut next);
-    assert!(
+    assert_eq!(
         store.update(&next, record.revision).await.unwrap(),
+        Updated::Stored,
         "the stored record is no longer at revision {}",
         record.revision
     );

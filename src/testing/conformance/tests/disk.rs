@@ -16,7 +16,7 @@ use crate::{
         micros::{from_unix_micros, unix_micros},
     },
     store::{
-        ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor, Result,
+        ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor, Result, Updated,
         memory::MemoryStore,
     },
 };
@@ -123,10 +123,10 @@ impl KeyStore for Disk {
         Ok(inserted)
     }
 
-    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<bool> {
+    async fn update(&self, record: &KeyRecord, expected_revision: u64) -> Result<Updated> {
         let _writing = self.writing.lock().await;
         let updated = self.memory.update(record, expected_revision).await?;
-        if updated {
+        if updated == Updated::Stored {
             self.save(&record.id, Some(record)).await?;
         }
         Ok(updated)

@@ -1,11 +1,21 @@
 // Settings › API Keys: lists the organization's keys and creates, regenerates and revokes them
-// through /dashboard/api. Everything from the server goes into the page as text (textContent,
-// value, setAttribute), never as HTML.
+// through the management API beside the page. Everything from the server goes into the page as
+// text (textContent, value, setAttribute), never as HTML. Every visible string comes from the
+// server's text table (#page-data), so that the page can be translated.
 "use strict";
 
 (() => {
-  const API = "/dashboard/api/api-keys";
+  const pageData = JSON.parse(document.getElementById("page-data").textContent);
+  const API = pageData.api;
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+
+  /** The text of `key`, with each `{part}` replaced by `parts[part]`. */
+  function t(key, parts) {
+    const text = pageData.text[key];
+    if (typeof text !== "string") return key;
+    return text.replace(/\{(\w+)\}/g, (whole, part) =>
+      parts && part in parts ? String(parts[part]) : whole);
+  }
 
   const tableBody = document.getElementById("keys-body");
   const tableState = document.getElementById("keys-state");
@@ -15,8 +25,8 @@
   const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
   const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   const clockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
-  const permissionNames = { full_access: "Full access", read_only: "Read only" };
-  const windowNames = { 1: "second", 60: "minute", 3600: "hour", 86400: "day" };
+  const permissionNames = { full_access: t("permission.full_access"), read_only: t("permission.read_only") };
+  const windowNames = { 1: t("window.1"), 60: t("window.60"), 3600: t("window.3600"), 86400: t("window.86400") };
   const countFormat = new Intl.NumberFormat(undefined);
 
   /** An error answered by the server (or the network), with the message to show. */
@@ -42,8 +52,7 @@
     try {
       response = await fetch(API + path, init);
     } catch {
-      throw new ApiError(0, "network_error",
-        "The server could not be reached. Check that it is running, then try again.");
+      throw new ApiError(0, "network_error", t("error.network"));
     }
     let data = null;
     try {
@@ -54,21 +63,24 @@
     if (!response.ok) {
       const error = data && typeof data === "object" ? data.error : null;
       if (error && typeof error.message === "string") {
-        throw new ApiError(response.status, String(error.code), error.message, error.field);
+        // The page's own text for a known code (translated), the server's message otherwise.
+        const code = String(error.code);
+        const known = pageData.text["error." + code];
+        throw new ApiError(response.status, code, known || error.message, error.field);
       }
       throw new ApiError(response.status, "http_error",
-        `The server answered ${response.status} ${response.statusText}`.trim() + ".");
+        t("error.http", { status: `${response.status} ${response.statusText}`.trim() }));
     }
     if (data === null || typeof data !== "object") {
-      throw new ApiError(response.status, "invalid_response", "The server's answer was not JSON.");
+      throw new ApiError(response.status, "invalid_response", t("error.invalid_response"));
     }
     return data;
   }
 
   function showAlert(element, error) {
-    let message = error instanceof ApiError ? error.message : "Something went wrong: " + error;
+    let message = error instanceof ApiError ? error.message : t("error.unexpected", { error });
     if (error instanceof ApiError && error.status === 401) {
-      message += " (Reload the page after signing in.)";
+      message += " " + t("error.reload");
     }
     element.textContent = message;
     element.hidden = false;
@@ -117,17 +129,18 @@
 
   /** A key's rate limit as the table shows it: "600 / minute", or "None". */
   function rateLimitText(limit) {
-    if (limit === null || limit === undefined) return "None";
-    const per = windowNames[limit.per_seconds] || countFormat.format(limit.per_seconds) + " s";
-    return countFormat.format(limit.requests) + " / " + per;
+    if (limit === null || limit === undefined) return t("rate_limit.none");
+    const per = windowNames[limit.per_seconds] ||
+      t("rate_limit.seconds", { seconds: countFormat.format(limit.per_seconds) });
+    return t("rate_limit.value", { requests: countFormat.format(limit.requests), window: per });
   }
 
   function statusOf(key, now) {
-    if (key.revoked_at !== null && key.revoked_at !== undefined) return ["Revoked", "revoked"];
+    if (key.revoked_at !== null && key.revoked_at !== undefined) return [t("status.revoked"), "revoked"];
     if (key.expires_at !== null && key.expires_at !== undefined && key.expires_at <= now) {
-      return ["Expired", "expired"];
+      return [t("status.expired"), "expired"];
     }
-    return ["Active", "active"];
+    return [t("status.active"), "active"];
   }
 
   function cell(label, ...children) {
@@ -145,16 +158,17 @@
 
     const name = element("span", "key-name", key.name);
     name.id = nameId;
-    row.append(cell("Name", name));
+    row.append(cell(t("column.name"), name));
 
     const permission = element("span", "badge " + (key.permission === "full_access" ? "full" : "read"),
       permissionNames[key.permission] || String(key.permission));
-    row.append(cell("Permission", permission));
-    row.append(cell("Key", element("code", "display", key.display)));
-    row.append(cell("Created", timeCell(key.created_at, "—", false)));
-    row.append(cell("Last used", timeCell(key.last_used_at, "Never", true)));
-    row.append(cell("Expires", timeCell(key.expires_at, "Never", false)));
-    row.append(cell("Rate limit", element("span", "rate-limit", rateLimitText(key.rate_limit))));
+    row.append(cell(t("column.permission"), permission));
+    row.append(cell(t("column.key"), element("code", "display", key.display)));
+    row.append(cell(t("column.created"), timeCell(key.created_at, t("time.unknown"), false)));
+    row.append(cell(t("column.last_used"), timeCell(key.last_used_at, t("time.never"), true)));
+    row.append(cell(t("column.expires"), timeCell(key.expires_at, t("time.never"), false)));
+    row.append(cell(t("column.rate_limit"),
+      element("span", "rate-limit", rateLimitText(key.rate_limit))));
 
     // One element per cell: on phones each cell is a label and one value.
     const [statusText, statusClass] = statusOf(key, now);
@@ -163,19 +177,23 @@
     status.append(element("span", "status-" + statusClass, statusText));
     const graceUntil = key.previous_secret_valid_until;
     if (statusClass === "active" && graceUntil !== null && graceUntil !== undefined && graceUntil > now) {
-      status.append(element("span", "note", "Old secret works until " + formatTime(graceUntil)));
+      status.append(element("span", "note", t("status.grace", { time: formatTime(graceUntil) })));
     }
-    row.append(cell("Status", status));
+    row.append(cell(t("column.status"), status));
 
-    const actions = cell("Actions");
+    const actions = cell(t("column.actions"));
     actions.classList.add("row-actions");
     if (statusClass !== "revoked") {
-      const regenerate = element("button", "button small", "Regenerate");
+      const regenerate = element("button", "button small", t("row.regenerate"));
       regenerate.type = "button";
+      regenerate.dataset.action = "regenerate";
+      regenerate.dataset.key = key.id;
       regenerate.setAttribute("aria-describedby", nameId);
       regenerate.addEventListener("click", () => openRegenerate(key));
-      const revoke = element("button", "button small danger-outline", "Revoke");
+      const revoke = element("button", "button small danger-outline", t("row.revoke"));
       revoke.type = "button";
+      revoke.dataset.action = "revoke";
+      revoke.dataset.key = key.id;
       revoke.setAttribute("aria-describedby", nameId);
       revoke.addEventListener("click", () => openRevoke(key));
       actions.append(regenerate, revoke);
@@ -195,7 +213,7 @@
         if (cursor) query.set("cursor", cursor);
         const result = await api("GET", "?" + query.toString());
         if (!Array.isArray(result.data)) {
-          throw new ApiError(200, "invalid_response", "The server's list of keys was malformed.");
+          throw new ApiError(200, "invalid_response", t("error.malformed_list"));
         }
         keys.push(...result.data);
         cursor = result.next_cursor;
@@ -203,14 +221,14 @@
       }
     } catch (error) {
       showAlert(pageAlert, error);
-      if (tableState.dataset.loaded !== "true") tableState.textContent = "The API keys could not be loaded.";
+      if (tableState.dataset.loaded !== "true") tableState.textContent = t("table.failed");
       return;
     }
     clearAlert(pageAlert);
     const now = Date.now() / 1000;
     tableBody.replaceChildren(...keys.map((key) => renderRow(key, now)));
     tableState.dataset.loaded = "true";
-    tableState.textContent = keys.length === 0 ? "No API keys yet. Create one to get started." : "";
+    tableState.textContent = keys.length === 0 ? t("table.empty") : "";
     tableState.hidden = keys.length !== 0;
   }
 
@@ -226,18 +244,22 @@
     const copied = dialog.querySelector(".js-copied");
     const submitButton = form.querySelector('button[type="submit"]');
     let changed = false;
+    // What had the focus when the dialog opened: it gets it back when the dialog closes.
+    let opener = null;
 
     function close() {
       dialog.close();
     }
 
-    dialog.addEventListener("close", () => {
+    // Escape closes the dialog (the browser's own `cancel`), like Cancel and Done.
+    dialog.addEventListener("close", async () => {
       // The key is shown once: gone from the page when its dialog closes.
       if (keyField) keyField.value = "";
       if (changed) {
         changed = false;
-        loadKeys();
+        await loadKeys();
       }
+      restoreFocus(opener);
     });
     dialog.querySelector(".js-cancel").addEventListener("click", close);
 
@@ -275,7 +297,7 @@
       reveal.querySelector(".js-copy").addEventListener("click", async () => {
         try {
           await navigator.clipboard.writeText(keyField.value);
-          copied.textContent = "Copied to the clipboard.";
+          copied.textContent = t("reveal.copied");
         } catch {
           // No clipboard access (an insecure origin, or permission refused): select the key so
           // that the usual shortcut copies it.
@@ -288,8 +310,8 @@
             done = false;
           }
           copied.textContent = done
-            ? "Copied to the clipboard."
-            : "The key is selected: press Ctrl+C (⌘C on a Mac) to copy it.";
+            ? t("reveal.copied")
+            : t("reveal.selected");
         }
       });
       reveal.querySelector(".js-done").addEventListener("click", close);
@@ -306,10 +328,26 @@
         keyField.value = "";
         copied.textContent = "";
       }
+      opener = document.activeElement;
       dialog.showModal();
       const first = form.querySelector("input, select");
-      (first || submitButton).focus();
+      // A question without fields (revoke) starts on Cancel, the safe choice.
+      (first || form.querySelector(".js-cancel")).focus();
     };
+  }
+
+  /**
+   * Puts the focus back where it was before a dialog: on the same element, or, when the table
+   * was drawn again, on the same button of the same key; on "Create API key" when that key has
+   * no such button any more (revoked).
+   */
+  function restoreFocus(opener) {
+    let target = opener && opener.isConnected ? opener : null;
+    if (!target && opener && opener.dataset && opener.dataset.key) {
+      const selector = `button[data-action="${opener.dataset.action}"][data-key="${CSS.escape(opener.dataset.key)}"]`;
+      target = tableBody.querySelector(selector);
+    }
+    (target || document.getElementById("create-open")).focus();
   }
 
   /** The rate limit the Create form asks for, or null when Requests is empty. */
@@ -319,8 +357,7 @@
     if (requests.value.trim() === "" && !requests.validity.badInput) return null;
     const count = Number(requests.value);
     if (!Number.isInteger(count) || count < 1 || count > 1000000) {
-      throw new ApiError(400, "invalid_request",
-        "Requests must be a whole number from 1 to 1,000,000, or empty for no limit.", "rate_limit");
+      throw new ApiError(400, "invalid_request", t("create.rate_limit_invalid"), "rate_limit");
     }
     return { requests: count, per_seconds: Number(form.elements.rate_limit_per.value) };
   }
@@ -328,7 +365,7 @@
   const openCreate = setUpDialog(document.getElementById("create-dialog"), async (form) => {
     const name = form.elements.name.value.trim();
     if (name === "") {
-      throw new ApiError(400, "invalid_request", "Give the key a name.", "name");
+      throw new ApiError(400, "invalid_request", t("create.name_missing"), "name");
     }
     const expiresIn = form.elements.expires.value;
     const body = { name, permission: form.elements.permission.value };
@@ -336,7 +373,7 @@
     const rateLimit = rateLimitOf(form);
     if (rateLimit !== null) body.rate_limit = rateLimit;
     const created = await api("POST", "", body);
-    announce(`API key “${created.name}” created.`);
+    announce(t("create.done", { name: created.name }));
     return created;
   });
   document.getElementById("create-open").addEventListener("click", openCreate);
@@ -344,10 +381,16 @@
   // The key the regenerate or revoke dialog acts on.
   let target = null;
 
-  function fillTarget(dialog, key) {
+  /** Fills the dialog's question (`{name}` in bold, `{display}` as code) for `key`. */
+  function fillTarget(dialog, key, textKey) {
     target = key;
-    dialog.querySelector(".js-name").textContent = key.name;
-    dialog.querySelector(".js-display").textContent = key.display;
+    const question = dialog.querySelector(".js-question");
+    const parts = { name: element("strong", "js-name", key.name), display: element("code", "js-display", key.display) };
+    const nodes = t(textKey).split(/(\{name\}|\{display\})/).map((piece) => {
+      const part = piece.match(/^\{(name|display)\}$/);
+      return part ? parts[part[1]] : piece;
+    });
+    question.replaceChildren(...nodes);
   }
 
   const regenerateDialog = document.getElementById("regenerate-dialog");
@@ -355,22 +398,22 @@
     const grace = Number(form.elements.grace.value);
     const created = await api("POST", "/" + encodeURIComponent(target.id) + "/regenerate",
       { grace_period_seconds: grace });
-    announce(`API key “${created.name}” regenerated.`);
+    announce(t("regenerate.done", { name: created.name }));
     return created;
   });
   function openRegenerate(key) {
-    fillTarget(regenerateDialog, key);
+    fillTarget(regenerateDialog, key, "regenerate.question");
     openRegenerateDialog();
   }
 
   const revokeDialog = document.getElementById("revoke-dialog");
   const openRevokeDialog = setUpDialog(revokeDialog, async () => {
     const revoked = await api("DELETE", "/" + encodeURIComponent(target.id));
-    announce(`API key “${revoked.name}” revoked.`);
+    announce(t("revoke.done", { name: revoked.name }));
     return revoked;
   });
   function openRevoke(key) {
-    fillTarget(revokeDialog, key);
+    fillTarget(revokeDialog, key, "revoke.question");
     openRevokeDialog();
   }
 

@@ -1,4 +1,4 @@
-//! Browser sessions for the settings page: one-time sign-in tokens and the sessions they open.
+//! The demo's browser sessions: one-time sign-in tokens and the sessions they open.
 //!
 //! Everything lives in memory, so a restart signs everyone out. Tokens and session ids are kept
 //! only as SHA-256 digests: a lookup compares digests of what the browser sent, so its timing
@@ -14,7 +14,6 @@ use std::{
 use formbox_auth::OrganizationId;
 use rand::{TryRng, rngs::SysRng};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// How long a sign-in link printed at start can be opened.
 const SIGN_IN_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -42,38 +41,11 @@ struct Pending {
     expires: Instant,
 }
 
-/// A signed-in browser: the organization it acts for and the token its writes must carry.
-#[derive(Clone)]
-pub struct Session {
+/// A signed-in browser: the organization it acts for, until when.
+#[derive(Clone, Debug)]
+struct Session {
     organization: OrganizationId,
-    csrf_token: String,
     expires: Instant,
-}
-
-impl Session {
-    /// The organization whose keys this browser manages.
-    pub fn organization(&self) -> &OrganizationId {
-        &self.organization
-    }
-
-    /// The token every write must send in `x-csrf-token`; the page embeds it.
-    pub fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-
-    /// Whether `presented` is this session's CSRF token, compared in constant time.
-    pub fn csrf_token_matches(&self, presented: &[u8]) -> bool {
-        self.csrf_token.as_bytes().ct_eq(presented).into()
-    }
-}
-
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("organization", &self.organization)
-            .field("csrf_token", &"[REDACTED]")
-            .finish_non_exhaustive()
-    }
 }
 
 /// The operating system gave no random bytes.
@@ -104,9 +76,8 @@ impl Sessions {
     /// digest is kept). `Ok(None)` when the token is unknown, was used already or has expired:
     /// all three look alike to the browser.
     pub fn redeem(&self, token: &str) -> Result<Option<String>, RandomnessError> {
-        // Draw the secrets first, so that a failure leaves the token usable.
+        // Draw the secret first, so that a failure leaves the token usable.
         let id = random_secret()?;
-        let csrf_token = random_secret()?;
         let now = Instant::now();
         let mut state = self.lock();
         let Some(pending) = state.sign_ins.remove(&fingerprint(token)) else {
@@ -119,15 +90,14 @@ impl Sessions {
         state.sessions.retain(|_, session| session.expires > now);
         let session = Session {
             organization: pending.organization,
-            csrf_token,
             expires: now + SESSION_LIFETIME,
         };
         state.sessions.insert(fingerprint(&id), session);
         Ok(Some(id))
     }
 
-    /// The live session with this id, if any.
-    pub fn find(&self, id: &str) -> Option<Session> {
+    /// The organization of the live session with this id, if any.
+    pub fn find(&self, id: &str) -> Option<OrganizationId> {
         let key = fingerprint(id);
         let mut state = self.lock();
         let session = state.sessions.get(&key)?;
@@ -135,7 +105,7 @@ impl Sessions {
             state.sessions.remove(&key);
             return None;
         }
-        Some(session.clone())
+        Some(session.organization.clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The example binaries as their users run them:
+#   - `--help` on every example exits with 0 and lists each of its flags;
+#   - `keys ensure` gives an organization its first key in the server's own store, once;
+#   - the server's key cap (`--max-keys`) answers 409 too_many_api_keys;
+#   - the server closes a connection that sends half a request head, and an idle keep-alive
+#     one, after its header timeout (the default 10 s, and `--header-timeout`).
+#
+#   scripts/examples.sh        (ports $FORMBOX_EXAMPLES_PORT, default 3701, and the next two)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/.."
+port="${FORMBOX_EXAMPLES_PORT:-3701}"
+bin="${CARGO_TARGET_DIR:-target}/debug/examples"
+work="$(mktemp -d)"
+on_exit rm -rf "$work"
+
+cargo build -q --examples
+
+say "--help"
+# `help_lists EXAMPLE FLAG...`: EXAMPLE --help exits with 0 and names every FLAG.
+help_lists() {
+    local example=$1 flag
+    shift
+    "$bin/$example" --help >"$work/help" || fail "$example --help exited with $?"
+    for flag in "$@" help; do
+        grep -qE -- "^ *(-h, )?--$flag( |$)" "$work/help" \
+            || fail "$example --help does not list --$flag: $(cat "$work/help")"
+    done
+}
+help_lists server addr store limiter scanning-keys max-keys header-timeout idle-timeout
+help_lists hyper addr header-timeout idle-timeout
+help_lists grpc addr store rate-limit
+help_lists keys store org name permission expires-at rate-limit limit cursor all id grace
+for command in create ensure list update revoke regenerate revoke-leaked; do
+    grep -q "^$command" "$work/help" || fail "keys --help does not describe $command"
+done
+"$bin/server" --no-such-flag >/dev/null 2>&1 && fail "server took an unknown flag"
+
+say "keys ensure, in the server's store"
+store="sqlite:$work/keys.db"
+start_example "$work/server.log" "$bin/server" --addr "127.0.0.1:$port" --store "$store"
+"$bin/keys" --store "$store" ensure --org org_acme --name bootstrap --permission full_access \
+    >"$work/first" || fail "keys ensure exited with $?"
+id="$(sed -n 's/^created: //p' "$work/first")"
+key="$(sed -n 's/^key (shown once): //p' "$work/first")"
+[[ -n "$id" && "$key" == fbsk_"$id"_* ]] || fail "keys ensure created no key: $(cat "$work/first")"
+me="$(curl -s --max-time 10 -H "api-key: $key" "http://127.0.0.1:$port/v1/me")"
+grep -q '"organization":"org_acme"' <<<"$me" || fail "the ensured key does not work: $me"
+"$bin/keys" --store "$store" ensure --org org_acme --name " Bootstrap" --permission full_access \
+    >"$work/second" || fail "keys ensure of an existing key exited with $?"
+[[ "$(head -n 1 "$work/second")" == "exists: $id" ]] || fail "not the existing key: $(cat "$work/second")"
+grep -q '^key' "$work/second" && fail "an existing key was printed: $(cat "$work/second")"
+"$bin/keys" --store "$store" ensure --org org_acme --name bootstrap --permission read_only \
+    >/dev/null 2>&1 && fail "a read_only key took the full_access key's name"
+
+say "--max-keys"
+start_example "$work/capped.log" "$bin/server" --addr "127.0.0.1:$((port + 1))" --store memory \
+    --max-keys 3 --header-timeout 2
+full="$(printed_key "$work/capped.log" full_access)"
+# `create NAME`: the status of POST /v1/api-keys, the body in $work/body.
+create() {
+    curl -s -o "$work/body" -w '%{http_code}' --max-time 10 -X POST -H "api-key: $full" \
+        -d "{\"name\":\"$1\",\"permission\":\"read_only\"}" "http://127.0.0.1:$((port + 1))/v1/api-keys"
+}
+[[ "$(create third)" == 201 ]] || fail "the third key was refused: $(cat "$work/body")"
+[[ "$(create fourth)" == 409 ]] || fail "the fourth key was not refused: $(cat "$work/body")"
+grep -q '"code":"too_many_api_keys"' "$work/body" || fail "$(cat "$work/body")"
+
+say "timeouts (about 10 s)"
+# `closed_after PORT BYTES`: sends BYTES (a printf format) and prints the seconds until the
+# server closed the connection (at most 60).
+closed_after() {
+    local fd start
+    exec {fd}<>"/dev/tcp/127.0.0.1/$1"
+    start=$(date +%s.%N)
+    printf "$2" >&"$fd"
+    timeout 60 cat <&"$fd" >/dev/null || true
+    exec {fd}<&-
+    awk -v start="$start" -v end="$(date +%s.%N)" 'BEGIN { printf "%.2f", end - start }'
+}
+# `expect_close WHAT FILE LOW HIGH`: FILE's seconds are within LOW..HIGH.
+expect_close() {
+    local seconds
+    seconds="$(cat "$2")"
+    awk -v s="$seconds" -v low="$3" -v high="$4" 'BEGIN { exit !(s >= low && s <= high) }' \
+        || fail "$1: closed after $seconds s, not within $3..$4 s"
+    say "$1: closed after $seconds s"
+}
+clients=()
+closed_after "$port" 'GET /health HTTP/1.1\r\nHost: x\r\n' >"$work/partial" &
+clients+=($!)
+closed_after "$port" 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' >"$work/idle" &
+clients+=($!)
+closed_after "$((port + 1))" 'GET /health HTTP/1.1\r\nHost: x\r\n' >"$work/flag" &
+clients+=($!)
+wait "${clients[@]}"   # not the servers, which run until exit
+expect_close "half a request head (default header timeout, 10 s)" "$work/partial" 9.9 12
+expect_close "an idle keep-alive connection (default, 10 s)" "$work/idle" 9.9 12
+expect_close "half a request head (--header-timeout 2)" "$work/flag" 1.9 4
+say "ok"
