@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     permission::preset::Permission,
-    record::{KeyRecord, OrganizationId, name_key},
+    record::{OrganizationId, name_key},
 };
 
 /// What [`KeyManager::ensure_key`] found or made.
@@ -102,26 +102,17 @@ impl KeyManager {
         name: &str,
         permission: Permission,
     ) -> ManageResult<Option<KeyInfo>> {
-        let authenticator = self.authenticator();
-        let records = authenticator
-            .deadline()
-            .bound(
-                authenticator
-                    .store()
-                    .list_page(organization, None, usize::MAX),
-            )
-            .await?;
-        let now = authenticator.clock().now();
-        // Newest first: the last match is the oldest.
+        let deadline = self.authenticator().deadline();
+        let records = deadline.bound(self.all_records(organization)).await?;
+        let (now, key) = (self.now(), name_key(name));
+        // Newest first: the last match is the oldest. Names compare by name key, as the store
+        // compares them.
         let oldest = records.into_iter().rev().find(|record| {
-            record.permission == permission && !record.is_expired_at(now) && has_name(record, name)
+            record.revoked_at.is_none()
+                && !record.is_expired_at(now)
+                && record.permission == permission
+                && record.name_key() == key
         });
-        Ok(oldest.map(|record| KeyInfo::new(record, authenticator.format())))
+        Ok(oldest.map(|record| self.info(record)))
     }
-}
-
-/// Whether `record` is not revoked and has `name`, compared by name key as the store compares
-/// names.
-fn has_name(record: &KeyRecord, name: &str) -> bool {
-    record.revoked_at.is_none() && record.name_key() == name_key(name)
 }

@@ -501,12 +501,12 @@ impl KeyManager {
         }
     }
 
-    fn info(&self, record: KeyRecord) -> KeyInfo {
+    pub(super) fn info(&self, record: KeyRecord) -> KeyInfo {
         KeyInfo::new(record, self.authenticator.format())
     }
 
     /// Every key of `organization`, newest first: one page without end.
-    async fn all_records(
+    pub(super) async fn all_records(
         &self,
         organization: &OrganizationId,
     ) -> Result<Vec<KeyRecord>, StoreError> {
@@ -519,7 +519,7 @@ impl KeyManager {
 
     /// The time, to the microsecond: the precision every store keeps, so that what this manager
     /// returns is exactly what it stored.
-    fn now(&self) -> SystemTime {
+    pub(super) fn now(&self) -> SystemTime {
         whole_micros(self.authenticator.clock().now())
     }
 

@@ -14,7 +14,7 @@ use super::{
     ActiveKeyLimit, CachedLookup, Inserted, KeyStore, KeyUsage, ListCursor, Result, Updated,
 };
 use crate::key::{IdBuildHasher, KeyId};
-use crate::record::{KeyRecord, OrganizationId, name_key, whole_micros};
+use crate::record::{KeyRecord, OrganizationId, whole_micros};
 
 /// A store in process memory, for tests and single-process services. Clones share the same keys.
 ///
@@ -80,7 +80,7 @@ impl Records {
         }
         let key = record.name_key();
         !self.of(&record.organization).any(|other| {
-            other.id != record.id && other.revoked_at.is_none() && name_key(&other.name) == key
+            other.id != record.id && other.revoked_at.is_none() && other.name_key() == key
         })
     }
 

@@ -1,33 +1,15 @@
 //! `KeyManager::ensure_key`: an organization's first key, created once however often a service
 //! asks for it.
 
-use crate::common;
+use crate::common::Fixture;
 
 use std::time::Duration;
 
 use formbox_auth::lifecycle::{EnsuredKey, ManageError, NewKey};
-use formbox_auth::testing::{ManualClock, Method, TestStore};
-use formbox_auth::{KeyManager, MemoryStore, OrganizationId, Permission, clock::Clock};
-
-struct Fixture {
-    manager: KeyManager,
-    store: TestStore<MemoryStore>,
-    clock: ManualClock,
-    org: OrganizationId,
-}
+use formbox_auth::testing::Method;
+use formbox_auth::{OrganizationId, Permission, clock::Clock};
 
 impl Fixture {
-    fn new() -> Self {
-        let store = TestStore::new(MemoryStore::new());
-        let (manager, clock) = common::manager_with_clock(store.clone());
-        Self {
-            manager,
-            store,
-            clock,
-            org: OrganizationId::from("org_a"),
-        }
-    }
-
     async fn ensure(&self, name: &str, permission: Permission) -> Result<EnsuredKey, ManageError> {
         self.manager.ensure_key(&self.org, name, permission).await
     }

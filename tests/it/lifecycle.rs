@@ -1,6 +1,6 @@
 //! Key lifecycle through the manager and the real layer.
 
-use crate::common;
+use crate::common::{self, Fixture};
 
 use std::{
     sync::{Arc, Mutex},
@@ -16,7 +16,7 @@ use formbox_auth::{
     clock::Clock,
     events::KeyEvent,
     lifecycle::{LeakOutcome, ManageError},
-    testing::{self, Fault, ManualClock, TestStore},
+    testing::{self, Fault, TestStore},
 };
 use http::{Method, Request, Response, StatusCode};
 use tower::{Layer, ServiceExt};
@@ -29,25 +29,7 @@ fn usage_writes(store: &ObservedStore) -> usize {
     store.calls(testing::Method::RecordUsage)
 }
 
-struct Fixture {
-    manager: KeyManager,
-    store: ObservedStore,
-    clock: ManualClock,
-    org: OrganizationId,
-}
-
 impl Fixture {
-    fn new() -> Self {
-        let store = TestStore::new(MemoryStore::new());
-        let (manager, clock) = common::manager_with_clock(store.clone());
-        Self {
-            manager,
-            store,
-            clock,
-            org: OrganizationId::from("org_a"),
-        }
-    }
-
     async fn status(&self, method: Method, key: &str) -> Response<String> {
         let service =
             ApiKeyAuthLayer::new(self.manager.authenticator().clone()).layer(counting_service().0);

@@ -1,7 +1,7 @@
 //! Listing keys a page at a time through the manager: limits, cursors, and what the store is
 //! asked.
 
-use crate::common;
+use crate::common::Fixture;
 use std::time::Duration;
 
 use formbox_auth::lifecycle::NewKey;
@@ -9,28 +9,10 @@ use formbox_auth::{
     Authenticator, KeyId, KeyManager, MemoryStore, OrganizationId, Permission,
     lifecycle::{KeyPage, ManageError},
     store::{InvalidCursor, ListCursor, StoreError},
-    testing::{Fault, ManualClock, Method, TestStore},
+    testing::{Fault, Method, TestStore},
 };
 
-struct Fixture {
-    manager: KeyManager,
-    store: TestStore<MemoryStore>,
-    clock: ManualClock,
-    org: OrganizationId,
-}
-
 impl Fixture {
-    fn new() -> Self {
-        let store = TestStore::new(MemoryStore::new());
-        let (manager, clock) = common::manager_with_clock(store.clone());
-        Self {
-            manager,
-            store,
-            clock,
-            org: OrganizationId::from("org_a"),
-        }
-    }
-
     /// Seven keys of the organization, three of them created in the same microsecond, and a key
     /// of another organization among them; returns the ids in list order.
     async fn seven_keys(&self) -> Vec<KeyId> {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{
+    at_once::at_once,
     calls::{insert, list, record_usage, update},
     fixtures::{at, record, used},
     read_back::read_back,
@@ -17,19 +18,11 @@ const KEYS_PER_TASK: usize = 10;
 pub async fn many_tasks_insert_and_update_concurrently(store: impl StoreUnderTest) {
     const BEHAVIOUR: &str = "many_tasks_insert_and_update_concurrently";
     let store = Arc::new(store);
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|task| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move { write_keys_of_task(&*store, task).await })
-        })
-        .collect();
-    let mut expected = Vec::new();
-    for task in tasks {
-        let records = task
-            .await
-            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
-        expected.extend(records);
-    }
+    let writers = (0..TASKS).map(|task| {
+        let store = Arc::clone(&store);
+        async move { write_keys_of_task(&*store, task).await }
+    });
+    let expected: Vec<KeyRecord> = at_once(writers).await.into_iter().flatten().collect();
     let store = Arc::try_unwrap(store)
         .unwrap_or_else(|_| panic!("{BEHAVIOUR}: a task still holds the store"));
     let expected: Vec<&KeyRecord> = expected.iter().collect();

@@ -3,6 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use super::{
+    at_once::at_once,
     calls::{get, insert, insert_capped, inserted, list, update},
     compare::{assert_absent, assert_same_record, assert_same_records},
     fixtures::{at, digest, rate_limit, record},
@@ -173,26 +174,17 @@ pub async fn capped_insert_is_atomic_under_concurrent_writers(store: impl StoreU
     const WRITERS: usize = 32;
     const MAX: u32 = 5;
     let store = Arc::new(store.into_store());
-    let start = Arc::new(tokio::sync::Barrier::new(WRITERS));
     let limit = ActiveKeyLimit {
         max: MAX,
         at: at(1_750_000_000, 0),
     };
-    let tasks: Vec<_> = (0..WRITERS)
-        .map(|task| {
-            let (store, start) = (Arc::clone(&store), Arc::clone(&start));
-            let key = record("org_a", &format!("task {task}"), at(1_700_000_000, 0));
-            tokio::spawn(async move {
-                start.wait().await;
-                insert_capped(&store, &key, limit).await
-            })
-        })
-        .collect();
+    let inserts = (0..WRITERS).map(|task| {
+        let store = Arc::clone(&store);
+        let key = record("org_a", &format!("task {task}"), at(1_700_000_000, 0));
+        async move { insert_capped(&store, &key, limit).await }
+    });
     let mut stored = 0;
-    for task in tasks {
-        let inserted = task
-            .await
-            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+    for inserted in at_once(inserts).await {
         match inserted {
             Inserted::Stored => stored += 1,
             Inserted::LimitReached => {}

@@ -14,6 +14,7 @@
 //! Records use times in whole microseconds between 1969 and 2400: what every store must keep
 //! exactly.
 
+mod at_once;
 mod calls;
 mod compare;
 mod concurrency;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{
+    at_once::at_once,
     calls::{get, insert, insert_capped, inserted, list, update, updated},
     compare::{assert_absent, assert_same_records},
     fixtures::{at, record},
@@ -164,30 +165,23 @@ pub async fn concurrent_inserts_of_one_name_store_exactly_one(store: impl StoreU
         at: at(1_700_000_000, 0),
     };
     for (name, limit) in [("Deploy", None), ("Release", Some(room))] {
-        let start = Arc::new(tokio::sync::Barrier::new(WRITERS));
-        let tasks: Vec<_> = (0..WRITERS)
-            .map(|task| {
-                let (store, start) = (Arc::clone(&store), Arc::clone(&start));
-                let name = if task % 2 == 0 {
-                    name.to_owned()
-                } else {
-                    name.to_uppercase()
-                };
-                let key = record("org_a", &name, at(1_700_000_000, 0));
-                tokio::spawn(async move {
-                    start.wait().await;
-                    match limit {
-                        Some(limit) => insert_capped(&store, &key, limit).await,
-                        None => inserted(&store, &key).await,
-                    }
-                })
-            })
-            .collect();
+        let inserts = (0..WRITERS).map(|task| {
+            let store = Arc::clone(&store);
+            let name = if task % 2 == 0 {
+                name.to_owned()
+            } else {
+                name.to_uppercase()
+            };
+            let key = record("org_a", &name, at(1_700_000_000, 0));
+            async move {
+                match limit {
+                    Some(limit) => insert_capped(&store, &key, limit).await,
+                    None => inserted(&store, &key).await,
+                }
+            }
+        });
         let mut stored = 0;
-        for task in tasks {
-            let inserted = task
-                .await
-                .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+        for inserted in at_once(inserts).await {
             match inserted {
                 Inserted::Stored => stored += 1,
                 Inserted::NameTaken => {}
@@ -224,24 +218,14 @@ pub async fn concurrent_renames_into_one_name_store_exactly_one(store: impl Stor
         assert!(insert(&store, &key).await, "{BEHAVIOUR}: a first key");
         keys.push(key);
     }
-    let start = Arc::new(tokio::sync::Barrier::new(WRITERS));
-    let tasks: Vec<_> = keys
-        .into_iter()
-        .map(|key| {
-            let (store, start) = (Arc::clone(&store), Arc::clone(&start));
-            let mut renamed = key.next_revision();
-            renamed.name = "Shared".into();
-            tokio::spawn(async move {
-                start.wait().await;
-                updated(&store, &renamed, key.revision).await
-            })
-        })
-        .collect();
+    let renames = keys.into_iter().map(|key| {
+        let store = Arc::clone(&store);
+        let mut renamed = key.next_revision();
+        renamed.name = "Shared".into();
+        async move { updated(&store, &renamed, key.revision).await }
+    });
     let mut stored = 0;
-    for task in tasks {
-        let updated = task
-            .await
-            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+    for updated in at_once(renames).await {
         match updated {
             Updated::Stored => stored += 1,
             Updated::NameTaken => {}

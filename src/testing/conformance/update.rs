@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{
+    at_once::at_once,
     calls::{get, insert, list, record_usage, update, updated},
     compare::{assert_absent, assert_same_records},
     fixtures::{at, digest, ids, rate_limit, record, used},
@@ -123,23 +124,18 @@ pub async fn update_is_atomic_under_concurrent_writers(store: impl StoreUnderTes
     let counter = record("org_a", "0", at(1_700_000_000, 0));
     insert(&store, &counter).await;
     let counter = counter.id;
-    let tasks: Vec<_> = (0..WRITERS)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move {
-                let mut landed = 0;
-                while landed < INCREMENTS {
-                    if increment(&store, counter).await {
-                        landed += 1;
-                    }
+    let writers = (0..WRITERS).map(|_| {
+        let store = Arc::clone(&store);
+        async move {
+            let mut landed = 0;
+            while landed < INCREMENTS {
+                if increment(&store, counter).await {
+                    landed += 1;
                 }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await
-            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
-    }
+            }
+        }
+    });
+    at_once(writers).await;
     let stored = get(&store, &counter).await;
     let stored = stored.unwrap_or_else(|| panic!("the counter is missing"));
     let total = WRITERS * INCREMENTS;

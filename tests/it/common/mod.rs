@@ -172,3 +172,25 @@ pub fn manager_with_clock<S: KeyStore>(store: S) -> (KeyManager, ManualClock) {
     let authenticator = Authenticator::new(store).with_clock(clock.clone());
     (KeyManager::new(authenticator), clock)
 }
+
+/// A manager over a counting memory store with a manual clock, and the organization a test
+/// manages. Test modules add their own methods.
+pub struct Fixture {
+    pub manager: KeyManager,
+    pub store: formbox_auth::testing::TestStore<formbox_auth::MemoryStore>,
+    pub clock: ManualClock,
+    pub org: OrganizationId,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let store = formbox_auth::testing::TestStore::new(formbox_auth::MemoryStore::new());
+        let (manager, clock) = manager_with_clock(store.clone());
+        Self {
+            manager,
+            store,
+            clock,
+            org: OrganizationId::from("org_a"),
+        }
+    }
+}
