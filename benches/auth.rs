@@ -11,15 +11,21 @@
 //! Metrics: `request/valid` against `request/valid_metrics`, the same request through a layer
 //! with `AuthMetrics`, the Prometheus recorder installed
 //! (`cargo bench --bench auth -- 'request/valid'`).
+//!
+//! Scopes: `scopes/restricted` against `scopes/preset`, the same `GET /v1/forms` through one layer
+//! whose policy maps it to `forms:read`, with a restricted key holding five scopes and with a
+//! `read_only` key; `scopes/preset_no_rules` is the preset through a policy without rules
+//! (`cargo bench --bench auth -- 'scopes/'`).
 
 use std::{borrow::Cow, convert::Infallible, hint::black_box, time::SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use formbox_auth::{
-    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryStore, OrganizationId,
-    Permission, Rejection,
+    Access, ApiKeyAuthLayer, Authenticator, KeyFormat, KeyRecord, KeyStore, MemoryStore,
+    OrganizationId, Permission, PermissionPolicy, Rejection,
     key::PlaintextKey,
     metrics::AuthMetrics,
+    permission::Resources,
     rate_limit::{MemoryLimiter, RateLimit, RateLimits},
 };
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
@@ -347,6 +353,68 @@ fn hot_keys<S>(
     });
 }
 
+/// A preset key against a restricted one on a route that needs a scope: one layer whose policy
+/// maps `/v1/forms` to the `forms` resource (`GET` needs `forms:read`), a memory store with 1,000
+/// keys and the two, each hot. The `read_only` key passes by its level, the restricted key (five
+/// scopes, `forms:read` among them) by its bitset. `preset_no_rules` is the `read_only` key
+/// through a policy without rules, which skips the route match.
+fn scopes(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let resources =
+        Resources::new(["forms", "submissions", "webhooks", "members", "billing"]).unwrap();
+    let held = resources
+        .scopes([
+            "forms:read",
+            "submissions:write",
+            "webhooks:read",
+            "members:read",
+            "billing:read",
+        ])
+        .unwrap();
+    let (store, _) = store_with_hot_keys(&runtime, 0);
+    let issue = |access: Access| {
+        let key = KeyFormat::default().generate().unwrap();
+        let record = KeyRecord::new(
+            key.id(),
+            OrganizationId::from("org_scopes"),
+            format!("bench {access}"),
+            access,
+            key.digest(),
+            SystemTime::now(),
+        );
+        runtime.block_on(store.insert(&record, None)).unwrap();
+        key.expose_secret().to_owned()
+    };
+    let preset = issue(Access::ReadOnly);
+    let restricted = issue(Access::Restricted(held));
+    let handler = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let forms = resources.get("forms").unwrap();
+    let policy = PermissionPolicy::new().resource("/v1/forms/{*rest}", forms);
+    let scoped = ApiKeyAuthLayer::new(store.clone())
+        .with_policy(policy)
+        .layer(handler);
+    let unscoped = ApiKeyAuthLayer::new(store)
+        .with_policy(PermissionPolicy::new())
+        .layer(handler);
+    let mut group = c.benchmark_group("scopes");
+    for (name, service, key) in [
+        ("preset_no_rules", &unscoped, &preset),
+        ("preset", &scoped, &preset),
+        ("restricted", &scoped, &restricted),
+    ] {
+        // A refused key would measure the rejection instead.
+        assert_eq!(runtime.block_on(get_forms(service, key)), StatusCode::OK);
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| get_forms(service, key))
+        });
+    }
+    group.finish();
+}
+
 /// One in-process limiter check of a hot key (32 keys in turn, so that none is refused), and
 /// the clock read it contains.
 fn limiter(c: &mut Criterion) {
@@ -365,5 +433,7 @@ fn limiter(c: &mut Criterion) {
     c.bench_function("limiter/instant_now", |b| b.iter(std::time::Instant::now));
 }
 
-criterion_group!(benches, baseline, parse, peer, verify, request, limiter);
+criterion_group!(
+    benches, baseline, parse, peer, verify, request, scopes, limiter
+);
 criterion_main!(benches);

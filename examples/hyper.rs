@@ -69,7 +69,7 @@ async fn handle(request: Request<Incoming>) -> Result<Response<String>, Infallib
                 serde_json::json!({
                     "organization": context.organization().as_str(),
                     "key_id": context.key_id().to_string(),
-                    "permission": context.permission(),
+                    "permission": context.access().as_str(),
                 })
                 .to_string(),
             ),

@@ -1,10 +1,10 @@
 //! Operator command line for keys, in the same stores the example server uses.
 //!
 //! ```text
-//! cargo run --example keys -- [--store SPEC] create --org ORG --name NAME --permission full_access|read_only [--expires-at UNIX_SECONDS] [--rate-limit N/SECONDS]
-//! cargo run --example keys -- [--store SPEC] ensure --org ORG --name NAME --permission full_access|read_only
+//! cargo run --example keys -- [--store SPEC] create --org ORG --name NAME --permission full_access|read_only|restricted [--scope SCOPE]... [--expires-at UNIX_SECONDS] [--rate-limit N/SECONDS]
+//! cargo run --example keys -- [--store SPEC] ensure --org ORG --name NAME --permission full_access|read_only|restricted [--scope SCOPE]...
 //! cargo run --example keys -- [--store SPEC] list --org ORG [--limit N] [--cursor CURSOR] [--all]
-//! cargo run --example keys -- [--store SPEC] update --org ORG --id KEY_ID [--name NAME] [--expires-at UNIX_SECONDS|none] [--rate-limit N/SECONDS|none]
+//! cargo run --example keys -- [--store SPEC] update --org ORG --id KEY_ID [--name NAME] [--expires-at UNIX_SECONDS|none] [--rate-limit N/SECONDS|none] [--permission P [--scope SCOPE]...]
 //! cargo run --example keys -- [--store SPEC] revoke --org ORG --id KEY_ID
 //! cargo run --example keys -- [--store SPEC] regenerate --org ORG --id KEY_ID [--grace SECONDS]
 //! cargo run --example keys -- [--store SPEC] revoke-leaked KEY...
@@ -17,6 +17,11 @@
 //! unless the organization has an active one with that name and permission, and prints
 //! `created: KEY_ID` and the key, or `exists: KEY_ID` without it; both exit with 0.
 //!
+//! `--permission restricted` keys hold only their scopes, one `--scope` each: `forms:read`,
+//! `submissions:write` (writing includes reading), over the resources the example server
+//! declares (`support/resources.rs`: `forms`, `submissions`, `api_keys`). `list` shows them:
+//! `restricted(forms:read submissions:write)`.
+//!
 //! `--rate-limit 600/60` gives a key its own rate limit: at most 600 requests per 60 seconds.
 //! `update` changes what it is given in one write: `none` removes the expiry or the rate limit.
 //!
@@ -28,6 +33,8 @@
 mod args;
 #[path = "support/rate_limit.rs"]
 mod rate_limit;
+#[path = "support/resources.rs"]
+mod resources;
 #[path = "support/store.rs"]
 mod store;
 
@@ -38,8 +45,9 @@ use std::{
 
 use args::{Args, Flag};
 use formbox_auth::{
-    Authenticator, KeyManager, OrganizationId, Permission,
+    Access, Authenticator, KeyManager, OrganizationId, Permission,
     lifecycle::{EnsuredKey, KeyChanges, KeyInfo, KeyPage, LeakOutcome, NewKey},
+    permission::{Resources, Scopes},
     rate_limit::RateLimit,
     store::ListCursor,
 };
@@ -57,8 +65,14 @@ const ID: Flag = Flag::new("id", "KEY_ID", "the key's id (required)");
 const NAME: Flag = Flag::new("name", "NAME", "the key's name (required)");
 const PERMISSION: Flag = Flag::new(
     "permission",
-    "full_access|read_only",
-    "what the key may do (required)",
+    "full_access|read_only|restricted",
+    "what the key may do (required); restricted: only its --scope",
+);
+const SCOPE: Flag = Flag::new(
+    "scope",
+    "SCOPE",
+    "RESOURCE:read or RESOURCE:write over forms, submissions or api_keys, for a restricted \
+     key; repeat for more",
 );
 const RATE_LIMIT: Flag = Flag::new(
     "rate-limit",
@@ -76,14 +90,15 @@ const COMMANDS: &[Command] = &[
         name: "create",
         words: "",
         about: "creates a key and prints it, the only time it is shown",
-        flags: &[ORG, NAME, PERMISSION, EXPIRES_AT, RATE_LIMIT],
+        flags: &[ORG, NAME, PERMISSION, SCOPE, EXPIRES_AT, RATE_LIMIT],
     },
     Command {
         name: "ensure",
         words: "",
         about: "creates the key unless the organization has an active one with this name and \
-                permission: prints `created: KEY_ID` and the key, or `exists: KEY_ID`",
-        flags: &[ORG, NAME, PERMISSION],
+                permission (and scopes): prints `created: KEY_ID` and the key, or \
+                `exists: KEY_ID`",
+        flags: &[ORG, NAME, PERMISSION, SCOPE],
     },
     Command {
         name: "list",
@@ -99,13 +114,19 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "update",
         words: "",
-        about: "renames a key, changes its expiry and rate limit, in one write",
+        about: "renames a key, changes its expiry, rate limit and permission, in one write",
         flags: &[
             ORG,
             ID,
             Flag::new("name", "NAME", "the new name"),
             EXPIRES_AT,
             RATE_LIMIT,
+            Flag::new(
+                "permission",
+                "full_access|read_only|restricted",
+                "the new permission; restricted: only its --scope",
+            ),
+            SCOPE,
         ],
     },
     Command {
@@ -185,7 +206,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
     args.only(&known)
         .map_err(|error| format!("{error} (for {name})"))?;
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
-    let manager = KeyManager::new(Authenticator::new(store));
+    // The server's declaration: a key made here holds scopes the server's routes know.
+    let manager = KeyManager::new(Authenticator::new(store)).with_resources(resources::declare()?);
     match command.name {
         "create" => create(&manager, &args).await,
         "ensure" => ensure(&manager, &args).await,
@@ -198,10 +220,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
 }
 
 async fn create(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    let permission: Permission = args.require("permission")?.parse()?;
+    let access = access(args, manager.resources())?;
     let expires_at = args.get("expires-at").map(unix_seconds).transpose()?;
     let rate_limit = args.get("rate-limit").map(rate_limit).transpose()?;
-    let key = NewKey::new(args.require("name")?, permission)
+    let key = NewKey::new(args.require("name")?, access)
         .expires_at(expires_at)
         .rate_limit(rate_limit);
     let created = manager.create(&organization(args)?, key).await?;
@@ -210,11 +232,11 @@ async fn create(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
     Ok(())
 }
 
-/// The key, created unless an active one with the name and permission exists.
+/// The key, created unless an active one with the name and access exists.
 async fn ensure(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>> {
-    let permission: Permission = args.require("permission")?.parse()?;
+    let access = access(args, manager.resources())?;
     let ensured = manager
-        .ensure_key(&organization(args)?, args.require("name")?, permission)
+        .ensure_key(&organization(args)?, args.require("name")?, access)
         .await?;
     match &ensured {
         EnsuredKey::Created(created) => {
@@ -269,8 +291,11 @@ async fn update(manager: &KeyManager, args: &Args) -> Result<(), Box<dyn Error>>
     if let Some(text) = args.get("rate-limit") {
         changes = changes.rate_limit(unless_none(text, rate_limit)?);
     }
+    if args.get("permission").is_some() || !args.values("scope").is_empty() {
+        changes = changes.access(access(args, manager.resources())?);
+    }
     if changes.is_empty() {
-        return Err("update needs --name, --expires-at or --rate-limit".into());
+        return Err("update needs --name, --expires-at, --rate-limit or --permission".into());
     }
     let id = args.require("id")?.parse()?;
     let info = manager.update(&organization(args)?, id, changes).await?;
@@ -329,6 +354,42 @@ async fn revoke_leaked(manager: &KeyManager, keys: &[String]) -> Result<(), Box<
     Ok(())
 }
 
+/// What `--permission` and `--scope` say the key may do: a preset, or `restricted` to at least
+/// one scope, each over a resource of `resources`.
+fn access(args: &Args, resources: &Resources) -> Result<Access, String> {
+    let scopes = args.values("scope");
+    match args.require("permission")? {
+        "restricted" if scopes.is_empty() => Err(
+            "--permission restricted needs at least one --scope, such as --scope forms:read"
+                .to_owned(),
+        ),
+        "restricted" => restricted(scopes, resources).map(Access::Restricted),
+        // A preset already reaches every resource: a scope beside it would be ignored.
+        preset if !scopes.is_empty() => Err(format!(
+            "--scope is for --permission restricted, not {preset}"
+        )),
+        preset => preset.parse::<Permission>().map(Access::from).map_err(|_| {
+            format!("--permission {preset:?}: use full_access, read_only or restricted")
+        }),
+    }
+}
+
+/// Each of `texts` parsed over `resources`; an error names the `--scope` it is about.
+fn restricted(texts: &[String], resources: &Resources) -> Result<Scopes, String> {
+    texts
+        .iter()
+        .map(|text| {
+            resources.scope(text).map_err(|error| {
+                let declared: Vec<_> = resources.iter().map(|resource| resource.name()).collect();
+                format!(
+                    "--scope {text}: {error} (resources: {})",
+                    declared.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
 fn organization(args: &Args) -> Result<OrganizationId, String> {
     args.require("org").map(OrganizationId::from)
 }
@@ -358,7 +419,8 @@ fn unless_none<T>(
     }
 }
 
-/// One line per key: display form, permission, name, state, rate limit and last use.
+/// One line per key: display form, permission (with a restricted key's scopes), name, state,
+/// rate limit and last use.
 fn describe(info: &KeyInfo) -> String {
     let state = match (info.revoked_at, info.expires_at) {
         (Some(_), _) => "revoked".to_owned(),
@@ -371,9 +433,11 @@ fn describe(info: &KeyInfo) -> String {
         || "none".to_owned(),
         |limit| format!("{}/{}", limit.requests(), limit.per_seconds()),
     );
+    // Padded as text: `Access`'s `Display` writes its words without padding.
+    let access = info.access.to_string();
     format!(
-        "{}  {:<11}  {:?}  {state}  rate limit: {rate_limit}  last used: {last_used}",
-        info.display, info.permission, info.name
+        "{}  {access:<11}  {:?}  {state}  rate limit: {rate_limit}  last used: {last_used}",
+        info.display, info.name
     )
 }
 

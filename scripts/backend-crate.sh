@@ -57,7 +57,7 @@ use formbox_auth::store::{
     ActiveKeyLimit, Inserted, KeyUsage, ListCursor, PreviousSecret, Result, StoreError, Updated,
     async_trait,
 };
-use formbox_auth::{KeyId, KeyRecord, KeyStore, OrganizationId, Permission, key::KeyDigest};
+use formbox_auth::{KeyId, KeyRecord, KeyStore, OrganizationId, key::KeyDigest};
 use formbox_auth::rate_limit::RateLimit;
 use serde::{Deserialize, Serialize};
 
@@ -209,7 +209,8 @@ struct Line {
     id: KeyId,
     organization: OrganizationId,
     name: String,
-    permission: Permission,
+    /// `full_access`, `read_only` or `restricted(forms:read ...)`: `Access`'s text form.
+    access: String,
     digest: [u8; 32],
     previous: Option<([u8; 32], i64)>,
     created_at: i64,
@@ -226,7 +227,7 @@ fn to_line(record: &KeyRecord) -> String {
         id: record.id,
         organization: record.organization.clone(),
         name: record.name.clone(),
-        permission: record.permission,
+        access: record.access.to_string(),
         digest: *record.digest.as_bytes(),
         previous: previous
             .map(|previous| (*previous.digest.as_bytes(), to_disk(previous.valid_until))),
@@ -247,11 +248,15 @@ fn from_line(line: &str) -> Result<KeyRecord> {
     let line: Line = serde_json::from_str(line).map_err(malformed)?;
     let digest = KeyDigest::from_bytes(line.digest);
     let created_at = from_disk(line.created_at);
+    let access = line
+        .access
+        .parse::<formbox_auth::Access>()
+        .map_err(|error| StoreError::Decode(format!("`access`: {error}")))?;
     let mut record = KeyRecord::new(
         line.id,
         line.organization,
         line.name,
-        line.permission,
+        access,
         digest,
         created_at,
     );

@@ -8,7 +8,9 @@
 # Builds the example server, starts it with `--store memory` on a free port (or
 # $FORMBOX_BROWSER_PORT), reads its address, the sign-in link and the demo keys it prints, and
 # runs tests/browser/settings_page.py against the page at /settings/api-keys with the Python
-# environment of scripts/python-env.sh. The screenshot goes to --screenshot PATH, or
+# environment of scripts/python-env.sh. The flow creates a restricted key with `forms` at Read and
+# `submissions` at Write, and uses it: GET /v1/forms and /v1/submissions answer, POST /v1/forms and
+# GET /v1/api-keys are refused; it skips that while the server declares no resources. The screenshot goes to --screenshot PATH, or
 # $FORMBOX_SCREENSHOT, or target/browser/settings-api-keys.png, and axe-core's violations by state
 # to target/browser/axe.json, so that CI leaves the repository clean. Chromium comes from the
 # system packages (apt-get) when /usr/bin/chromium is missing ($FORMBOX_CHROMIUM picks another).
@@ -54,5 +56,8 @@ FORMBOX_SIGN_IN="$sign_in" FORMBOX_FULL_KEY="$full" FORMBOX_READ_ONLY_KEY="$read
     "$python_bin/python" tests/browser/settings_page.py \
     --base-url "$base" --page-url "$base/settings/api-keys" \
     --session-cookie formbox_session --sign-in-once --keyed-route /v1/forms \
+    --restricted-scopes forms:read,submissions:write \
+    --restricted-allows 'GET /v1/forms' --restricted-allows 'GET /v1/submissions' \
+    --restricted-refuses 'POST /v1/forms' --restricted-refuses 'GET /v1/api-keys' \
     --product Formbox --back-link Formbox \
     --chromium "$chromium" --screenshot "$screenshot" --axe-report target/browser/axe.json

@@ -4,7 +4,9 @@
 # (tests/browser/settings_page.py, with axe-core) against it. The app is its own: a toy sign-in
 # (`GET /login?user=alice` sets a random `toy_session` cookie of the organization `acme`), the page
 # mounted at /account/api-keys behind that sign-in (product "Acme", a link back to /), and `/things`
-# behind the API-key layer, with two keys made at start (full access, read only). The script
+# and `/gadgets` behind the API-key layer, each a resource restricted keys may be scoped over
+# (`things:read` to GET `/things`, `things:write` to POST), with two keys made at start (full
+# access, read only). The flow creates a restricted key on the page and uses it. The script
 # prints the lines a host writes to mount the page, marked `dashboard: begin` / `dashboard: end` in
 # the app, and fails if they are more than 30.
 #
@@ -57,7 +59,7 @@ use axum::{
 };
 use formbox_auth::{
     ApiKeyAuthLayer, AuthContext, KeyManager, MemoryStore, OrganizationId, Permission,
-    lifecycle::NewKey,
+    PermissionPolicy, lifecycle::NewKey, permission::Resources,
 };
 use rand::{TryRng, rngs::SysRng};
 
@@ -117,7 +119,8 @@ async fn login(
     ([(header::SET_COOKIE, cookie)], redirect).into_response()
 }
 
-/// Each organization's things, read with any key and added with a full-access one.
+/// Each organization's things (or gadgets), read with a key that may read them and added with one
+/// that may write them.
 type Things = Arc<Mutex<HashMap<OrganizationId, Vec<String>>>>;
 
 async fn list_things(State(things): State<Things>, context: AuthContext) -> String {
@@ -143,7 +146,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:0".into());
-    let manager = KeyManager::new(MemoryStore::new());
+    // What restricted keys may be scoped over: each resource is the route of its name.
+    let resources = Resources::new(["things", "gadgets"])?;
+    let mut policy = PermissionPolicy::new();
+    for resource in resources.iter() {
+        policy = policy.resource(&format!("/{resource}"), resource);
+    }
+    let manager = KeyManager::new(MemoryStore::new()).with_resources(resources);
     let acme = OrganizationId::from("acme");
     for (permission, name) in [
         (Permission::FullAccess, "Acme backend"),
@@ -154,10 +163,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let sessions = Sessions::default();
+    let gadgets = Router::new()
+        .route("/gadgets", get(list_things).post(add_thing))
+        .with_state(Things::default());
     let things = Router::new()
         .route("/things", get(list_things).post(add_thing))
         .with_state(Things::default())
-        .layer(ApiKeyAuthLayer::new(manager.authenticator().clone()));
+        .merge(gadgets)
+        .layer(ApiKeyAuthLayer::new(manager.authenticator().clone()).with_policy(policy));
     let app = Router::new()
         .route("/", get(|| async { Html("<h1>Acme</h1>") }))
         .route("/login", get(login))
@@ -208,6 +221,9 @@ FORMBOX_SIGN_IN="$sign_in" FORMBOX_FULL_KEY="$full" FORMBOX_READ_ONLY_KEY="$read
     "$python_bin/python" tests/browser/settings_page.py \
     --base-url "$base" --page-url "$base/account/api-keys" \
     --session-cookie toy_session --keyed-route /things \
+    --restricted-scopes things:read,gadgets:write \
+    --restricted-allows 'GET /things' --restricted-allows 'POST /gadgets' \
+    --restricted-refuses 'POST /things' \
     --product Acme --back-link "Back to Acme" \
     --chromium "$chromium" --screenshot target/browser/dashboard-crate.png \
     --axe-report target/browser/axe-dashboard-crate.json

@@ -2,6 +2,9 @@
 # The example binaries as their users run them:
 #   - `--help` on every example exits with 0 and lists each of its flags;
 #   - `keys ensure` gives an organization its first key in the server's own store, once;
+#   - `keys create --permission restricted --scope forms:read` makes a key the server lets read
+#     forms and refuses the rest with `403 insufficient_scope`, `keys update --scope` changes
+#     its scopes; an undeclared or malformed scope is refused by the command line;
 #   - the server's key cap (`--max-keys`) answers 409 too_many_api_keys;
 #   - the server closes a connection that sends half a request head, and an idle keep-alive
 #     one, after its header timeout (the default 10 s, and `--header-timeout`).
@@ -31,7 +34,7 @@ help_lists() {
 help_lists server addr store limiter scanning-keys max-keys header-timeout idle-timeout
 help_lists hyper addr header-timeout idle-timeout
 help_lists grpc addr store rate-limit
-help_lists keys store org name permission expires-at rate-limit limit cursor all id grace
+help_lists keys store org name permission scope expires-at rate-limit limit cursor all id grace
 for command in create ensure list update revoke regenerate revoke-leaked; do
     grep -q "^$command" "$work/help" || fail "keys --help does not describe $command"
 done
@@ -53,6 +56,48 @@ grep -q '"organization":"org_acme"' <<<"$me" || fail "the ensured key does not w
 grep -q '^key' "$work/second" && fail "an existing key was printed: $(cat "$work/second")"
 "$bin/keys" --store "$store" ensure --org org_acme --name bootstrap --permission read_only \
     >/dev/null 2>&1 && fail "a read_only key took the full_access key's name"
+
+say "keys create --permission restricted, in the server's store"
+"$bin/keys" --store "$store" create --org org_acme --name "forms reader" --permission restricted \
+    --scope forms:read >"$work/restricted" || fail "keys create --scope exited with $?"
+grep -q ' restricted(forms:read) ' "$work/restricted" || fail "not restricted: $(cat "$work/restricted")"
+reader="$(sed -n 's/^key (shown once): //p' "$work/restricted")"
+# `call METHOD PATH KEY`: the status of the request to the server, the body in $work/body.
+call() {
+    curl -s -o "$work/body" -w '%{http_code}' --max-time 10 -X "$1" -H "api-key: $3" \
+        -H 'content-type: application/json' -d '{"name":"Contact"}' "http://127.0.0.1:$port$2"
+}
+[[ "$(call GET /v1/forms "$reader")" == 200 ]] || fail "the forms:read key cannot read forms: $(cat "$work/body")"
+# `refused METHOD PATH SCOPE`: the forms:read key is refused, told it lacks SCOPE.
+refused() {
+    [[ "$(call "$1" "$2" "$reader")" == 403 ]] || fail "$1 $2 was not refused: $(cat "$work/body")"
+    grep -q "\"code\":\"insufficient_scope\".*\"required_scope\":\"$3\"" "$work/body" \
+        || fail "$1 $2 does not name $3: $(cat "$work/body")"
+}
+refused POST /v1/forms forms:write
+refused GET /v1/submissions submissions:read
+refused GET /v1/api-keys api_keys:write
+# The key's id is its second part: fbsk_<id>_<secret>.
+reader_id="$(cut -d_ -f2 <<<"$reader")"
+"$bin/keys" --store "$store" update --org org_acme --id "$reader_id" --permission restricted \
+    --scope forms:write --scope submissions:read >"$work/updated" \
+    || fail "keys update --scope exited with $?"
+grep -q ' restricted(forms:write submissions:read) ' "$work/updated" \
+    || fail "keys update did not change the scopes: $(cat "$work/updated")"
+# `refused_scope ERROR FLAG...`: keys create with FLAGs exits with 2 and says ERROR.
+refused_scope() {
+    local error=$1 status=0
+    shift
+    "$bin/keys" --store "$store" create --org org_acme --name refused "$@" \
+        >/dev/null 2>"$work/error" || status=$?
+    ((status == 2)) || fail "keys create $* exited with $status"
+    grep -qF -- "$error" "$work/error" || fail "keys create $*: $(cat "$work/error")"
+}
+refused_scope "--scope billing:read: \`billing\` is not a resource this service declares" \
+    --permission restricted --scope billing:read
+refused_scope "--scope forms: \`forms\` is not a scope" --permission restricted --scope forms
+refused_scope "needs at least one --scope" --permission restricted
+refused_scope "--scope is for --permission restricted" --permission read_only --scope forms:read
 
 say "--max-keys"
 start_example "$work/capped.log" "$bin/server" --addr "127.0.0.1:$((port + 1))" --store memory \

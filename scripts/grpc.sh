@@ -11,6 +11,9 @@
 #      full_access; with the full_access key it is OK; no key, a garbage key and a key with a
 #      typo are UNAUTHENTICATED; two api-key entries are INVALID_ARGUMENT; health is SERVING
 #      without a key;
+#   1b. keys that `cargo run --example keys` restricts in the same store: one holding forms:read
+#      lists forms and gets PERMISSION_DENIED naming forms:write for CreateForm; one holding only
+#      submissions:read gets PERMISSION_DENIED naming forms:read for ListForms;
 #   2. the read_only key, past its 5 calls, is RESOURCE_EXHAUSTED with a `retry-after` entry;
 #   3. with PostgreSQL stopped, a well-formed key the server has not cached is UNAVAILABLE
 #      within 5 s;
@@ -31,19 +34,33 @@ on_exit rm -rf "$work"
 bin="$(scripts/python-env.sh)"
 client() { "$bin/python" tests/grpc/client.py "$addr" "$@"; }
 
-say "building the gRPC example with PostgreSQL support"
-cargo build -q --example grpc --features postgres
+bin_dir="${CARGO_TARGET_DIR:-target}/debug/examples"
+
+say "building the gRPC and keys examples with PostgreSQL support"
+cargo build -q --example grpc --example keys --features postgres
 on_exit quietly scripts/postgres.sh stop
 eval "$(scripts/postgres.sh start)"
 
 say "starting the gRPC example on $addr, $limit calls a minute per key"
-start_example "$work/server.log" target/debug/examples/grpc \
+start_example "$work/server.log" "$bin_dir/grpc" \
     --addr "$addr" --store "postgres:$FORMBOX_TEST_POSTGRES_URL" --rate-limit "$limit/60"
 full="$(printed_key "$work/server.log" full_access)"
 read_only="$(printed_key "$work/server.log" read_only)"
 
 say "1. permissions and keys"
 client calls --full "$full" --read-only "$read_only" || fail "the calls"
+
+say "1b. restricted keys"
+# `restricted SCOPE`: prints a new key of the demo organization holding only SCOPE, made by the
+# command line in the server's store.
+restricted() {
+    "$bin_dir/keys" --store "postgres:$FORMBOX_TEST_POSTGRES_URL" create --org org_demo \
+        --name "$1 only" --permission restricted --scope "$1" >"$work/restricted" || return
+    sed -n 's/^key (shown once): //p' "$work/restricted"
+}
+forms_read="$(restricted forms:read)" || fail "keys create --scope forms:read exited with $?"
+submissions_read="$(restricted submissions:read)" || fail "keys create --scope submissions:read exited with $?"
+client scopes --forms-read "$forms_read" --submissions-read "$submissions_read" || fail "the scopes"
 
 say "2. the rate limit"
 # The read_only key spent 2 of its calls in step 1 (refused calls spend none): at most 3 more pass.

@@ -4,12 +4,12 @@ use std::{fmt, sync::Arc};
 
 use crate::{
     key::KeyId,
-    permission::Permission,
+    permission::{Access, Scope},
     record::{KeyRecord, OrganizationId, RateLimit},
 };
 
-/// The identity of an authenticated request: its organization, key, permission and the key's
-/// rate limit.
+/// The identity of an authenticated request: its organization, key, access and the key's rate
+/// limit.
 ///
 /// The layer puts it into the request's extensions; take the organization from here, never from
 /// the request. Cloning is cheap (a reference count).
@@ -47,9 +47,24 @@ impl AuthContext {
         &self.record.name
     }
 
-    /// What the key may do.
-    pub fn permission(&self) -> Permission {
-        self.record.permission
+    /// What the key may do: a preset, or scopes.
+    pub fn access(&self) -> &Access {
+        &self.record.access
+    }
+
+    /// Whether the key holds `scope`, for a check inside a handler: `full_access` holds every
+    /// scope, `read_only` every `:read` one, a restricted key its own.
+    ///
+    /// ```
+    /// use formbox_auth::{AuthContext, permission::Scope};
+    /// use axum::http::StatusCode;
+    ///
+    /// fn may_export(context: &AuthContext, export: Scope) -> Result<(), StatusCode> {
+    ///     context.holds(export).then_some(()).ok_or(StatusCode::FORBIDDEN)
+    /// }
+    /// ```
+    pub fn holds(&self, scope: Scope) -> bool {
+        self.record.access.holds(scope)
     }
 
     /// The key's own rate limit, if it has one.
@@ -64,7 +79,7 @@ impl fmt::Debug for AuthContext {
             .field("organization", self.organization())
             .field("key_id", &self.key_id())
             .field("key_name", &self.key_name())
-            .field("permission", &self.permission())
+            .field("access", self.access())
             .field("rate_limit", &self.rate_limit())
             .finish()
     }
@@ -73,13 +88,16 @@ impl fmt::Debug for AuthContext {
 #[cfg(feature = "serde")]
 impl serde::Serialize for AuthContext {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut state = serializer.serialize_struct("AuthContext", 5)?;
-        state.serialize_field("organization", self.organization())?;
-        state.serialize_field("key_id", &self.key_id())?;
-        state.serialize_field("key_name", self.key_name())?;
-        state.serialize_field("permission", &self.permission())?;
-        state.serialize_field("rate_limit", &self.rate_limit())?;
+        use serde::ser::SerializeMap;
+        let mut state = serializer.serialize_map(None)?;
+        state.serialize_entry("organization", self.organization())?;
+        state.serialize_entry("key_id", &self.key_id())?;
+        state.serialize_entry("key_name", self.key_name())?;
+        state.serialize_entry("permission", self.access().as_str())?;
+        if let Some(scopes) = self.access().scopes() {
+            state.serialize_entry("scopes", &scopes.texts())?;
+        }
+        state.serialize_entry("rate_limit", &self.rate_limit())?;
         state.end()
     }
 }
@@ -89,21 +107,60 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::key::KeyDigest;
+    use crate::{key::KeyDigest, permission::Permission};
 
     fn context(rate_limit: Option<RateLimit>) -> AuthContext {
+        with_access(Permission::ReadOnly.into(), rate_limit)
+    }
+
+    fn with_access(access: Access, rate_limit: Option<RateLimit>) -> AuthContext {
         let id = "0123456789ab".parse().unwrap();
         let digest = KeyDigest::from_bytes([7; 32]);
         let mut record = KeyRecord::new(
             id,
             "org_1".into(),
             "CI",
-            Permission::ReadOnly,
+            access,
             digest,
             SystemTime::UNIX_EPOCH,
         );
         record.rate_limit = rate_limit;
         AuthContext::new(Arc::new(record))
+    }
+
+    fn restricted() -> (AuthContext, crate::permission::Resources) {
+        let resources = crate::permission::Resources::new(["ctx_forms", "ctx_subs"]).unwrap();
+        let scopes = resources.scopes(["ctx_forms:write"]).unwrap();
+        (with_access(Access::Restricted(scopes), None), resources)
+    }
+
+    #[test]
+    fn a_handler_asks_the_context_whether_a_scope_is_held() {
+        let (context, resources) = restricted();
+        assert!(context.holds(resources.scope("ctx_forms:read").unwrap()));
+        assert!(context.holds(resources.scope("ctx_forms:write").unwrap()));
+        assert!(!context.holds(resources.scope("ctx_subs:read").unwrap()));
+        let reader = context_with_preset(Permission::ReadOnly);
+        assert!(reader.holds(resources.scope("ctx_subs:read").unwrap()));
+        assert!(!reader.holds(resources.scope("ctx_subs:write").unwrap()));
+        let debug = format!("{context:?}");
+        assert!(debug.contains("ctx_forms:write"), "{debug}");
+    }
+
+    fn context_with_preset(permission: Permission) -> AuthContext {
+        with_access(permission.into(), None)
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn a_restricted_context_serializes_its_scopes_and_a_preset_none() {
+        let (context, _) = restricted();
+        let json = serde_json::to_value(context).unwrap();
+        assert_eq!(json["permission"], "restricted");
+        assert_eq!(json["scopes"], serde_json::json!(["ctx_forms:write"]));
+        let preset = serde_json::to_value(context_with_preset(Permission::FullAccess)).unwrap();
+        assert_eq!(preset["permission"], "full_access");
+        assert!(preset.get("scopes").is_none());
     }
 
     #[test]

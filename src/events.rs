@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::{
     key::KeyId,
-    permission::Permission,
+    permission::Access,
     record::{OrganizationId, RateLimit},
 };
 
@@ -18,8 +18,8 @@ pub enum KeyEvent {
         organization: OrganizationId,
         /// Its id.
         key_id: KeyId,
-        /// Its permission.
-        permission: Permission,
+        /// What it may do.
+        access: Access,
     },
     /// A key got a new secret.
     Regenerated {
@@ -63,6 +63,15 @@ pub enum KeyEvent {
         key_id: KeyId,
         /// The new limit; `None`: the key has none of its own any more.
         rate_limit: Option<RateLimit>,
+    },
+    /// A key was given another access: another preset, or other scopes.
+    AccessChanged {
+        /// Its organization.
+        organization: OrganizationId,
+        /// Its id.
+        key_id: KeyId,
+        /// What it may do now.
+        access: Access,
     },
     /// GitHub's secret scanning reported a key of this service found in public, and the key
     /// was revoked ([`KeyManager::revoke_leaked`](crate::KeyManager::revoke_leaked)). Carries
@@ -124,9 +133,9 @@ impl EventSink for TracingEvents {
             KeyEvent::Created {
                 organization,
                 key_id,
-                permission,
+                access,
             } => {
-                tracing::info!(%organization, %key_id, %permission, "API key created");
+                tracing::info!(%organization, %key_id, %access, "API key created");
             }
             KeyEvent::Regenerated {
                 organization,
@@ -165,6 +174,13 @@ impl EventSink for TracingEvents {
             } => {
                 let rate_limit = rate_limit.as_ref().map(tracing::field::display);
                 tracing::info!(%organization, %key_id, rate_limit, "API key rate limit changed");
+            }
+            KeyEvent::AccessChanged {
+                organization,
+                key_id,
+                access,
+            } => {
+                tracing::info!(%organization, %key_id, %access, "API key access changed");
             }
             KeyEvent::LeakReported {
                 organization,

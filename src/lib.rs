@@ -2,20 +2,23 @@
 //!
 //! Keys look like `fbsk_<key id>_<secret><checksum>`: an identifiable prefix for secret scanners,
 //! a public id, 190 bits of secret and a CRC32 checksum that rejects typos before any store is
-//! asked. Each key belongs to one organization and is either **full access** or **read only**.
+//! asked. Each key belongs to one organization and is **full access**, **read only**, or
+//! **restricted** to scopes (`forms:read`, `submissions:write`) over resources the service
+//! declares.
 //! Stores keep only a SHA-256 digest, compared in constant time.
 //!
 //! The crate root holds what every service touches:
 //!
 //! - [`ApiKeyAuthLayer`] authenticates requests by their `api-key` header, enforces the
-//!   [`Permission`] a request needs (by method, or by route with a [`PermissionPolicy`]), hands
-//!   handlers an [`AuthContext`], and turns the rest away with a [`Rejection`].
+//!   [`Permission`] or scope a request needs (by method, or by route with a
+//!   [`PermissionPolicy`]), hands handlers an [`AuthContext`], and turns the rest away with a
+//!   [`Rejection`]. A key's [`Access`] is a preset or a set of scopes ([`permission`]).
 //! - [`KeyStore`] keeps [`KeyRecord`]s; [`MemoryStore`] is one, and [`store`] has the others.
 //! - [`Authenticator`] verifies a presented key with a [`KeyFormat`]: the rules live there, once.
 //! - [`KeyManager`] creates, lists, changes, revokes and regenerates an [`OrganizationId`]'s keys,
 //!   each named by its [`KeyId`].
 //!
-//! Everything else sits in a module named after what it holds: [`key`], [`store`],
+//! Everything else sits in a module named after what it holds: [`key`], [`permission`], [`store`],
 //! [`lifecycle`], [`middleware`], [`policy`], [`rate_limit`], [`grpc`], [`events`], [`clock`],
 //! and, behind their features, `management`, `dashboard`, `metrics`, `secret_scanning` and `testing`.
 //!
@@ -116,7 +119,7 @@ pub use context::AuthContext;
 pub use key::{format::KeyFormat, id::KeyId};
 pub use lifecycle::manager::KeyManager;
 pub use middleware::layer::ApiKeyAuthLayer;
-pub use permission::preset::Permission;
+pub use permission::{access::Access, preset::Permission};
 pub use policy::routes::PermissionPolicy;
 pub use record::{KeyRecord, OrganizationId};
 pub use rejection::Rejection;

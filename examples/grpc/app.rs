@@ -4,8 +4,9 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use formbox_auth::{
-    ApiKeyAuthLayer, AuthContext, OrganizationId, Permission,
+    ApiKeyAuthLayer, AuthContext, OrganizationId,
     grpc::{GrpcPolicy, GrpcRejection},
+    permission::Resource,
 };
 use tonic::{
     Request, Response, Status,
@@ -26,18 +27,27 @@ use proto::{
 /// The layer every call passes: gRPC statuses for rejections, permissions by method.
 pub type GrpcAuthLayer = ApiKeyAuthLayer<GrpcPolicy, GrpcRejection>;
 
-/// The full path of `ListForms`, the one method a `read_only` key may call.
+/// The full path of `ListForms`, the one method a `read_only` key may call: it needs
+/// `forms:read`.
 pub const LIST_FORMS: &str = "/formbox.v1.Forms/ListForms";
+
+/// The full path of `CreateForm`: it needs `forms:write`, which of the presets only
+/// `full_access` holds.
+pub const CREATE_FORM: &str = "/formbox.v1.Forms/CreateForm";
 
 /// Longest form name, in characters (as in the HTTP example).
 const MAX_NAME_CHARS: usize = 200;
 
-/// Makes `layer` speak gRPC: `ListForms` needs `read_only`, every other method `full_access`,
-/// the health service no key, and a rejection is a gRPC status rather than JSON.
-pub fn grpc_layer(layer: ApiKeyAuthLayer) -> GrpcAuthLayer {
-    // Only the read-only method is listed: a method added to the service later needs
+/// Makes `layer` speak gRPC: `ListForms` needs `forms:read`, `CreateForm` `forms:write` (with
+/// `forms` the resource the HTTP example's `/v1/forms` is), every other method `full_access`,
+/// the health service no key, and a rejection is a gRPC status rather than JSON. Preset keys
+/// pass as before scopes existed: `read_only` lists, `full_access` does everything.
+pub fn grpc_layer(layer: ApiKeyAuthLayer, forms: Resource) -> GrpcAuthLayer {
+    // Only the forms methods are listed: a method added to the service later needs
     // `full_access` until someone decides otherwise.
-    let policy = GrpcPolicy::new().method(LIST_FORMS, Permission::ReadOnly);
+    let policy = GrpcPolicy::new()
+        .method(LIST_FORMS, forms.read())
+        .method(CREATE_FORM, forms.write());
     layer.with_classifier(policy).with_rejection(GrpcRejection)
 }
 

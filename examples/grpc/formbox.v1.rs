@@ -120,7 +120,7 @@ pub mod forms_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// The organization's forms. Any key may list them (`read_only` is enough).
+        /// The organization's forms. Needs `forms:read` (a `read_only` key holds it).
         pub async fn list_forms(
             &mut self,
             request: impl tonic::IntoRequest<super::ListFormsRequest>,
@@ -135,7 +135,7 @@ pub mod forms_client {
                 .insert(GrpcMethod::new("formbox.v1.Forms", "ListForms"));
             self.inner.unary(req, path, codec).await
         }
-        /// Creates a form. Needs a `full_access` key.
+        /// Creates a form. Needs `forms:write` (a `full_access` key holds it).
         pub async fn create_form(
             &mut self,
             request: impl tonic::IntoRequest<super::CreateFormRequest>,
@@ -165,12 +165,12 @@ pub mod forms_server {
     /// Generated trait containing gRPC methods that should be implemented for use with FormsServer.
     #[async_trait]
     pub trait Forms: std::marker::Send + std::marker::Sync + 'static {
-        /// The organization's forms. Any key may list them (`read_only` is enough).
+        /// The organization's forms. Needs `forms:read` (a `read_only` key holds it).
         async fn list_forms(
             &self,
             request: tonic::Request<super::ListFormsRequest>,
         ) -> std::result::Result<tonic::Response<super::ListFormsResponse>, tonic::Status>;
-        /// Creates a form. Needs a `full_access` key.
+        /// Creates a form. Needs `forms:write` (a `full_access` key holds it).
         async fn create_form(
             &self,
             request: tonic::Request<super::CreateFormRequest>,

@@ -4,7 +4,10 @@
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
 //! `formbox.v1.Forms` (`proto/formbox/v1/forms.proto`) and the standard health service over
 //! gRPC until Ctrl-C or SIGTERM. Calls present their key in the `api-key` metadata entry:
-//! `ListForms` needs a `read_only` key, `CreateForm` a `full_access` one, and health checks none.
+//! `ListForms` needs `forms:read` (a `read_only` key holds it), `CreateForm` `forms:write` (a
+//! `full_access` key holds it), and health checks no key. A `restricted` key (the `keys`
+//! example's `--permission restricted --scope forms:read`) needs the scope itself; without it a
+//! call is `PERMISSION_DENIED`, naming the scope.
 //! With `--rate-limit 5/60`, every key may make 5 calls a minute.
 
 mod app;
@@ -14,6 +17,8 @@ mod args;
 mod demo;
 #[path = "../support/rate_limit.rs"]
 mod rate_limit;
+#[path = "../support/resources.rs"]
+mod resources;
 #[path = "../support/serving.rs"]
 mod serving;
 #[path = "../support/store.rs"]
@@ -56,7 +61,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map(rate_limit::parse_rate_limit)
         .transpose()?;
     let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
-    let manager = KeyManager::new(Authenticator::new(store));
+    // The HTTP example's declaration: the forms service is its `forms` resource, and a key the
+    // `keys` command line restricts to `forms:read` means the same here.
+    let resources = resources::declare()?;
+    let forms = resources::declared(&resources, resources::FORMS)?;
+    let manager = KeyManager::new(Authenticator::new(store)).with_resources(resources);
 
     for (permission, key) in demo::ensure_demo_keys(&manager).await? {
         println!("{permission} key: {key}");
@@ -74,7 +83,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let listener = TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
 
-    app::router(app::grpc_layer(layer))
+    app::router(app::grpc_layer(layer, forms))
         .await
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), serving::shutdown_signal())
         .await?;

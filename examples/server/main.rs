@@ -3,10 +3,10 @@
 //! [--idle-timeout SECS]`; `--help` lists them.
 //!
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
-//! `/health`, `/v1/me`, `/v1/forms`, the key management API under `/v1/api-keys`, its OpenAPI
-//! description at `/openapi.json`, and the Settings › API Keys page at `/settings/api-keys`
-//! (the crate's `Dashboard`), until Ctrl-C. It prints a one-time sign-in link for the page
-//! (`dashboard: ...`): the demo's stand-in for a real sign-in.
+//! `/health`, `/v1/me`, `/v1/forms`, `/v1/submissions`, the key management API under
+//! `/v1/api-keys`, its OpenAPI description at `/openapi.json`, and the Settings › API Keys page
+//! at `/settings/api-keys` (the crate's `Dashboard`), until Ctrl-C. It prints a one-time
+//! sign-in link for the page (`dashboard: ...`): the demo's stand-in for a real sign-in.
 //!
 //! `GET /metrics` answers the crate's metrics (requests by outcome and rejection code,
 //! verification latency, cache lookups, store errors, last-used writes) in Prometheus's text
@@ -18,6 +18,10 @@
 //! With `--scanning-keys FILE`, GitHub's secret scanning public keys saved in FILE (the JSON of
 //! `https://api.github.com/meta/public_keys/secret_scanning`), it also serves
 //! `POST /secret-scanning/github`, where GitHub reports leaked keys to be revoked.
+//!
+//! Besides the `full_access` and `read_only` presets, keys may be `restricted` to scopes over the
+//! resources `forms`, `submissions` and `api_keys` (`support/resources.rs`): each route needs
+//! `RESOURCE:read` to read and `RESOURCE:write` to write, and managing keys `api_keys:write`.
 //!
 //! An organization has at most [`app::MAX_KEYS_PER_ORGANIZATION`] active keys (`--max-keys`).
 //! Connections are served with a header-read and an idle timeout (`support/serving.rs`).
@@ -94,7 +98,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // when it is built.
     let prometheus = install_prometheus()?;
     let authenticator = Authenticator::new(store).with_metrics(AuthMetrics::new());
-    let manager = KeyManager::new(authenticator).with_max_keys_per_organization(max_keys);
+    let manager = KeyManager::new(authenticator)
+        .with_resources(app::resources::declare()?)
+        .with_max_keys_per_organization(max_keys);
     let limits = limiter::open_limiter(args.get("limiter").unwrap_or(limiter::DEFAULT_LIMITER))?;
     // Read before serving, so that a missing or malformed key list stops the server at once.
     let scanning_keys = args

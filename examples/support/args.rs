@@ -1,7 +1,8 @@
 //! A tiny `--flag value` parser, so the examples need no argument-parsing crate.
 //!
 //! Each example declares its flags once, as [`Flag`]s: the parser refuses any other flag, knows
-//! which take no value, and prints `--help` from the same list.
+//! which take no value, and prints `--help` from the same list. A flag given more than once keeps
+//! every value ([`Args::values`]); [`Args::get`] reads the last.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -62,7 +63,8 @@ const HELP_USAGE: &str = "-h, --help";
 /// Flags given as `--name value`, and the words that are not flags.
 #[derive(Debug, Default)]
 pub struct Args {
-    flags: HashMap<String, String>,
+    /// Every value of each flag given, in the order given.
+    flags: HashMap<String, Vec<String>>,
     pub words: Vec<String>,
 }
 
@@ -101,14 +103,19 @@ impl Args {
                 args.next()
                     .ok_or_else(|| format!("--{name} needs a value ({})", flag.value))?
             };
-            parsed.flags.insert(name.to_owned(), value);
+            parsed.flags.entry(name.to_owned()).or_default().push(value);
         }
         Ok(parsed)
     }
 
-    /// The value of `--name`.
+    /// The value of `--name`; the last one if it was given more than once.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.flags.get(name).map(String::as_str)
+        self.values(name).last().map(String::as_str)
+    }
+
+    /// Every value of `--name`, in the order given: for a flag that may be repeated.
+    pub fn values(&self, name: &str) -> &[String] {
+        self.flags.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `--name` was given.

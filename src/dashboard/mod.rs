@@ -79,7 +79,14 @@ pub struct Dashboard<A> {
 
 impl<A: DashboardAccess> Dashboard<A> {
     /// The page for `manager`'s keys, for the viewers `access` recognises.
+    ///
+    /// When `manager` declares resources ([`KeyManager::with_resources`]), the Create dialog
+    /// offers a third permission, *Restricted*, with a choice of none, read or write for each.
     pub fn new(manager: KeyManager, access: A) -> Self {
+        let settings = Settings {
+            resources: manager.resources().clone(),
+            ..Settings::default()
+        };
         Self {
             manager,
             gate: Gate {
@@ -87,7 +94,7 @@ impl<A: DashboardAccess> Dashboard<A> {
                 csrf: CsrfKey::random(),
                 allowed_origins: Arc::from([]),
             },
-            settings: Settings::default(),
+            settings,
         }
     }
 

@@ -69,6 +69,8 @@ pub(super) async fn page<A: DashboardAccess>(
             "page_data" => Cow::Borrowed(data.as_str()),
             "grace_options" => Cow::Owned(settings.grace_options()),
             "expiry_options" => Cow::Owned(settings.expiry_options()),
+            "restricted_choice" => Cow::Owned(settings.restricted_choice()),
+            "scope_table" => Cow::Owned(settings.scope_table()),
             other => return settings.fill(other, &base),
         })
     });
@@ -125,12 +127,12 @@ fn html_response(status: StatusCode, html: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dashboard::{template::placeholders, text::PageText};
+    use crate::dashboard::{settings::FRAGMENTS, template::placeholders, text::PageText};
 
     /// Every `{{t:key}}` of the templates is a key of the table, so no text goes missing.
     #[test]
     fn every_text_of_the_templates_is_in_the_table() {
-        for template in [PAGE_HTML, NOTICE_HTML] {
+        for template in [PAGE_HTML, NOTICE_HTML].into_iter().chain(FRAGMENTS) {
             for name in placeholders(template) {
                 if let Some(key) = name.strip_prefix("t:") {
                     assert!(PageText::english().get(key).is_some(), "no text `{key}`");

@@ -1,8 +1,24 @@
-//! What a host configures about the page: names, links, choices and texts.
+//! What a host configures about the page: names, links, choices, texts, and the resources keys
+//! may be restricted to.
 
 use std::{borrow::Cow, time::Duration};
 
-use super::{template::escape, text::PageText};
+use super::{
+    template::{escape, render},
+    text::PageText,
+};
+use crate::permission::{Resource, Resources};
+
+/// The `restricted` choice of the Create dialog's permission.
+const RESTRICTED_CHOICE_HTML: &str = include_str!("assets/restricted_choice.html");
+/// The table of resources that choice reveals, around its rows.
+const SCOPE_TABLE_HTML: &str = include_str!("assets/scope_table.html");
+/// One resource's row of that table.
+const SCOPE_ROW_HTML: &str = include_str!("assets/scope_row.html");
+
+/// The parts of the page only some hosts get, for the check that their texts are in the table.
+#[cfg(test)]
+pub(super) const FRAGMENTS: [&str; 3] = [RESTRICTED_CHOICE_HTML, SCOPE_TABLE_HTML, SCOPE_ROW_HTML];
 
 /// A choice of a `<select>`: seconds (`None`: never) and its label.
 pub(super) type Choice = (Option<u64>, Label);
@@ -25,6 +41,8 @@ pub(super) struct Settings {
     pub(super) text: PageText,
     pub(super) grace_periods: Vec<Choice>,
     pub(super) expiries: Vec<Choice>,
+    /// What restricted keys may be scoped over: the manager's declaration.
+    pub(super) resources: Resources,
 }
 
 impl Default for Settings {
@@ -49,6 +67,7 @@ impl Default for Settings {
                 (days(90), "expiry.90_days"),
                 (days(365), "expiry.1_year"),
             ]),
+            resources: Resources::none(),
         }
     }
 }
@@ -102,14 +121,20 @@ impl Settings {
         }
     }
 
-    /// The data the script reads: where the API is, and the texts.
+    /// The data the script reads: where the API is, the resources keys may be restricted to
+    /// (in the order declared), and the texts.
     pub(super) fn page_data(&self, base: &str) -> String {
         let text: serde_json::Map<String, serde_json::Value> = self
             .text
             .entries()
             .map(|(key, text)| (key.to_owned(), text.into()))
             .collect();
-        let data = serde_json::json!({ "api": format!("{base}/api/api-keys"), "text": text });
+        let resources: Vec<&str> = self.resources.iter().map(Resource::name).collect();
+        let data = serde_json::json!({
+            "api": format!("{base}/api/api-keys"),
+            "resources": resources,
+            "text": text,
+        });
         // Inside <script>, only `</script` could end the element: no `<` is left to start it.
         data.to_string().replace('<', "\\u003c")
     }
@@ -123,6 +148,45 @@ impl Settings {
     pub(super) fn expiry_options(&self) -> String {
         self.options(&self.expiries, |seconds| {
             seconds.map(|s| s.to_string()).unwrap_or_default()
+        })
+    }
+
+    /// The Create dialog's third permission, `restricted`, when there are resources to restrict
+    /// a key to; nothing otherwise, since such a key could reach nothing.
+    pub(super) fn restricted_choice(&self) -> String {
+        if self.resources.is_empty() {
+            return String::new();
+        }
+        self.fragment(RESTRICTED_CHOICE_HTML, |_| None)
+    }
+
+    /// The table the `restricted` choice reveals: a row per resource, in the order declared,
+    /// each a group of radios (none, read, write) named after the resource. Nothing when there
+    /// are no resources.
+    pub(super) fn scope_table(&self) -> String {
+        if self.resources.is_empty() {
+            return String::new();
+        }
+        let rows: String = self
+            .resources
+            .iter()
+            .map(|resource| {
+                let name = escape(resource.name());
+                self.fragment(SCOPE_ROW_HTML, |placeholder| {
+                    (placeholder == "resource").then(|| name.clone())
+                })
+            })
+            .collect();
+        self.fragment(SCOPE_TABLE_HTML, |placeholder| {
+            (placeholder == "scope_rows").then(|| rows.clone())
+        })
+    }
+
+    /// `template` with its texts and the placeholders `own` fills.
+    fn fragment(&self, template: &str, own: impl Fn(&str) -> Option<String>) -> String {
+        render(template, |name| match own(name) {
+            Some(value) => Some(Cow::Owned(value)),
+            None => self.fill(name, ""),
         })
     }
 
@@ -164,6 +228,70 @@ mod tests {
             parsed["text"]["row.revoke"],
             "</script><script>alert(1)</script>"
         );
+    }
+
+    fn declaring(names: &[&str]) -> Settings {
+        Settings {
+            resources: Resources::new(names).unwrap(),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn page_data_lists_the_resources_in_the_order_declared() {
+        let data = declaring(&["rs_page_b", "rs_page_a"]).page_data("/keys");
+        let parsed: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(
+            parsed["resources"],
+            serde_json::json!(["rs_page_b", "rs_page_a"])
+        );
+        let data = Settings::default().page_data("/keys");
+        let parsed: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(parsed["resources"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn without_resources_restricted_is_not_offered() {
+        let settings = Settings::default();
+        assert_eq!(settings.restricted_choice(), "");
+        assert_eq!(settings.scope_table(), "");
+    }
+
+    #[test]
+    fn the_scope_table_has_a_labelled_group_per_resource_at_none() {
+        let settings = declaring(&["rs_table_b", "rs_table_a"]);
+        let choice = settings.restricted_choice();
+        assert!(choice.contains(r#"value="restricted""#), "{choice}");
+        assert!(choice.contains(">Restricted</label>"), "{choice}");
+        let table = settings.scope_table();
+        assert!(!table.contains("{{"), "every placeholder filled: {table}");
+        assert!(table.contains(r#"name="scopes""#) && table.contains(" hidden>"));
+        let b = table.find(r#"data-resource="rs_table_b""#).unwrap();
+        let a = table.find(r#"data-resource="rs_table_a""#).unwrap();
+        assert!(b < a, "rows in the order declared");
+        for resource in ["rs_table_b", "rs_table_a"] {
+            let group = format!(r#"role="radiogroup" aria-labelledby="create-scope-{resource}""#);
+            assert!(table.contains(&group), "{resource}");
+            let name = format!(r#"id="create-scope-{resource}">{resource}</span>"#);
+            assert!(table.contains(&name), "{resource}");
+            for level in ["none", "read", "write"] {
+                let radio = format!(r#"name="scope:{resource}" value="{level}""#);
+                assert!(table.contains(&radio), "{resource} {level}");
+            }
+            let default = format!(r#"name="scope:{resource}" value="none" checked>"#);
+            assert!(table.contains(&default), "{resource} starts at None");
+        }
+        assert_eq!(table.matches(" checked>").count(), 2, "one choice per row");
+    }
+
+    #[test]
+    fn the_scope_table_is_worded_by_the_table() {
+        let text = PageText::english().set("scope.write", "Schreiben").unwrap();
+        let settings = Settings {
+            text,
+            ..declaring(&["rs_text"])
+        };
+        assert!(settings.scope_table().contains(">Schreiben</label>"));
     }
 
     #[test]

@@ -33,6 +33,7 @@ const ENGLISH: &[(&str, &str)] = &[
     ("column.rate_limit", "Rate limit"),
     ("column.status", "Status"),
     ("column.actions", "Actions"),
+    ("table.scopes", "Scopes"),
     ("create.open", "Create API key"),
     ("create.title", "Create API key"),
     ("create.name", "Name"),
@@ -51,6 +52,25 @@ const ENGLISH: &[(&str, &str)] = &[
     (
         "permission.read_only_hint",
         "Read all resources, change nothing. Recommended unless the app must write.",
+    ),
+    ("permission.restricted", "Restricted"),
+    (
+        "permission.restricted_hint",
+        "Only the resources you choose, each read only or read and write.",
+    ),
+    ("create.scopes", "Resources"),
+    (
+        "create.scopes_hint",
+        "What the key may do with each resource. Write includes Read; None keeps the key out.",
+    ),
+    ("scopes.resource", "Resource"),
+    ("scopes.level", "Access"),
+    ("scope.none", "None"),
+    ("scope.read", "Read"),
+    ("scope.write", "Write"),
+    (
+        "create.scopes_missing",
+        "Choose Read or Write for at least one resource.",
     ),
     ("create.expires", "Expires"),
     ("expiry.never", "Never"),

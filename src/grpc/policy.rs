@@ -53,10 +53,11 @@ impl GrpcPolicy {
         }
     }
 
-    /// Every method of `service` (`package.Service`) needs `permission`.
+    /// Every method of `service` (`package.Service`) needs `requirement`: a [`Permission`] or
+    /// a [`Scope`](crate::permission::Scope).
     #[must_use]
-    pub fn service(self, service: &str, permission: Permission) -> Self {
-        self.service_rule(service, Requirement::Key(permission))
+    pub fn service(self, service: &str, requirement: impl Into<Requirement>) -> Self {
+        self.service_rule(service, requirement.into())
     }
 
     /// Every method of `service` (`package.Service`) needs no key.
@@ -66,10 +67,25 @@ impl GrpcPolicy {
     }
 
     /// The method `/package.Service/Method` (the leading `/` may be left out) needs
-    /// `permission`.
+    /// `requirement`: a [`Permission`] or a [`Scope`](crate::permission::Scope). A restricted
+    /// key without the scope is refused with `PERMISSION_DENIED` naming it.
+    ///
+    /// ```
+    /// use formbox_auth::{grpc::GrpcPolicy, permission::Resources, policy::Requirement};
+    ///
+    /// let resources = Resources::new(["forms"])?;
+    /// let policy = GrpcPolicy::new()
+    ///     .method("/formbox.v1.Forms/CreateForm", resources.scope("forms:write")?)
+    ///     .service("formbox.v1.Forms", resources.scope("forms:read")?);
+    /// assert_eq!(
+    ///     policy.requirement_for("/formbox.v1.Forms/CreateForm"),
+    ///     Requirement::Scope(resources.scope("forms:write")?)
+    /// );
+    /// # Ok::<(), formbox_auth::permission::InvalidScope>(())
+    /// ```
     #[must_use]
-    pub fn method(self, method: &str, permission: Permission) -> Self {
-        self.method_rule(method, Requirement::Key(permission))
+    pub fn method(self, method: &str, requirement: impl Into<Requirement>) -> Self {
+        self.method_rule(method, requirement.into())
     }
 
     /// The method `/package.Service/Method` (the leading `/` may be left out) needs no key.

@@ -2,7 +2,10 @@
 
 use std::time::SystemTime;
 
-use crate::record::{KeyRecord, RateLimit, whole_micros};
+use crate::{
+    permission::Access,
+    record::{KeyRecord, RateLimit, whole_micros},
+};
 
 /// What [`KeyManager::update`](crate::KeyManager::update) changes about a key; what is left
 /// `None` stays as it is.
@@ -30,6 +33,8 @@ pub struct KeyChanges {
     pub expires_at: Option<Option<SystemTime>>,
     /// A new rate limit of the key's own: `Some(Some(limit))` sets it, `Some(None)` removes it.
     pub rate_limit: Option<Option<RateLimit>>,
+    /// A new access: another preset, or other scopes.
+    pub access: Option<Access>,
 }
 
 impl KeyChanges {
@@ -59,9 +64,20 @@ impl KeyChanges {
         self
     }
 
+    /// Gives the key another access: a preset [`Permission`](crate::Permission) or
+    /// [`Scopes`](crate::permission::Scopes).
+    #[must_use]
+    pub fn access(mut self, access: impl Into<Access>) -> Self {
+        self.access = Some(access.into());
+        self
+    }
+
     /// Whether nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.expires_at.is_none() && self.rate_limit.is_none()
+        self.name.is_none()
+            && self.expires_at.is_none()
+            && self.rate_limit.is_none()
+            && self.access.is_none()
     }
 }
 
@@ -71,12 +87,13 @@ pub(super) struct Applied {
     pub(super) renamed: bool,
     pub(super) expiry: bool,
     pub(super) rate_limit: bool,
+    pub(super) access: bool,
 }
 
 impl Applied {
     /// Whether anything changed, and so needs writing.
     pub(super) fn any(self) -> bool {
-        self.renamed || self.expiry || self.rate_limit
+        self.renamed || self.expiry || self.rate_limit || self.access
     }
 }
 
@@ -92,6 +109,7 @@ pub(super) fn apply(record: &mut KeyRecord, name: Option<&str>, changes: &KeyCha
         rate_limit: changes
             .rate_limit
             .is_some_and(|limit| record.rate_limit != limit),
+        access: changes.access.is_some_and(|access| record.access != access),
     };
     if let Some(name) = name.filter(|_| applied.renamed) {
         record.name = name.to_owned();
@@ -101,6 +119,9 @@ pub(super) fn apply(record: &mut KeyRecord, name: Option<&str>, changes: &KeyCha
     }
     if let Some(rate_limit) = changes.rate_limit.filter(|_| applied.rate_limit) {
         record.rate_limit = rate_limit;
+    }
+    if let Some(access) = changes.access.filter(|_| applied.access) {
+        record.access = access;
     }
     applied
 }

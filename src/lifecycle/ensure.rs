@@ -6,7 +6,7 @@ use super::{
     name::validate_name,
 };
 use crate::{
-    permission::preset::Permission,
+    permission::access::Access,
     record::{OrganizationId, name_key},
 };
 
@@ -32,17 +32,18 @@ impl EnsuredKey {
 }
 
 impl KeyManager {
-    /// Makes sure `organization` has an active key named `name` with `permission`, creating it
+    /// Makes sure `organization` has an active key named `name` with `access` (a preset
+    /// [`Permission`](crate::Permission) or [`Scopes`](crate::permission::Scopes)), creating it
     /// only if it has none: a service can call this at every start to issue an organization's
     /// first key against its own store, and print the key only the first time.
     ///
     /// - An active key (neither revoked nor expired) whose name matches (trimmed, ignoring case,
-    ///   as [`create`](Self::create) compares names) and whose permission is `permission`:
+    ///   as [`create`](Self::create) compares names) and whose access is `access`:
     ///   [`EnsuredKey::Existing`], without plaintext. Nothing is written.
     /// - Otherwise the key is created as by [`create`](Self::create), with no expiry:
     ///   [`EnsuredKey::Created`], with the plaintext. A revoked key gives its name up, so it is
     ///   replaced by a new key.
-    /// - A key that holds the name but is not that key (another permission; or expired and not
+    /// - A key that holds the name but is not that key (another access; or expired and not
     ///   revoked, which still holds its name) is never handed back nor changed:
     ///   [`ManageError::NameTaken`]. Revoke or rename it to ensure a new one.
     ///
@@ -72,21 +73,19 @@ impl KeyManager {
         &self,
         organization: &OrganizationId,
         name: &str,
-        permission: Permission,
+        access: impl Into<Access>,
     ) -> ManageResult<EnsuredKey> {
+        let access = access.into();
         let name = validate_name(name)?;
         let name = name.as_str();
-        if let Some(existing) = self.active_key(organization, name, permission).await? {
+        if let Some(existing) = self.active_key(organization, name, access).await? {
             return Ok(EnsuredKey::Existing(existing));
         }
-        match self
-            .create(organization, NewKey::new(name, permission))
-            .await
-        {
+        match self.create(organization, NewKey::new(name, access)).await {
             Ok(created) => Ok(EnsuredKey::Created(created)),
             // Another call may have created it since the read above.
             Err(ManageError::NameTaken) => self
-                .active_key(organization, name, permission)
+                .active_key(organization, name, access)
                 .await?
                 .map(EnsuredKey::Existing)
                 .ok_or(ManageError::NameTaken),
@@ -94,13 +93,13 @@ impl KeyManager {
         }
     }
 
-    /// The organization's oldest active key named `name` with `permission`: the one every
+    /// The organization's oldest active key named `name` with `access`: the one every
     /// caller settles on, should a store without a name check have let two in.
     async fn active_key(
         &self,
         organization: &OrganizationId,
         name: &str,
-        permission: Permission,
+        access: Access,
     ) -> ManageResult<Option<KeyInfo>> {
         let deadline = self.authenticator().deadline();
         let records = deadline.bound(self.all_records(organization)).await?;
@@ -110,7 +109,7 @@ impl KeyManager {
         let oldest = records.into_iter().rev().find(|record| {
             record.revoked_at.is_none()
                 && !record.is_expired_at(now)
-                && record.permission == permission
+                && record.access == access
                 && record.name_key() == key
         });
         Ok(oldest.map(|record| self.info(record)))

@@ -1,7 +1,11 @@
 //! Why a key operation failed.
 
 use super::KeyPage;
-use crate::{key::RandomnessError, store::StoreError};
+use crate::{
+    key::RandomnessError,
+    permission::{InvalidScope, Required},
+    store::StoreError,
+};
 
 /// Why a [`KeyManager`](crate::KeyManager) operation failed. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +21,25 @@ pub enum ManageError {
     /// [`KeyRecord::name_key`]: crate::KeyRecord::name_key
     #[error("another API key of the organization already has this name")]
     NameTaken,
+    /// The scopes are unusable: malformed, over a resource the manager's
+    /// [`Resources`](crate::permission::Resources) do not declare, or none at all.
+    #[error("invalid scopes: {0}")]
+    InvalidScope(#[from] InvalidScope),
+    /// The key this manager acts as ([`KeyManager::acting_as`](crate::KeyManager::acting_as))
+    /// lacks `required` for this: a key never gives, changes or takes over a key that may do
+    /// more than itself.
+    #[error("the API key making this change lacks `{required}`")]
+    InsufficientAccess {
+        /// What it would need.
+        required: Required,
+    },
+    /// The key this manager acts as tried to raise or remove its own rate limit, or to move or
+    /// remove its own expiry.
+    #[error("an API key cannot loosen its own rate limit or expiry")]
+    LoosensOwnLimits,
+    /// The key has expired, and expiry is final: its expiry cannot change.
+    #[error("the API key has expired; its expiry cannot change")]
+    Expired,
     /// A page limit outside `1..=KeyPage::MAX_LIMIT`.
     #[error("the page limit {limit} is not between 1 and {max}", max = KeyPage::MAX_LIMIT)]
     InvalidPageLimit {

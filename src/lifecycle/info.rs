@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use crate::{
     key::{KeyFormat, KeyId, PlaintextKey},
-    permission::Permission,
+    permission::Access,
     record::{KeyRecord, OrganizationId, RateLimit},
 };
 
@@ -23,8 +23,10 @@ pub struct KeyInfo {
     pub organization: OrganizationId,
     /// Its name.
     pub name: String,
-    /// What it may do.
-    pub permission: Permission,
+    /// What it may do: a preset, or scopes. As JSON, `permission` and, for a restricted key,
+    /// `scopes`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub access: Access,
     /// Its own rate limit, if it has one.
     pub rate_limit: Option<RateLimit>,
     /// When it was created.
@@ -51,7 +53,7 @@ impl KeyInfo {
             display: format.display(&record.id),
             organization: record.organization,
             name: record.name,
-            permission: record.permission,
+            access: record.access,
             rate_limit: record.rate_limit,
             created_at: record.created_at,
             last_used_at: record.last_used_at,
@@ -107,7 +109,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::key::KeyDigest;
+    use crate::{key::KeyDigest, permission::Permission};
 
     fn info(rate_limit: Option<RateLimit>) -> serde_json::Value {
         let id = "0123456789ab".parse().unwrap();
@@ -117,6 +119,22 @@ mod tests {
         let mut record = KeyRecord::new(id, "org".into(), "CI", permission, digest, created_at);
         record.rate_limit = rate_limit;
         serde_json::to_value(KeyInfo::new(record, &KeyFormat::default())).unwrap()
+    }
+
+    #[test]
+    fn the_access_serializes_as_permission_and_scopes_beside_the_other_fields() {
+        let resources = crate::permission::Resources::new(["info_forms"]).unwrap();
+        let id = "0123456789ab".parse().unwrap();
+        let scopes = resources.scopes(["info_forms:read"]).unwrap();
+        let digest = KeyDigest::from_bytes([7; 32]);
+        let record = KeyRecord::new(id, "org".into(), "CI", scopes, digest, UNIX_EPOCH);
+        let json = serde_json::to_value(KeyInfo::new(record, &KeyFormat::default())).unwrap();
+        assert_eq!(json["permission"], "restricted");
+        assert_eq!(json["scopes"], serde_json::json!(["info_forms:read"]));
+        assert_eq!(json["name"], "CI");
+        assert!(json.get("access").is_none(), "{json}");
+        assert_eq!(info(None)["permission"], "read_only");
+        assert!(info(None).get("scopes").is_none());
     }
 
     #[test]

@@ -4,13 +4,16 @@ use std::time::{Duration, SystemTime};
 
 use super::{
     CreatedKey, KeyChanges, KeyInfo, KeyPage, LeakOutcome, ManageError, ManageResult, NewKey,
+    bound::{Bound, check_declared},
     changes::{self, Applied},
     name::validate_name,
 };
 use crate::{
     authenticator::{Authenticator, deadline::Deadline},
+    context::AuthContext,
     events::KeyEvent,
     key::{KeyId, PlaintextKey},
+    permission::Resources,
     record::{KeyRecord, OrganizationId, PreviousSecret, whole_micros},
     secret::{SecretMatch, match_secret},
     store::{ActiveKeyLimit, Inserted, KeyStore, ListCursor, StoreError, Updated},
@@ -55,6 +58,9 @@ const WRITE_ATTEMPTS: usize = 8;
 pub struct KeyManager {
     authenticator: Authenticator,
     max_keys_per_organization: Option<usize>,
+    resources: Resources,
+    /// The key every change is made as, if any: see [`acting_as`](Self::acting_as).
+    bound: Option<Bound>,
 }
 
 impl KeyManager {
@@ -64,6 +70,79 @@ impl KeyManager {
         Self {
             authenticator: authenticator.into(),
             max_keys_per_organization: None,
+            resources: Resources::none(),
+            bound: None,
+        }
+    }
+
+    /// Lets restricted keys hold scopes over `resources`, the service's declaration; a key
+    /// with any other scope is refused ([`ManageError::InvalidScope`]). Without it, keys are
+    /// presets only.
+    ///
+    /// ```
+    /// use formbox_auth::{Access, KeyManager, MemoryStore, OrganizationId, lifecycle::NewKey, permission::Resources};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let resources = Resources::new(["forms", "submissions"])?;
+    /// let manager = KeyManager::new(MemoryStore::new()).with_resources(resources.clone());
+    /// let scopes = resources.scopes(["forms:read", "submissions:write"])?;
+    /// let created = manager.create(&OrganizationId::from("org_1"), NewKey::new("Zapier", scopes)).await?;
+    /// assert_eq!(created.info.access, Access::Restricted(scopes));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    /// The resources restricted keys' scopes may name.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// This manager, making every change as the key of `context`, as a management API does for
+    /// the key that called it: a key never grants more than it holds.
+    ///
+    /// - A new key, or a key's new access, may do only what the acting key may do
+    ///   ([`Access::lacks_to_grant`](crate::Access::lacks_to_grant)); only `full_access` gives
+    ///   a preset.
+    /// - Keys that may do more than the acting key cannot be changed, regenerated or revoked by
+    ///   it.
+    /// - The acting key cannot raise or remove its own rate limit, nor move or remove its own
+    ///   expiry ([`ManageError::LoosensOwnLimits`]).
+    ///
+    /// Refusals are [`ManageError::InsufficientAccess`], naming what the acting key lacks.
+    ///
+    /// ```
+    /// use formbox_auth::{KeyManager, MemoryStore, OrganizationId, Permission};
+    /// use formbox_auth::{lifecycle::{ManageError, NewKey}, permission::{Required, Resources}};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let resources = Resources::new(["forms", "api_keys"])?;
+    /// let manager = KeyManager::new(MemoryStore::new()).with_resources(resources.clone());
+    /// let org = OrganizationId::from("org_1");
+    /// let scopes = resources.scopes(["forms:write", "api_keys:write"])?;
+    /// let created = manager.create(&org, NewKey::new("forms admin", scopes)).await?;
+    /// let caller = manager.authenticator().authenticate(created.key.expose_secret()).await?;
+    ///
+    /// let as_caller = manager.acting_as(&caller);
+    /// let forms_read = resources.scopes(["forms:read"])?;
+    /// assert!(as_caller.create(&org, NewKey::new("reader", forms_read)).await.is_ok());
+    /// let escalation = as_caller.create(&org, NewKey::new("admin", Permission::FullAccess)).await;
+    /// assert!(matches!(
+    ///     escalation,
+    ///     Err(ManageError::InsufficientAccess { required: Required::Permission(Permission::FullAccess) })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn acting_as(&self, context: &AuthContext) -> Self {
+        Self {
+            bound: Some(Bound::new(context)),
+            ..self.clone()
         }
     }
 
@@ -115,6 +194,10 @@ impl KeyManager {
         if organization.as_str().is_empty() {
             return Err(ManageError::EmptyOrganization);
         }
+        check_declared(&self.resources, &key.access)?;
+        if let Some(bound) = &self.bound {
+            bound.may_grant(&key.access)?;
+        }
         let now = self.now();
         if key.expires_at.is_some_and(|expires_at| expires_at <= now) {
             return Err(ManageError::ExpiryInPast);
@@ -126,7 +209,7 @@ impl KeyManager {
                 plaintext.id(),
                 organization.clone(),
                 name.as_str(),
-                key.permission,
+                key.access,
                 plaintext.digest(),
                 now,
             );
@@ -138,7 +221,7 @@ impl KeyManager {
                     self.emit(KeyEvent::Created {
                         organization: organization.clone(),
                         key_id: plaintext.id(),
-                        permission: key.permission,
+                        access: key.access,
                     });
                     return Ok(self.created(plaintext, record));
                 }
@@ -222,6 +305,9 @@ impl KeyManager {
                 if record.revoked_at.is_some() {
                     return Ok(false);
                 }
+                if let Some(bound) = &self.bound {
+                    bound.may_act_on(record)?;
+                }
                 record.revoked_at = Some(now);
                 Ok(true)
             })
@@ -254,6 +340,9 @@ impl KeyManager {
                 if record.revoked_at.is_some() {
                     return Err(ManageError::Revoked);
                 }
+                if let Some(bound) = &self.bound {
+                    bound.may_act_on(record)?;
+                }
                 let valid_until = |grace| {
                     let end = grace_end(now, grace);
                     record.expires_at.map_or(end, |expiry| expiry.min(end))
@@ -276,19 +365,23 @@ impl KeyManager {
         Ok(self.created(key, record))
     }
 
-    /// Renames a key, sets or clears its expiry and sets or removes its rate limit in one write:
-    /// everything asked changes, or nothing.
+    /// Renames a key, sets or clears its expiry, sets or removes its rate limit and changes its
+    /// access in one write: everything asked changes, or nothing.
     ///
     /// - A new name is trimmed, composed and validated as by [`create`](Self::create), and must
     ///   not be another active key's ([`ManageError::NameTaken`]), decided atomically with the
     ///   write by the store, as there. A key may take its own name in another case.
-    /// - A new expiry must be in the future ([`ManageError::ExpiryInPast`]); clearing one always
-    ///   works. A grace period of the previous secret ends no later than the new expiry.
+    /// - A new expiry must be in the future ([`ManageError::ExpiryInPast`]); clearing one works
+    ///   unless the key has expired, which is final ([`ManageError::Expired`]). A grace period of
+    ///   the previous secret ends no later than the new expiry.
+    /// - New scopes must be declared, as by [`create`](Self::create).
     /// - A revoked key cannot change ([`ManageError::Revoked`]).
+    /// - Acting as a key ([`acting_as`](Self::acting_as)), its bounds hold.
     ///
     /// Changes that change nothing ([`KeyChanges::new`], or the values the key has) write
     /// nothing and report nothing; otherwise [`KeyEvent::Renamed`],
-    /// [`KeyEvent::ExpiryChanged`] and [`KeyEvent::RateLimitChanged`] report what changed.
+    /// [`KeyEvent::ExpiryChanged`], [`KeyEvent::RateLimitChanged`] and
+    /// [`KeyEvent::AccessChanged`] report what changed.
     pub async fn update(
         &self,
         organization: &OrganizationId,
@@ -296,10 +389,14 @@ impl KeyManager {
         changes: KeyChanges,
     ) -> ManageResult<KeyInfo> {
         let name = changes.name.as_deref().map(validate_name).transpose()?;
+        let now = self.now();
         if let Some(Some(expiry)) = changes.expires_at
-            && expiry <= self.now()
+            && expiry <= now
         {
             return Err(ManageError::ExpiryInPast);
+        }
+        if let Some(access) = &changes.access {
+            check_declared(&self.resources, access)?;
         }
         let deadline = self.authenticator.deadline();
         let mut applied = Applied::default();
@@ -307,6 +404,15 @@ impl KeyManager {
             .change(organization, id, deadline, |record| {
                 if record.revoked_at.is_some() {
                     return Err(ManageError::Revoked);
+                }
+                if let Some(bound) = &self.bound {
+                    bound.may_change(record, &changes)?;
+                }
+                let moves_expiry = changes
+                    .expires_at
+                    .is_some_and(|expiry| record.expires_at != expiry.map(whole_micros));
+                if moves_expiry && record.is_expired_at(now) {
+                    return Err(ManageError::Expired);
                 }
                 applied = changes::apply(record, name.as_deref(), &changes);
                 Ok(applied.any())
@@ -548,6 +654,13 @@ impl KeyManager {
                 organization: organization.clone(),
                 key_id: record.id,
                 rate_limit: record.rate_limit,
+            });
+        }
+        if applied.access {
+            self.emit(KeyEvent::AccessChanged {
+                organization: organization.clone(),
+                key_id: record.id,
+                access: record.access,
             });
         }
     }

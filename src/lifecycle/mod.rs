@@ -2,6 +2,7 @@
 //! regenerates, expires and rate-limits keys, and ensures an organization's first one; these are
 //! the values it takes and answers.
 
+mod bound;
 mod changes;
 mod ensure;
 mod error;

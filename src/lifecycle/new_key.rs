@@ -2,10 +2,11 @@
 
 use std::time::SystemTime;
 
-use crate::{permission::Permission, record::RateLimit};
+use crate::{permission::Access, record::RateLimit};
 
-/// A key to create with [`KeyManager::create`](crate::KeyManager::create): a name and a
-/// permission, and optionally an expiry and a rate limit of its own.
+/// A key to create with [`KeyManager::create`](crate::KeyManager::create): a name and its
+/// access (a [`Permission`](crate::Permission) preset or [`Scopes`](crate::permission::Scopes)),
+/// and optionally an expiry and a rate limit of its own.
 ///
 /// ```
 /// use formbox_auth::Permission;
@@ -23,7 +24,7 @@ pub struct NewKey {
     /// [`KeyManager::create`](crate::KeyManager::create).
     pub name: String,
     /// What it may do.
-    pub permission: Permission,
+    pub access: Access,
     /// When it stops working; `None`: never.
     pub expires_at: Option<SystemTime>,
     /// Its own rate limit; `None`: none.
@@ -34,11 +35,12 @@ impl NewKey {
     /// Longest key name, in characters.
     pub const MAX_NAME_CHARS: usize = 100;
 
-    /// A key with this name and permission, never expiring, without a rate limit.
-    pub fn new(name: impl Into<String>, permission: Permission) -> Self {
+    /// A key with this name and access (a preset [`Permission`](crate::Permission) or
+    /// [`Scopes`](crate::permission::Scopes)), never expiring, without a rate limit.
+    pub fn new(name: impl Into<String>, access: impl Into<Access>) -> Self {
         Self {
             name: name.into(),
-            permission,
+            access: access.into(),
             expires_at: None,
             rate_limit: None,
         }

@@ -9,8 +9,12 @@ use http::request::Parts;
 
 use super::ApiError;
 use crate::{
-    authenticator::Authenticator, context::AuthContext, permission::Permission,
-    record::OrganizationId, rejection::Rejection,
+    authenticator::Authenticator,
+    context::AuthContext,
+    lifecycle::manager::KeyManager,
+    permission::{Permission, Required, Resource},
+    record::OrganizationId,
+    rejection::Rejection,
 };
 
 /// Decides which organization a management request acts for.
@@ -18,7 +22,10 @@ use crate::{
 /// [`ApiKeyAccess`] is the default: the request's own API key, with `full_access`. A host with its
 /// own sign-in (sessions, OAuth) implements this trait to take the organization from its own
 /// credentials instead. Whatever it returns is the only organization the request can see: a key
-/// of any other organization answers `404`.
+/// of any other organization answers `404`. A request that authenticated with an API key (an
+/// [`AuthContext`] in its extensions, from this access or a layer in front) can then only grant
+/// what that key holds ([`KeyManager::acting_as`](crate::KeyManager::acting_as)); a person
+/// signed in some other way manages without that bound.
 ///
 /// ```
 /// use axum::response::IntoResponse;
@@ -53,8 +60,10 @@ pub trait ManagementAccess: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<OrganizationId, Self::Rejection>> + Send;
 }
 
-/// The default [`ManagementAccess`]: the request's API key (`api-key` header) must have
-/// `full_access`, and the organization is the key's.
+/// The default [`ManagementAccess`]: the request's API key (`api-key` header) must hold the
+/// scope `api_keys:write` ([`API_KEYS`]), which `full_access` holds, and the organization is the
+/// key's. What the key creates or changes is then bounded by its own access: see
+/// [`KeyManager::acting_as`](crate::KeyManager::acting_as).
 ///
 /// When [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer) already authenticated the request (the
 /// management routes nested inside a router it covers), the key is not checked again; otherwise
@@ -62,12 +71,25 @@ pub trait ManagementAccess: Clone + Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct ApiKeyAccess {
     authenticator: Authenticator,
+    /// `api_keys:write`, unless the process knows too many resources to name it: then only
+    /// `full_access` manages keys.
+    manage: Required,
 }
+
+/// The resource the management API's scopes are over: `api_keys:write` manages keys.
+pub const API_KEYS: &str = "api_keys";
 
 impl ApiKeyAccess {
     /// Checks keys with `authenticator`.
     pub fn new(authenticator: Authenticator) -> Self {
-        Self { authenticator }
+        let manage = Resource::intern(API_KEYS)
+            .map_or(Required::Permission(Permission::FullAccess), |resource| {
+                Required::Scope(resource.write())
+            });
+        Self {
+            authenticator,
+            manage,
+        }
     }
 }
 
@@ -82,22 +104,39 @@ impl ManagementAccess for ApiKeyAccess {
                     .await?
             }
         };
-        let required = Permission::FullAccess;
-        if !context.permission().allows(required) {
-            let rejection = Rejection::InsufficientPermissions { required };
+        if let Some(lacking) = context.access().lacks(self.manage) {
+            let rejection = Rejection::insufficient(lacking);
             self.authenticator.emit(&crate::events::KeyEvent::Rejected {
                 key_id: Some(context.key_id()),
                 code: rejection.code(),
             });
             return Err(rejection.into());
         }
-        Ok(context.organization().clone())
+        let organization = context.organization().clone();
+        // The handlers bound what the request may grant by the key that made it.
+        parts.extensions.insert(context);
+        Ok(organization)
     }
 }
 
-/// The organization a management request acts for, as [`ManagementAccess`] decided.
+/// The organization a management request acts for, as [`ManagementAccess`] decided, and the
+/// key that made the request, if one did.
 #[derive(Debug, Clone)]
-pub(crate) struct Acting(pub(crate) OrganizationId);
+pub(crate) struct Acting {
+    pub(crate) organization: OrganizationId,
+    caller: Option<AuthContext>,
+}
+
+impl Acting {
+    /// `manager`, bounded by the calling key when a key made the request: it never grants
+    /// more than it holds.
+    pub(crate) fn manager(&self, manager: &KeyManager) -> KeyManager {
+        match &self.caller {
+            Some(caller) => manager.acting_as(caller),
+            None => manager.clone(),
+        }
+    }
+}
 
 /// Middleware in front of every management route: asks `access`, then hands the organization to
 /// the handler, or answers with the refusal.
@@ -112,7 +151,13 @@ pub(crate) async fn decide<A: ManagementAccess>(
         Ok(organization) => organization,
         Err(rejection) => return rejection.into_response(),
     };
-    parts.extensions.insert(Acting(organization));
+    // A request that authenticated with a key (this crate's access, or a layer in front) is
+    // bounded by it, whatever access decided the organization.
+    let caller = parts.extensions.get::<AuthContext>().cloned();
+    parts.extensions.insert(Acting {
+        organization,
+        caller,
+    });
     next.run(Request::from_parts(parts, body)).await
 }
 

@@ -10,7 +10,11 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::{lifecycle::ManageError, permission::Permission, rejection::Rejection};
+use crate::{
+    lifecycle::ManageError,
+    permission::{Permission, Required, Scope},
+    rejection::Rejection,
+};
 
 /// An error answer in the shape of the layer's rejections:
 /// `{"error": {"code": "...", "message": "...", "field": "..."}}`, `field` naming the request
@@ -38,6 +42,7 @@ pub struct ApiError {
     message: Cow<'static, str>,
     field: Option<Cow<'static, str>>,
     required_permission: Option<Permission>,
+    required_scope: Option<Scope>,
 }
 
 impl ApiError {
@@ -53,6 +58,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             required_permission: None,
+            required_scope: None,
         }
     }
 
@@ -110,6 +116,16 @@ impl From<ManageError> for ApiError {
     fn from(error: ManageError) -> Self {
         let (status, code, field) = match &error {
             ManageError::NotFound => return Self::key_not_found(),
+            ManageError::InsufficientAccess { required } => {
+                return Self::insufficient(*required, error.to_string());
+            }
+            ManageError::InvalidScope(_) => {
+                (StatusCode::BAD_REQUEST, "invalid_request", Some("scopes"))
+            }
+            ManageError::LoosensOwnLimits => {
+                (StatusCode::FORBIDDEN, "cannot_loosen_own_limits", None)
+            }
+            ManageError::Expired => (StatusCode::CONFLICT, "api_key_expired", Some("expires_at")),
             ManageError::InvalidName(_) => {
                 (StatusCode::BAD_REQUEST, "invalid_request", Some("name"))
             }
@@ -144,13 +160,31 @@ impl From<ManageError> for ApiError {
     }
 }
 
-impl From<Rejection> for ApiError {
-    fn from(rejection: Rejection) -> Self {
-        let mut error = Self::new(rejection.status(), rejection.code(), rejection.message());
-        if let Rejection::InsufficientPermissions { required } = rejection {
-            error.required_permission = Some(required);
+impl ApiError {
+    /// `403`: the key lacks `required`, named in `required_permission` or `required_scope` as the
+    /// layer names it.
+    fn insufficient(required: Required, message: impl Into<Cow<'static, str>>) -> Self {
+        let rejection = Rejection::insufficient(required);
+        let mut error = Self::new(rejection.status(), rejection.code(), message);
+        match required {
+            Required::Permission(permission) => error.required_permission = Some(permission),
+            Required::Scope(scope) => error.required_scope = Some(scope),
         }
         error
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::InsufficientPermissions { required } => {
+                Self::insufficient(Required::Permission(required), rejection.message())
+            }
+            Rejection::InsufficientScope { required } => {
+                Self::insufficient(Required::Scope(required), rejection.message())
+            }
+            _ => Self::new(rejection.status(), rejection.code(), rejection.message()),
+        }
     }
 }
 
@@ -163,6 +197,7 @@ impl IntoResponse for ApiError {
                 message: self.message,
                 field: self.field,
                 required_permission: self.required_permission,
+                required_scope: self.required_scope.map(|scope| scope.to_string()),
             },
         };
         let mut response = (self.status, Json(body)).into_response();
@@ -225,4 +260,8 @@ pub(crate) struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<super::wire::PermissionSchema>, nullable = false)]
     required_permission: Option<Permission>,
+    /// The scope the request needs, for `insufficient_scope`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<super::wire::Scope>, nullable = false)]
+    required_scope: Option<String>,
 }

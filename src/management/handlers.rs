@@ -22,7 +22,7 @@ use super::{
 use crate::{
     key::KeyId,
     lifecycle::{KeyChanges, KeyPage, NewKey, manager::KeyManager},
-    permission::Permission,
+    permission::{Access, InvalidScope, Permission, Resources},
     record::RateLimit,
     store::ListCursor,
 };
@@ -59,7 +59,7 @@ pub(crate) struct ListQuery {
 )]
 pub(crate) async fn list_keys(
     State(manager): State<KeyManager>,
-    Acting(organization): Acting,
+    acting: Acting,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ApiKeyPage>, ApiError> {
     let Query(query) = query.map_err(|error| ApiError::invalid_request(None, error.body_text()))?;
@@ -78,8 +78,9 @@ pub(crate) async fn list_keys(
             ApiError::invalid_request(Some("cursor"), "`cursor` is not a cursor from this API")
         })?),
     };
-    let page = manager
-        .list_page(&organization, cursor.as_ref(), limit)
+    let page = acting
+        .manager(&manager)
+        .list_page(&acting.organization, cursor.as_ref(), limit)
         .await?;
     Ok(Json(page.into()))
 }
@@ -94,8 +95,13 @@ pub(crate) async fn list_keys(
     responses(
         (status = 201, description = "The new key, shown in full this once.", body = NewSecret),
         (status = 400, description = "`invalid_request`: the body is not JSON, or `name`, \
-            `permission`, `expires_at` or `rate_limit` is missing or invalid (`field` names \
-            which).", body = ApiError),
+            `permission`, `scopes`, `expires_at` or `rate_limit` is missing or invalid (`field` \
+            names which; `scopes` over a resource the service does not declare included).",
+            body = ApiError),
+        (status = 403, description = "The calling key may not grant this: \
+            `insufficient_permissions` (a preset needs `full_access`, named in \
+            `required_permission`) or `insufficient_scope` (a scope the key lacks, named in \
+            `required_scope`).", body = ApiError),
         (status = 409, description = "`api_key_name_taken`: another key of the organization \
             that is not revoked has this name. `too_many_api_keys`: the organization has as \
             many active keys as allowed.", body = ApiError),
@@ -106,19 +112,24 @@ pub(crate) async fn list_keys(
 )]
 pub(crate) async fn create_key(
     State(manager): State<KeyManager>,
-    Acting(organization): Acting,
+    acting: Acting,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<NewSecret>), ApiError> {
     let mut body = Object::parse(&read(body)?, false)?;
     let name: String = body.required("name")?;
-    let permission: Permission = body.required("permission")?;
+    let permission: String = body.required("permission")?;
+    let scopes = body.take::<Vec<String>>("scopes")?.flatten();
     let expires_at = body.take::<i64>("expires_at")?.flatten();
     let rate_limit = body.take::<ApiRateLimit>("rate_limit")?.flatten();
     body.finish()?;
-    let key = NewKey::new(name, permission)
+    let access = requested_access(manager.resources(), Some(&permission), scopes)?;
+    let key = NewKey::new(name, access)
         .expires_at(expires_at.map(expiry).transpose()?)
         .rate_limit(rate_limit.map(checked_rate_limit).transpose()?);
-    let created = manager.create(&organization, key).await?;
+    let created = acting
+        .manager(&manager)
+        .create(&acting.organization, key)
+        .await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -138,13 +149,20 @@ pub(crate) async fn create_key(
 )]
 pub(crate) async fn get_key(
     State(manager): State<KeyManager>,
-    Acting(organization): Acting,
+    acting: Acting,
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
-    Ok(Json(manager.get(&organization, key_id(&id)?).await?.into()))
+    Ok(Json(
+        acting
+            .manager(&manager)
+            .get(&acting.organization, key_id(&id)?)
+            .await?
+            .into(),
+    ))
 }
 
-/// Renames a key, changes its expiry or its rate limit, in one write.
+/// Renames a key, changes its expiry, its rate limit or its permission and scopes, in one
+/// write.
 #[utoipa::path(
     patch,
     path = "/api-keys/{id}",
@@ -155,11 +173,18 @@ pub(crate) async fn get_key(
     responses(
         (status = 200, description = "The key as changed.", body = ApiKey),
         (status = 400, description = "`invalid_request`: the body is not JSON, or `name`, \
-            `expires_at` or `rate_limit` is invalid (`field` names which).", body = ApiError),
+            `expires_at`, `rate_limit`, `permission` or `scopes` is invalid (`field` names \
+            which).", body = ApiError),
+        (status = 403, description = "`insufficient_permissions` or `insufficient_scope`: the \
+            calling key may not grant the new permission or scopes, or the key may do more than \
+            the calling key (`required_permission` or `required_scope` names what it lacks). \
+            `cannot_loosen_own_limits`: a key tried to raise or remove its own rate limit, or \
+            to move or remove its own expiry.", body = ApiError),
         (status = 404, description = "`api_key_not_found`: the organization has no key with \
             this id.", body = ApiError),
         (status = 409, description = "`api_key_name_taken`: another key of the organization \
             that is not revoked has this name. `api_key_revoked`: the key is revoked. \
+            `api_key_expired`: the key has expired, and its expiry cannot change. \
             `concurrent_change`: the key kept changing; try again.", body = ApiError),
         (status = 413, description = "`body_too_large`: the body is over 16 KiB.", body = ApiError),
     ),
@@ -167,16 +192,14 @@ pub(crate) async fn get_key(
 )]
 pub(crate) async fn update_key(
     State(manager): State<KeyManager>,
-    Acting(organization): Acting,
+    acting: Acting,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ApiKey>, ApiError> {
     let id = key_id(&id)?;
     let mut body = Object::parse(&read(body)?, false)?;
     let mut changes = KeyChanges::new();
-    if let Some(name) = body.take::<String>("name")? {
-        let name =
-            name.ok_or_else(|| ApiError::invalid_request(Some("name"), "`name` must not be null"))?;
+    if let Some(name) = not_null(body.take::<String>("name")?, "name")? {
         changes = changes.name(name);
     }
     if let Some(expires_at) = body.take::<i64>("expires_at")? {
@@ -185,9 +208,22 @@ pub(crate) async fn update_key(
     if let Some(rate_limit) = body.take::<ApiRateLimit>("rate_limit")? {
         changes = changes.rate_limit(rate_limit.map(checked_rate_limit).transpose()?);
     }
+    let permission = not_null(body.take::<String>("permission")?, "permission")?;
+    let scopes = not_null(body.take::<Vec<String>>("scopes")?, "scopes")?;
     body.finish()?;
+    if permission.is_some() || scopes.is_some() {
+        changes = changes.access(requested_access(
+            manager.resources(),
+            permission.as_deref(),
+            scopes,
+        )?);
+    }
     Ok(Json(
-        manager.update(&organization, id, changes).await?.into(),
+        acting
+            .manager(&manager)
+            .update(&acting.organization, id, changes)
+            .await?
+            .into(),
     ))
 }
 
@@ -217,7 +253,7 @@ pub(crate) async fn update_key(
 )]
 pub(crate) async fn regenerate_key(
     State(manager): State<KeyManager>,
-    Acting(organization): Acting,
+    acting: Acting,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<NewSecret>, ApiError> {
@@ -234,7 +270,10 @@ pub(crate) async fn regenerate_key(
     let grace = grace
         .filter(|&seconds| seconds > 0)
         .map(Duration::from_secs);
-    let created = manager.regenerate(&organization, id, grace).await?;
+    let created = acting
+        .manager(&manager)
+        .regenerate(&acting.organization, id, grace)
+        .await?;
     Ok(Json(created.into()))
 }
 
@@ -257,12 +296,70 @@ pub(crate) async fn regenerate_key(
 )]
 pub(crate) async fn revoke_key(
     State(manager): State<KeyManager>,
-    Acting(organization): Acting,
+    acting: Acting,
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     Ok(Json(
-        manager.revoke(&organization, key_id(&id)?).await?.into(),
+        acting
+            .manager(&manager)
+            .revoke(&acting.organization, key_id(&id)?)
+            .await?
+            .into(),
     ))
+}
+
+/// The access a body asks for: a preset `permission`, or `restricted` with `scopes` (which
+/// alone mean `restricted` too), each over a declared resource.
+fn requested_access(
+    resources: &Resources,
+    permission: Option<&str>,
+    scopes: Option<Vec<String>>,
+) -> Result<Access, ApiError> {
+    let scopes_error = |message: String| ApiError::invalid_request(Some("scopes"), message);
+    match (permission, scopes) {
+        (Some("restricted") | None, Some(scopes)) => {
+            if scopes.is_empty() {
+                return Err(scopes_error(InvalidScope::Empty.to_string()));
+            }
+            let scopes = resources
+                .scopes(&scopes)
+                .map_err(|error| scopes_error(format!("`scopes`: {error}")))?;
+            Ok(Access::Restricted(scopes))
+        }
+        (Some("restricted"), None) => Err(scopes_error(
+            "`\"permission\": \"restricted\"` needs `scopes`".into(),
+        )),
+        (Some(preset), scopes) => {
+            let preset: Permission = preset.parse().map_err(|_| {
+                ApiError::invalid_request(
+                    Some("permission"),
+                    "`permission` is `full_access`, `read_only` or `restricted`",
+                )
+            })?;
+            match scopes {
+                None => Ok(preset.into()),
+                Some(_) => Err(scopes_error(format!(
+                    "`scopes` go with `\"permission\": \"restricted\"`, not `{preset}`"
+                ))),
+            }
+        }
+        (None, None) => Err(ApiError::invalid_request(
+            Some("permission"),
+            "`permission` is missing",
+        )),
+    }
+}
+
+/// A field that may be absent but not `null`.
+fn not_null<T>(value: Option<Option<T>>, field: &'static str) -> Result<Option<T>, ApiError> {
+    match value {
+        Some(None) => Err(ApiError::invalid_request(
+            Some(field),
+            format!("`{field}` must not be null"),
+        )),
+        Some(Some(value)) => Ok(Some(value)),
+        None => Ok(None),
+    }
 }
 
 /// A malformed id names no key: `404`, like an unknown one.

@@ -14,7 +14,7 @@ use axum::{
     routing::{get, post},
 };
 
-pub use access::{ApiKeyAccess, ManagementAccess};
+pub use access::{API_KEYS, ApiKeyAccess, ManagementAccess};
 pub use error::ApiError;
 pub use openapi::KeySecurity;
 

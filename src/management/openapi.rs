@@ -13,7 +13,7 @@ use super::{error, handlers, wire};
 /// Documents authentication by API key in an OpenAPI description: adds the `api-key` header as an
 /// `apiKey` security scheme named [`KeySecurity::SCHEME`], and to every operation that has a security
 /// requirement, the answers the layer can give instead of the handler's (`400
-/// ambiguous_api_key`, `401`, `403 insufficient_permissions`, `429 rate_limited`,
+/// ambiguous_api_key`, `401`, `403 insufficient_permissions` or `insufficient_scope`, `429 rate_limited`,
 /// `503 key_store_unavailable`), with their codes.
 ///
 /// Use it on a service's own routes behind [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer):
@@ -56,8 +56,10 @@ const LAYER_ANSWERS: [(&str, &str); 5] = [
     ),
     (
         "403",
-        "`insufficient_permissions`: the key's permission is too low; `required_permission` \
-         names the one the request needs.",
+        "`insufficient_permissions`: the key's permission is too low, or a restricted key met \
+         a request that needs a preset; `required_permission` names the one the request needs. \
+         `insufficient_scope`: a restricted key lacks the scope the request needs, named in \
+         `required_scope`.",
     ),
     (
         "429",
@@ -78,7 +80,8 @@ impl Modify for KeySecurity {
             Self::SCHEME,
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "api-key",
-                "An API key, `fbsk_...`. Management operations need one with `full_access`.",
+                "An API key, `fbsk_...`. Management operations need one holding `api_keys:write`: \
+                 `full_access`, or a restricted key with that scope.",
             ))),
         );
         add_error_schemas(components);

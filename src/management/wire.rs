@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use crate::{
     lifecycle::{CreatedKey, KeyInfo, KeyPage},
-    permission::Permission,
     record::RateLimit,
 };
 
@@ -18,16 +17,25 @@ pub(crate) const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
 /// Longest grace period for the previous secret after a regeneration: 30 days.
 pub(crate) const MAX_GRACE_SECONDS: u64 = 30 * 24 * 60 * 60;
 
-/// A key's permission.
+/// A key's permission: one of the two presets, or `restricted` to its `scopes`.
 #[derive(ToSchema)]
 #[schema(as = Permission, rename_all = "snake_case")]
-#[allow(dead_code)] // only its schema is used: the values are `crate::Permission`.
+#[allow(dead_code)] // only its schema is used: the values are `crate::Access`.
 pub(crate) enum PermissionSchema {
-    /// Every method.
+    /// Every method, every scope.
     FullAccess,
-    /// `GET`, `HEAD` and `OPTIONS` only.
+    /// `GET`, `HEAD` and `OPTIONS` only; every `:read` scope.
     ReadOnly,
+    /// Only the scopes in `scopes`.
+    Restricted,
 }
+
+/// A scope: `RESOURCE:read` or `RESOURCE:write` (which includes reading) over a resource the
+/// service declares.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = "^[a-z][a-z0-9_]{0,31}:(read|write)$", example = "forms:read")]
+#[allow(dead_code)] // only its schema is used.
+pub(crate) struct Scope(String);
 
 /// An API key as its organization sees it: everything but the secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,7 +49,12 @@ pub(crate) struct ApiKey {
     /// Its name, unique among the organization's keys that are not revoked.
     pub(crate) name: String,
     #[schema(value_type = PermissionSchema)]
-    pub(crate) permission: Permission,
+    pub(crate) permission: &'static str,
+    /// A restricted key's scopes, each resource once at the higher level held, alphabetically;
+    /// absent for a preset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Scope>>, example = json!(["forms:write", "submissions:read"]))]
+    pub(crate) scopes: Option<Vec<String>>,
     /// Its own rate limit; `null`: none.
     #[schema(required = true)]
     pub(crate) rate_limit: Option<ApiRateLimit>,
@@ -63,7 +76,8 @@ impl From<KeyInfo> for ApiKey {
             id: info.id.to_string(),
             display: info.display,
             name: info.name,
-            permission: info.permission,
+            permission: info.access.as_str(),
+            scopes: info.access.scopes().map(|scopes| scopes.texts()),
             rate_limit: info.rate_limit.map(ApiRateLimit::from),
             created_at: unix_seconds(info.created_at),
             last_used_at: info.last_used_at.map(unix_seconds),
@@ -163,8 +177,11 @@ pub(crate) struct NewApiKey {
         example = "Zapier"
     )]
     name: String,
-    #[schema(value_type = PermissionSchema)]
-    permission: Permission,
+    permission: PermissionSchema,
+    /// With `"permission": "restricted"`, and only then: its scopes, at least one, each over a
+    /// resource the service declares.
+    #[schema(min_items = 1, example = json!(["forms:read", "submissions:write"]))]
+    scopes: Option<Vec<Scope>>,
     /// When the key stops working, in Unix seconds; in the future. `null` or absent: never.
     #[schema(minimum = 0, maximum = 253_402_300_799.0)]
     expires_at: Option<i64>,
@@ -188,6 +205,11 @@ pub(crate) struct ApiKeyChanges {
     expires_at: Option<i64>,
     /// A new rate limit of the key's own; `null` removes it.
     rate_limit: Option<ApiRateLimit>,
+    /// A new permission; with `restricted`, `scopes` too.
+    permission: Option<PermissionSchema>,
+    /// New scopes, with `"permission": "restricted"` only.
+    #[schema(min_items = 1)]
+    scopes: Option<Vec<Scope>>,
 }
 
 /// What `POST /api-keys/{id}/regenerate` reads. The body may be empty.

@@ -1,14 +1,9 @@
 //! The response for a rejected request: [`OnRejection`], closures, and the default
 //! [`JsonRejection`].
 
-use std::time::Duration;
-
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
-use crate::{
-    record::RateLimit,
-    rejection::{Rejection, grpc::trailers_only},
-};
+use crate::rejection::{Rejection, grpc::trailers_only};
 
 /// Turns a [`Rejection`] into a response. Replace it to match an application's own error format.
 ///
@@ -51,7 +46,8 @@ where
 /// instead (see [`GrpcRejection`](crate::grpc::GrpcRejection)), so one layer serves both.
 ///
 /// Any body built from both a `&'static str` and a `String` works: `String`, axum's `Body`,
-/// `http_body_util::Full<Bytes>`. Only the rate-limited body is a `String`.
+/// `http_body_util::Full<Bytes>`. Only the bodies that carry a value (the rate limit and the wait,
+/// or the scope a restricted key lacks) are `String`s.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonRejection;
 
@@ -71,7 +67,9 @@ impl<B: From<&'static str> + From<String>> OnRejection<B> for JsonRejection {
             );
         }
         let body = match rejection {
-            Rejection::RateLimited { limit, retry_after } => rate_limited_body(limit, retry_after),
+            Rejection::RateLimited { .. } | Rejection::InsufficientScope { .. } => {
+                built_body(rejection)
+            }
             _ => B::from(rejection.fixed_json()),
         };
         let mut response = Response::new(body);
@@ -85,16 +83,12 @@ impl<B: From<&'static str> + From<String>> OnRejection<B> for JsonRejection {
     }
 }
 
-/// The rate-limited body, built out of line, so that building a fixed body (the path of every
-/// invalid request) stays small enough to inline.
+/// A body that carries a value, built out of line, so that building a fixed body (the path of
+/// every invalid request) stays small enough to inline.
 #[cold]
 #[inline(never)]
-fn rate_limited_body<B: From<String>>(limit: RateLimit, retry_after: Duration) -> B {
-    B::from(
-        Rejection::RateLimited { limit, retry_after }
-            .json()
-            .into_owned(),
-    )
+fn built_body<B: From<String>>(rejection: Rejection) -> B {
+    B::from(rejection.json().into_owned())
 }
 
 #[cfg(test)]
@@ -119,6 +113,24 @@ mod tests {
         assert_eq!(
             status::<http_body_util::Full<axum::body::Bytes>>(),
             expected
+        );
+    }
+
+    #[test]
+    fn json_rejection_body_is_the_rejections_json_scope_included() {
+        let required = "response_forms:write".parse().unwrap();
+        let scope = Rejection::InsufficientScope { required };
+        for rejection in ALL.into_iter().chain([scope]) {
+            let response: Response<String> = JsonRejection.on_rejection(rejection);
+            assert_eq!(*response.body(), rejection.json(), "{rejection:?}");
+        }
+        let response: Response<String> = JsonRejection.on_rejection(scope);
+        assert!(
+            response
+                .body()
+                .ends_with(r#","required_scope":"response_forms:write"}}"#),
+            "{}",
+            response.body()
         );
     }
 

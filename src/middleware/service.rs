@@ -20,7 +20,7 @@ use crate::{
     authenticator::AuthError,
     context::AuthContext,
     key::KeyId,
-    permission::Permission,
+    permission::Required,
     policy::{ClassifyPermission, Requirement},
     rate_limit::Check,
     rejection::{Rejection, grpc::is_grpc},
@@ -71,8 +71,8 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
         let required = match shared.classifier.requirement(&request) {
-            Requirement::Key(permission) => permission,
             Requirement::Open => return self.call_open(request),
+            requirement => requirement.required(),
         };
         let parsed = presented(
             &shared.authenticator,
@@ -198,7 +198,7 @@ pub(crate) async fn authenticate_headers(
         });
     })?;
     let outcome = authenticator.verify(id, digest).await;
-    authorize(outcome, Permission::ReadOnly).inspect_err(|rejection| {
+    authorize(outcome, None).inspect_err(|rejection| {
         authenticator.emit(&crate::events::KeyEvent::Rejected {
             key_id: Some(id),
             code: rejection.code(),
@@ -219,14 +219,18 @@ fn presented(
     Ok((parsed.id(), parsed.digest()))
 }
 
-/// Turns a verification outcome and the request's needs into a context or a rejection.
+/// Turns a verification outcome and what the request needs (`None`: any valid key) into a
+/// context or a rejection.
+#[inline]
 fn authorize(
     outcome: Result<AuthContext, AuthError>,
-    required: Permission,
+    required: impl Into<Option<Required>>,
 ) -> Result<AuthContext, Rejection> {
     match outcome {
-        Ok(context) if context.permission().allows(required) => Ok(context),
-        Ok(_) => Err(Rejection::InsufficientPermissions { required }),
+        Ok(context) => match required.into().and_then(|r| context.access().lacks(r)) {
+            None => Ok(context),
+            Some(lacking) => Err(Rejection::insufficient(lacking)),
+        },
         Err(AuthError::InvalidKey) => Err(Rejection::InvalidKey),
         Err(AuthError::RevokedKey) => Err(Rejection::RevokedKey),
         Err(AuthError::ExpiredKey) => Err(Rejection::ExpiredKey),

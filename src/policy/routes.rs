@@ -4,7 +4,7 @@ use std::fmt;
 
 use http::{Method, Request};
 
-use crate::permission::Permission;
+use crate::permission::{Level, Permission, Required, Resource, Scope};
 
 /// Decides the permission a request needs before the layer lets it through.
 ///
@@ -41,18 +41,46 @@ pub enum Requirement {
     /// Nothing: the layer lets the request through without reading a key, and the inner
     /// service gets no [`AuthContext`](crate::AuthContext). For health checks and the like.
     Open,
-    /// A key with at least this permission.
+    /// Any valid key, restricted ones included: for routes about the key itself, such as
+    /// "who am I".
+    AnyKey,
+    /// A key with at least this preset. A restricted key never passes.
     Key(Permission),
+    /// A key holding this scope: a restricted key that has it, `full_access`, or `read_only`
+    /// for a `:read` scope.
+    Scope(Scope),
 }
 
 impl Requirement {
-    /// The permission a key needs for it; the lowest one for an open request, which a key
+    /// The preset a key needs for it; the lowest one for an open request, which a key
     /// presented anyway would need.
     pub const fn permission(self) -> Permission {
         match self {
-            Self::Open => Permission::ReadOnly,
+            Self::Open | Self::AnyKey => Permission::ReadOnly,
             Self::Key(permission) => permission,
+            Self::Scope(scope) => scope.level().preset(),
         }
+    }
+
+    /// What a key must hold; `None` for an open request and for any key.
+    pub const fn required(self) -> Option<Required> {
+        match self {
+            Self::Open | Self::AnyKey => None,
+            Self::Key(permission) => Some(Required::Permission(permission)),
+            Self::Scope(scope) => Some(Required::Scope(scope)),
+        }
+    }
+}
+
+impl From<Permission> for Requirement {
+    fn from(permission: Permission) -> Self {
+        Self::Key(permission)
+    }
+}
+
+impl From<Scope> for Requirement {
+    fn from(scope: Scope) -> Self {
+        Self::Scope(scope)
     }
 }
 
@@ -68,9 +96,11 @@ where
 /// The permission a request needs from its method, with per-route exceptions.
 ///
 /// By default `GET`, `HEAD` and `OPTIONS` need `read_only` and every other method `full_access`.
-/// [`route`](Self::route) overrides that for one method and path pattern, where a segment written
-/// `{name}` matches any one segment, and [`open_route`](Self::open_route) lets one through with no
-/// key at all.
+/// [`route`](Self::route) overrides that for one method and path pattern with a preset or a
+/// scope, [`resource`](Self::resource) makes every method of a path pattern need a scope over a
+/// resource, and [`open_route`](Self::open_route) lets one through with no key at all. In a
+/// pattern, a segment written `{name}` matches any one segment, and a last segment written
+/// `{*name}` any number of them, none included.
 ///
 /// ```
 /// use formbox_auth::{policy::ClassifyPermission, Permission, PermissionPolicy};
@@ -94,15 +124,26 @@ pub struct PermissionPolicy {
 
 #[derive(Clone)]
 struct RouteRule {
-    method: Method,
+    /// `None`: every method.
+    method: Option<Method>,
     segments: Vec<Segment>,
-    requirement: Requirement,
+    need: Need,
+}
+
+/// What a rule asks of the requests it matches.
+#[derive(Clone, Copy)]
+enum Need {
+    Fixed(Requirement),
+    /// Reading the resource for the safe methods, writing it for the others.
+    Resource(Resource),
 }
 
 #[derive(Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
     Any,
+    /// Any number of segments; only last.
+    Rest,
 }
 
 impl PermissionPolicy {
@@ -111,12 +152,48 @@ impl PermissionPolicy {
         Self::default()
     }
 
-    /// Requests with `method` whose path matches `pattern` need `permission`.
+    /// Requests with `method` whose path matches `pattern` need `requirement`: a
+    /// [`Permission`] or a [`Scope`].
     ///
     /// The first matching rule wins. A trailing `/` is ignored on both sides.
+    ///
+    /// ```
+    /// use formbox_auth::{policy::{ClassifyPermission, Requirement}, permission::Resources, PermissionPolicy};
+    /// use axum::http::{Method, Request};
+    ///
+    /// let resources = Resources::new(["forms"])?;
+    /// let export = resources.scope("forms:read")?;
+    /// let policy = PermissionPolicy::new().route(Method::POST, "/v1/forms/{id}/export", export);
+    /// let request = Request::post("/v1/forms/7/export").body(()).unwrap();
+    /// assert_eq!(policy.requirement(&request), Requirement::Scope(export));
+    /// # Ok::<(), formbox_auth::permission::InvalidScope>(())
+    /// ```
     #[must_use]
-    pub fn route(self, method: Method, pattern: &str, permission: Permission) -> Self {
-        self.rule(method, pattern, Requirement::Key(permission))
+    pub fn route(self, method: Method, pattern: &str, requirement: impl Into<Requirement>) -> Self {
+        self.rule(Some(method), pattern, Need::Fixed(requirement.into()))
+    }
+
+    /// Requests with any method whose path matches `pattern` need a scope over `resource`:
+    /// `RESOURCE:read` for `GET`, `HEAD` and `OPTIONS`, `RESOURCE:write` for the others. Preset
+    /// keys pass as before (`read_only` reads, `full_access` writes).
+    ///
+    /// ```
+    /// use formbox_auth::{policy::{ClassifyPermission, Requirement}, permission::Resources, PermissionPolicy};
+    /// use axum::http::{Method, Request};
+    ///
+    /// let resources = Resources::new(["forms"])?;
+    /// let forms = resources.get("forms").unwrap();
+    /// let policy = PermissionPolicy::new().resource("/v1/forms/{*rest}", forms);
+    ///
+    /// let list = Request::get("/v1/forms").body(()).unwrap();
+    /// assert_eq!(policy.requirement(&list), Requirement::Scope(forms.read()));
+    /// let create = Request::post("/v1/forms/7/fields").body(()).unwrap();
+    /// assert_eq!(policy.requirement(&create), Requirement::Scope(forms.write()));
+    /// # Ok::<(), formbox_auth::permission::InvalidScope>(())
+    /// ```
+    #[must_use]
+    pub fn resource(self, pattern: &str, resource: Resource) -> Self {
+        self.rule(None, pattern, Need::Resource(resource))
     }
 
     /// Requests with `method` whose path matches `pattern` need no key: the layer lets them
@@ -132,23 +209,27 @@ impl PermissionPolicy {
     /// ```
     #[must_use]
     pub fn open_route(self, method: Method, pattern: &str) -> Self {
-        self.rule(method, pattern, Requirement::Open)
+        self.rule(Some(method), pattern, Need::Fixed(Requirement::Open))
     }
 
-    fn rule(mut self, method: Method, pattern: &str, requirement: Requirement) -> Self {
-        let segments = split(pattern)
-            .map(|segment| {
-                if segment.starts_with('{') && segment.ends_with('}') {
-                    Segment::Any
-                } else {
-                    Segment::Literal(segment.to_owned())
-                }
-            })
+    fn rule(mut self, method: Option<Method>, pattern: &str, need: Need) -> Self {
+        let mut segments: Vec<Segment> = split(pattern)
+            .map(
+                |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) if name.starts_with('*') => Segment::Rest,
+                    Some(_) => Segment::Any,
+                    None => Segment::Literal(segment.to_owned()),
+                },
+            )
             .collect();
+        // A rest segment anywhere but last would match what the segments after it name.
+        if let Some(rest) = segments.iter().position(|s| *s == Segment::Rest) {
+            segments.truncate(rest + 1);
+        }
         self.routes.push(RouteRule {
             method,
             segments,
-            requirement,
+            need,
         });
         self
     }
@@ -162,10 +243,15 @@ impl PermissionPolicy {
     pub fn requirement_for(&self, method: &Method, path: &str) -> Requirement {
         self.routes
             .iter()
-            .find(|rule| rule.method == *method && rule.matches(path))
+            .find(|rule| rule.method.as_ref().is_none_or(|m| m == method) && rule.matches(path))
             .map_or_else(
                 || Requirement::Key(Permission::required_by(method)),
-                |rule| rule.requirement,
+                |rule| match rule.need {
+                    Need::Fixed(requirement) => requirement,
+                    Need::Resource(resource) => {
+                        Requirement::Scope(Scope::new(resource, Level::required_by(method)))
+                    }
+                },
             )
     }
 }
@@ -173,15 +259,18 @@ impl PermissionPolicy {
 impl RouteRule {
     fn matches(&self, path: &str) -> bool {
         let mut parts = split(path);
-        let all_match = self
-            .segments
-            .iter()
-            .all(|segment| match (segment, parts.next()) {
+        for segment in &self.segments {
+            let matched = match (segment, parts.next()) {
+                (Segment::Rest, _) => return true,
                 (_, None) => false,
                 (Segment::Any, Some(_)) => true,
                 (Segment::Literal(literal), Some(part)) => literal == part,
-            });
-        all_match && parts.next().is_none()
+            };
+            if !matched {
+                return false;
+            }
+        }
+        parts.next().is_none()
     }
 }
 
@@ -294,6 +383,91 @@ mod tests {
             policy.requirement_for(&Method::GET, "/healthz"),
             Requirement::Key(Permission::ReadOnly)
         );
+    }
+
+    fn forms() -> Resource {
+        crate::permission::Resources::new(["policy_forms"])
+            .unwrap()
+            .get("policy_forms")
+            .unwrap()
+    }
+
+    #[test]
+    fn a_resource_rule_needs_read_for_safe_methods_and_write_for_the_others() {
+        let forms = forms();
+        let policy = PermissionPolicy::new().resource("/v1/forms/{id}", forms);
+        assert_eq!(
+            policy.requirement_for(&Method::GET, "/v1/forms/7"),
+            Requirement::Scope(forms.read())
+        );
+        assert_eq!(
+            policy.requirement_for(&Method::DELETE, "/v1/forms/7"),
+            Requirement::Scope(forms.write())
+        );
+        assert_eq!(
+            policy.requirement_for(&Method::DELETE, "/v1/forms"),
+            Requirement::Key(Permission::FullAccess)
+        );
+    }
+
+    #[test]
+    fn a_rest_segment_matches_any_number_of_segments_and_only_last() {
+        let forms = forms();
+        let policy = PermissionPolicy::new()
+            .route(Method::GET, "/v1/forms/{*rest}", forms.write())
+            .route(Method::GET, "/v2/{*rest}/ignored", forms.read());
+        for path in [
+            "/v1/forms",
+            "/v1/forms/",
+            "/v1/forms/7",
+            "/v1/forms/7/fields/2",
+        ] {
+            assert_eq!(
+                policy.requirement_for(&Method::GET, path),
+                Requirement::Scope(forms.write()),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            policy.requirement_for(&Method::GET, "/v1/formsx"),
+            Requirement::Key(Permission::ReadOnly)
+        );
+        assert_eq!(
+            policy.requirement_for(&Method::GET, "/v2/anything/else"),
+            Requirement::Scope(forms.read())
+        );
+    }
+
+    #[test]
+    fn a_route_takes_a_scope_or_a_preset() {
+        let forms = forms();
+        let policy = PermissionPolicy::new()
+            .route(Method::POST, "/search", forms.read())
+            .route(Method::GET, "/audit", Permission::FullAccess);
+        assert_eq!(
+            policy.requirement_for(&Method::POST, "/search"),
+            Requirement::Scope(forms.read())
+        );
+        assert_eq!(
+            policy
+                .requirement_for(&Method::POST, "/search")
+                .permission(),
+            Permission::ReadOnly
+        );
+        assert_eq!(
+            policy.requirement_for(&Method::GET, "/audit").required(),
+            Some(Required::Permission(Permission::FullAccess))
+        );
+        assert_eq!(Requirement::Open.required(), None);
+    }
+
+    #[test]
+    fn any_key_needs_a_valid_key_and_nothing_more() {
+        let policy = PermissionPolicy::new().route(Method::GET, "/v1/me", Requirement::AnyKey);
+        let requirement = policy.requirement_for(&Method::GET, "/v1/me");
+        assert_eq!(requirement, Requirement::AnyKey);
+        assert_eq!(requirement.required(), None);
+        assert_eq!(requirement.permission(), Permission::ReadOnly);
     }
 
     #[test]

@@ -8,13 +8,17 @@ use super::{
     Check, RateDecision, RateLimit, RateLimiter,
     headers::{RateLimitFields, policy_field},
 };
-use crate::{context::AuthContext, permission::Permission};
+use crate::{
+    context::AuthContext,
+    permission::{Access, Permission},
+};
 
 /// Per-key rate limits for [`ApiKeyAuthLayer`](crate::ApiKeyAuthLayer): a limiter, a default
 /// limit per permission, and whether responses carry the rate limit header fields.
 ///
 /// A key's own limit ([`AuthContext::rate_limit`]) wins; a key without one gets the default of
-/// its permission; a key with neither is not limited. Without any `RateLimits`, nothing is.
+/// its permission (a restricted key: `full_access`'s if any of its scopes writes,
+/// `read_only`'s otherwise); a key with neither is not limited. Without any `RateLimits`, nothing is.
 ///
 /// Requests are counted after authentication and the permission check: a wrong secret or a
 /// request the key may not make never spends its budget. A request over the limit is answered
@@ -84,7 +88,7 @@ impl RateLimits {
 
     /// The limit of `context`'s key: its own, else its permission's default.
     pub(crate) fn limit_for(&self, context: &AuthContext) -> Option<RateLimit> {
-        let default = || self.default(context.permission()).map(|d| d.limit);
+        let default = || self.default(context.access()).map(|d| d.limit);
         context.rate_limit().or_else(default)
     }
 
@@ -116,10 +120,19 @@ impl RateLimits {
         }
     }
 
-    fn default(&self, permission: Permission) -> Option<&DefaultLimit> {
-        match permission {
-            Permission::ReadOnly => self.read_only.as_ref(),
-            Permission::FullAccess => self.full_access.as_ref(),
+    /// The default of a key with `access`: a restricted key has the default of the preset its
+    /// scopes reach up to, `full_access`'s if any scope writes and `read_only`'s otherwise, so
+    /// that restricting a key never lifts its limit.
+    fn default(&self, access: &Access) -> Option<&DefaultLimit> {
+        let writes = match access {
+            Access::ReadOnly => false,
+            Access::FullAccess => true,
+            Access::Restricted(scopes) => scopes.writes_any(),
+        };
+        if writes {
+            self.full_access.as_ref()
+        } else {
+            self.read_only.as_ref()
         }
     }
 }

@@ -16,7 +16,7 @@ pub use rate_limit::{InvalidRateLimit, RateLimit};
 
 use crate::{
     key::{KeyDigest, KeyId},
-    permission::Permission,
+    permission::Access,
 };
 
 /// The organization a key belongs to: the tenant its requests act for.
@@ -111,8 +111,8 @@ pub struct KeyRecord {
     pub organization: OrganizationId,
     /// A name its owner gave it, such as "Zapier integration".
     pub name: String,
-    /// What the key may do.
-    pub permission: Permission,
+    /// What the key may do: a preset, or scopes.
+    pub access: Access,
     /// SHA-256 of the current key.
     pub digest: KeyDigest,
     /// The secret replaced by the last regeneration, while its grace period lasts. Boxed because
@@ -142,7 +142,7 @@ impl KeyRecord {
         id: KeyId,
         organization: OrganizationId,
         name: impl Into<String>,
-        permission: Permission,
+        access: impl Into<Access>,
         digest: KeyDigest,
         created_at: SystemTime,
     ) -> Self {
@@ -150,7 +150,7 @@ impl KeyRecord {
             id,
             organization,
             name: name.into(),
-            permission,
+            access: access.into(),
             digest,
             previous: None,
             created_at,

@@ -23,7 +23,7 @@ impl Rejection {
     pub const fn grpc_status(&self) -> i32 {
         match self {
             Self::MissingKey | Self::InvalidKey | Self::RevokedKey | Self::ExpiredKey => 16,
-            Self::InsufficientPermissions { .. } => 7,
+            Self::InsufficientPermissions { .. } | Self::InsufficientScope { .. } => 7,
             Self::AmbiguousKey => 3,
             Self::StoreUnavailable => 14,
             Self::RateLimited { .. } => 8,
@@ -65,11 +65,23 @@ pub(crate) fn trailers_only<B>(rejection: Rejection, body: B) -> Response<B> {
         HeaderValue::from_static(rejection.grpc_status_text()),
     );
     // gRPC percent-encodes `grpc-message` outside printable ASCII and `%`; the messages are
-    // fixed printable ASCII without `%` (a test checks), so they go as they are.
-    headers.insert(&GRPC_MESSAGE, HeaderValue::from_static(rejection.message()));
+    // fixed printable ASCII without `%` (a test checks), and so are scopes, so they go as they
+    // are.
+    headers.insert(&GRPC_MESSAGE, grpc_message(rejection));
     let mut response = Response::new(body);
     *response.headers_mut() = headers;
     response
+}
+
+/// The message, naming the scope a scope error is about: gRPC has no body to carry it.
+fn grpc_message(rejection: Rejection) -> HeaderValue {
+    match rejection {
+        Rejection::InsufficientScope { required } => HeaderValue::try_from(format!(
+            "this request needs an API key holding `{required}`"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(rejection.message())),
+        _ => HeaderValue::from_static(rejection.message()),
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +118,18 @@ mod tests {
         assert_eq!(headers["grpc-status"], "7");
         let message = headers["grpc-message"].to_str().unwrap();
         assert!(message.contains("`full_access`"), "{message}");
+    }
+
+    #[test]
+    fn a_scope_refusal_names_the_scope_in_its_message() {
+        let resources = crate::permission::Resources::new(["grpc_forms"]).unwrap();
+        let required = resources.scope("grpc_forms:write").unwrap();
+        let response = trailers_only(Rejection::InsufficientScope { required }, ());
+        assert_eq!(response.headers()["grpc-status"], "7");
+        assert_eq!(
+            response.headers()["grpc-message"],
+            "this request needs an API key holding `grpc_forms:write`"
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::{borrow::Cow, fmt, time::Duration};
 
 use http::StatusCode;
 
-use crate::{permission::Permission, record::RateLimit};
+use crate::{
+    permission::{Permission, Required, Scope},
+    record::RateLimit,
+};
 
 /// Why the layer turned a request away. Each maps to one status and error code.
 ///
@@ -35,10 +38,16 @@ pub enum Rejection {
     RevokedKey,
     /// The key has expired.
     ExpiredKey,
-    /// The key's permission is too low for this request.
+    /// The key's preset is too low for this request, or a restricted key met a request that
+    /// needs a preset.
     InsufficientPermissions {
         /// The permission the request needs.
         required: Permission,
+    },
+    /// The restricted key does not hold the scope this request needs.
+    InsufficientScope {
+        /// The scope the request needs.
+        required: Scope,
     },
     /// The request carries more than one key.
     AmbiguousKey,
@@ -61,7 +70,9 @@ impl Rejection {
             Self::MissingKey | Self::InvalidKey | Self::RevokedKey | Self::ExpiredKey => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::InsufficientPermissions { .. } => StatusCode::FORBIDDEN,
+            Self::InsufficientPermissions { .. } | Self::InsufficientScope { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Self::AmbiguousKey => StatusCode::BAD_REQUEST,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -79,15 +90,27 @@ impl Rejection {
     }
 
     /// The JSON body: `{"error": {"code": ..., "message": ...}}`, plus `required_permission`
-    /// for permission errors, and `rate_limit` (`requests`, `per_seconds`) and
-    /// `retry_after_seconds` when rate limited. Fixed, so borrowed and allocation-free, for every
-    /// rejection but `RateLimited`.
+    /// for permission errors, `required_scope` for scope errors, and `rate_limit` (`requests`,
+    /// `per_seconds`) and `retry_after_seconds` when rate limited. Fixed, so borrowed and
+    /// allocation-free, for every rejection but `InsufficientScope` and `RateLimited`.
     pub fn json(&self) -> Cow<'static, str> {
         match self {
             Self::RateLimited { limit, retry_after } => {
                 Cow::Owned(rate_limited_json(*limit, *retry_after))
             }
+            Self::InsufficientScope { required } => Cow::Owned(opened(
+                &INSUFFICIENT_SCOPE,
+                &format!(r#","required_scope":"{required}""#),
+            )),
             _ => Cow::Borrowed(self.text().json),
+        }
+    }
+
+    /// The refusal of a key that lacks `required`.
+    pub const fn insufficient(required: Required) -> Self {
+        match required {
+            Required::Permission(required) => Self::InsufficientPermissions { required },
+            Required::Scope(required) => Self::InsufficientScope { required },
         }
     }
 
@@ -118,7 +141,7 @@ impl Rejection {
     /// Every error code, each once, in the order of [`code_index`](Self::code_index): what a
     /// per-code counter is registered for.
     #[cfg(feature = "metrics")]
-    pub(crate) const CODES: [&'static str; 8] = [
+    pub(crate) const CODES: [&'static str; 9] = [
         MISSING_KEY.code,
         INVALID_KEY.code,
         REVOKED_KEY.code,
@@ -127,6 +150,7 @@ impl Rejection {
         AMBIGUOUS_KEY.code,
         STORE_UNAVAILABLE.code,
         RATE_LIMITED.code,
+        INSUFFICIENT_SCOPE.code,
     ];
 
     /// Where [`code`](Self::code) is in [`CODES`](Self::CODES).
@@ -141,11 +165,12 @@ impl Rejection {
             Self::AmbiguousKey => 5,
             Self::StoreUnavailable => 6,
             Self::RateLimited { .. } => 7,
+            Self::InsufficientScope { .. } => 8,
         }
     }
 
-    /// The fixed JSON body of every rejection but `RateLimited`, whose body adds the limit and
-    /// the wait ([`json`](Self::json)).
+    /// The fixed JSON body of every rejection but `RateLimited` and `InsufficientScope`, whose
+    /// bodies add the limit and the wait, or the scope ([`json`](Self::json)).
     pub(crate) const fn fixed_json(&self) -> &'static str {
         self.text().json
     }
@@ -165,6 +190,7 @@ impl Rejection {
             Self::AmbiguousKey => &AMBIGUOUS_KEY,
             Self::StoreUnavailable => &STORE_UNAVAILABLE,
             Self::RateLimited { .. } => &RATE_LIMITED,
+            Self::InsufficientScope { .. } => &INSUFFICIENT_SCOPE,
         }
     }
 }
@@ -214,6 +240,11 @@ text!(
     r#","required_permission":"read_only""#
 );
 text!(
+    INSUFFICIENT_SCOPE,
+    "insufficient_scope",
+    "this request needs an API key holding the scope in `required_scope`"
+);
+text!(
     AMBIGUOUS_KEY,
     "ambiguous_api_key",
     "the request carries more than one API key; send exactly one"
@@ -230,17 +261,22 @@ text!(
     "this API key has made too many requests; retry after the time in `Retry-After`"
 );
 
-/// The rate-limited body: the fixed one, opened again to add the limit and the wait.
+/// The rate-limited body: the fixed one with the limit and the wait.
 fn rate_limited_json(limit: RateLimit, retry_after: Duration) -> String {
-    let head = RATE_LIMITED
-        .json
-        .strip_suffix("}}")
-        .unwrap_or(RATE_LIMITED.json);
     let (requests, per_seconds) = (limit.requests(), limit.per_seconds());
     let seconds = delay_seconds(retry_after);
-    format!(
-        r#"{head},"rate_limit":{{"requests":{requests},"per_seconds":{per_seconds}}},"retry_after_seconds":{seconds}}}}}"#
+    opened(
+        &RATE_LIMITED,
+        &format!(
+            r#","rate_limit":{{"requests":{requests},"per_seconds":{per_seconds}}},"retry_after_seconds":{seconds}"#
+        ),
     )
+}
+
+/// A fixed body opened again to add `fields` (JSON members, each led by a comma) to its error.
+fn opened(text: &Text, fields: &str) -> String {
+    let head = text.json.strip_suffix("}}").unwrap_or(text.json);
+    format!("{head}{fields}}}}}")
 }
 
 impl fmt::Display for Rejection {
@@ -301,6 +337,32 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("full_access")
+        );
+    }
+
+    #[test]
+    fn scope_error_names_the_required_scope() {
+        let resources = crate::permission::Resources::new(["rejection_forms"]).unwrap();
+        let required = resources.scope("rejection_forms:write").unwrap();
+        let rejection = Rejection::InsufficientScope { required };
+        assert_eq!(rejection.status(), StatusCode::FORBIDDEN);
+        #[cfg(feature = "metrics")]
+        assert_eq!(
+            Rejection::CODES[rejection.code_index()],
+            "insufficient_scope"
+        );
+        let body: serde_json::Value = serde_json::from_str(&rejection.json()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {
+                "code": "insufficient_scope",
+                "message": rejection.message(),
+                "required_scope": "rejection_forms:write",
+            }})
+        );
+        assert_eq!(
+            Rejection::insufficient(Required::Scope(required)),
+            rejection
         );
     }
 

@@ -100,6 +100,7 @@ impl Dialect for Sqlite {
     fn bind(query: Query<Self>, value: Value<'_>) -> Result<Query<Self>> {
         Ok(match value {
             Value::Text(text) => query.bind(text),
+            Value::OptionalText(text) => query.bind(text),
             Value::Bytes(bytes) => query.bind(bytes),
             Value::Time(micros) => query.bind(micros),
             Value::Integer(integer) => query.bind(integer),

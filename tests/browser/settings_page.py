@@ -8,6 +8,13 @@ Run by scripts/browser.sh and scripts/dashboard-crate.sh, which start the host a
   --session-cookie NAME  the cookie the host's sign-in sets, e.g. formbox_session
   --keyed-route PATH     a route behind the API-key layer where read-only keys may GET but not
                          POST, e.g. /v1/forms
+  --restricted-scopes S  the scopes of the restricted key the flow creates on the page, comma
+                         separated, e.g. forms:read,submissions:write (by default the first
+                         declared resource at read and the second at write)
+  --restricted-allows R  a request that key may make, `METHOD PATH` (e.g. 'GET /v1/forms'): it
+                         answers 2xx; repeatable
+  --restricted-refuses R a request it may not make, `METHOD PATH` (e.g. 'POST /v1/forms'): it
+                         answers 403 insufficient_scope; repeatable
   --sign-in-once         the sign-in link works once (the example server's): check that it does
   --product NAME         the product name the host gave the page: in its title
   --back-link LABEL      the label of the host's link back to its app, in the top bar
@@ -18,10 +25,13 @@ and in the environment the sign-in URL (a secret when it holds a one-time token)
 the signed-in organization, one full access and one read only:
   FORMBOX_SIGN_IN, FORMBOX_FULL_KEY, FORMBOX_READ_ONLY_KEY
 
-Each step is printed with its result; the first failure ends the run with status 1. axe-core
-checks the page in each state the flow reaches (signed out, the table, each dialog, a key shown
-once, a phone's width); any serious or critical violation fails the run, and a table of
-violations by impact is printed and written to --axe-report.
+Each step is printed with its result; the first failure ends the run with status 1. The
+restricted-key steps are skipped, saying so, when the page's data declares no resources (and the
+Create dialog must then offer no Restricted choice). axe-core checks the page in each state the
+flow reaches (signed out, the table, each dialog, a key shown once, the Restricted table, a
+phone's width); any serious or critical violation fails the run, and in the Restricted table's
+states any violation at all. A table of violations by impact is printed and written to
+--axe-report.
 """
 
 import argparse
@@ -48,10 +58,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 NAME = "CI read-only"
+RESTRICTED_NAME = "CI restricted"
 TIMEOUT_MS = 10_000
 # The page's own English texts (formbox_auth::dashboard::PageText) the flow expects.
 NAME_TAKEN_TEXT = "Another API key of this organization already has this name."
 SIGNED_OUT_TITLE = "Sign in to manage API keys"
+SCOPES_MISSING_TEXT = "Choose Read or Write for at least one resource."
+# The options of each row of the Restricted table, in order, and the level each stands for.
+LEVELS = [("None", None), ("Read", "read"), ("Write", "write")]
 IMPACTS = ["minor", "moderate", "serious", "critical"]
 FAILING_IMPACTS = {"serious", "critical"}
 # WCAG 2's contrast for normal text (AA), for text whose contrast axe could not decide.
@@ -118,6 +132,14 @@ def display_of(key):
     return f"{prefix}_{key_id}_"
 
 
+def request_of(spec):
+    """`METHOD PATH` as (method, path)."""
+    method, _, path = spec.partition(" ")
+    if not method or not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"{spec!r} is not `METHOD /path`")
+    return method.upper(), path
+
+
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
@@ -131,8 +153,9 @@ class AxeRecord:
         self.states = []
         self.version = None
 
-    def run(self, page, state):
-        """Runs axe on the whole document as it is now (an open modal dialog included)."""
+    def run(self, page, state, strict=False):
+        """Runs axe on the whole document as it is now (an open modal dialog included). In a
+        `strict` state a violation of any impact fails the run."""
         options = {"resultTypes": ["violations", "incomplete"]}
         response = self.axe.run(page, options=options).response
         self.version = response.get("testEngine", {}).get("version", self.version)
@@ -175,16 +198,17 @@ class AxeRecord:
         counts = {impact: 0 for impact in IMPACTS}
         for violation in violations:
             counts[violation["impact"] or "minor"] += 1
-        self.states.append({"state": state, "counts": counts, "violations": violations,
-                            "needs_review": review})
+        self.states.append({"state": state, "strict": strict, "counts": counts,
+                            "violations": violations, "needs_review": review})
 
     def failing(self):
-        """(state, violation) for each serious or critical violation."""
+        """(state, violation) for each serious or critical violation, and for each violation of
+        a strict state."""
         return [
             (state["state"], violation)
             for state in self.states
             for violation in state["violations"]
-            if violation["impact"] in FAILING_IMPACTS
+            if violation["impact"] in FAILING_IMPACTS or state["strict"]
         ]
 
     def table(self):
@@ -211,6 +235,9 @@ class Scenario:
         self.page_url = args.page_url.rstrip("/")
         self.api = f"{self.page_url}/api/api-keys"
         self.keyed_route = self.base + args.keyed_route
+        self.restricted_scopes = args.restricted_scopes.split(",") if args.restricted_scopes else None
+        self.restricted_allows = args.restricted_allows
+        self.restricted_refuses = args.restricted_refuses
         self.cookie_name = args.session_cookie
         self.sign_in_once = args.sign_in_once
         self.product = args.product
@@ -226,6 +253,10 @@ class Scenario:
         self.created_key = None
         self.regenerated_key = None
         self.session_cookie = None
+        # The level the restricted key got per resource, once the flow created it.
+        self.restricted_levels = None
+        self.restricted_key = None
+        self.api_writes = 0
 
     # Locators and requests
 
@@ -237,6 +268,8 @@ class Scenario:
     def on_request(self, request):
         if not request.url.startswith(self.base + "/"):
             self.foreign_requests.append(request.url)
+        if request.method == "POST" and request.url == self.api:
+            self.api_writes += 1
 
     def rows(self):
         return self.page.get_by_role("row")
@@ -415,6 +448,181 @@ class Scenario:
         check("full_access" in json.dumps(body), f"the 403 does not name full_access: {body}")
         return f"GET {route} 200; POST {route} 403 naming full_access"
 
+    def declared_resources(self):
+        """The resources the page's data declares, in the host's order."""
+        return self.page.evaluate(
+            "JSON.parse(document.getElementById('page-data').textContent).resources || []")
+
+    def levels_for(self, resources):
+        """The level the restricted key gets per resource: from --restricted-scopes, or the first
+        resource at read and the second at write."""
+        if not self.restricted_scopes:
+            return dict(zip(resources[:2], ["read", "write"]))
+        levels = {}
+        for scope in self.restricted_scopes:
+            name, _, level = scope.strip().partition(":")
+            check(name in resources and level in ("read", "write"),
+                  f"--restricted-scopes names {scope!r}; the page declares {resources}")
+            levels[name] = level
+        return levels
+
+    def scope_table(self, dialog):
+        return dialog.get_by_role("group", name="Resources", exact=True)
+
+    def scope_row(self, table, resource):
+        return table.get_by_role("radiogroup", name=resource, exact=True)
+
+    def step_restricted_table(self):
+        self.page.reload()
+        self.wait_for_table()
+        resources = self.declared_resources()
+        self.create_button().click()
+        dialog = self.page.get_by_role("dialog", name="Create API key")
+        restricted = dialog.get_by_role("radiogroup", name="Permission").get_by_role(
+            "radio", name="Restricted", exact=True)
+        if not resources:
+            expect(restricted).to_have_count(0)
+            dialog.get_by_role("button", name="Cancel", exact=True).click()
+            return "skipped: the host declares no resources (and the dialog offers no Restricted)"
+        levels = self.levels_for(resources)
+
+        # By mouse: the table shows only while Restricted is chosen, a row per resource at None.
+        table = self.scope_table(dialog)
+        expect(table).to_be_hidden()
+        restricted.check()
+        expect(table).to_be_visible()
+        shown = table.get_by_role("radiogroup").evaluate_all(
+            "groups => groups.map(g => document.getElementById(g.getAttribute('aria-labelledby')).textContent)")
+        check(shown == resources, f"the table's rows are {shown}, not the declared {resources}")
+        for resource in resources:
+            radios = self.scope_row(table, resource).get_by_role("radio")
+            expect(radios).to_have_count(len(LEVELS))
+            for (label, _), radio in zip(LEVELS, radios.all()):
+                expect(radio).to_have_accessible_name(label)
+            expect(self.scope_row(table, resource).get_by_role("radio", name="None")).to_be_checked()
+        dialog.get_by_role("radio", name="Full access", exact=True).check()
+        expect(table).to_be_hidden()
+        restricted.check()
+        expect(table).to_be_visible()
+
+        # An error the API answers about `scopes` shows on the table, not under the form. The page
+        # never sends scopes the API refuses, so this answer comes from the test.
+        refusal = {"error": {"code": "invalid_request", "field": "scopes",
+                             "message": "`scopes`: not a scope this service declares"}}
+
+        def refuse(route):
+            if route.request.method != "POST":
+                return route.continue_()
+            return route.fulfill(status=400, content_type="application/json", body=json.dumps(refusal))
+
+        dialog.get_by_label("Name", exact=True).fill(RESTRICTED_NAME)
+        first = self.scope_row(table, resources[0])
+        first.get_by_role("radio", name="Read", exact=True).check()
+        def is_api(url):
+            return url == self.api
+
+        self.page.route(is_api, refuse)
+        try:
+            dialog.get_by_role("button", name="Create", exact=True).click()
+            expect(table.get_by_role("alert")).to_have_text(refusal["error"]["message"])
+        finally:
+            self.page.unroute(is_api, refuse)
+        expect(first.get_by_role("radio", name="Read", exact=True)).to_be_focused()
+        expect(first).to_have_attribute("aria-invalid", "true")
+        expect(dialog.locator(".js-alert")).to_be_hidden()
+        dialog.get_by_role("button", name="Cancel", exact=True).click()
+        expect(dialog).to_be_hidden()
+
+        # By keyboard: Restricted by arrow key, an empty table refused without a request, then
+        # every radio of every row reached with Tab and the arrow keys.
+        create = self.create_button()
+        expect(create).to_be_focused()
+        self.page.keyboard.press("Enter")
+        expect(dialog.get_by_label("Name", exact=True)).to_be_focused()
+        self.page.keyboard.type(RESTRICTED_NAME)
+        self.page.keyboard.press("Tab")
+        expect(dialog.get_by_role("radio", name="Read only", exact=True)).to_be_focused()
+        self.page.keyboard.press("ArrowDown")
+        expect(restricted).to_be_focused()
+        expect(restricted).to_be_checked()
+        expect(table).to_be_visible()
+        self.axe.run(self.page, "create dialog, Restricted table", strict=True)
+
+        writes = self.api_writes
+        submit = dialog.get_by_role("button", name="Create", exact=True)
+        presses = self.tab_to(submit, limit=30 + len(resources))
+        self.page.keyboard.press("Enter")
+        expect(table.get_by_role("alert")).to_have_text(SCOPES_MISSING_TEXT)
+        first_none = first.get_by_role("radio", name="None", exact=True)
+        expect(first_none).to_be_focused()
+        for resource in resources:
+            expect(self.scope_row(table, resource)).to_have_attribute("aria-invalid", "true")
+        check(self.api_writes == writes, "an empty table was sent to the API")
+        expect(dialog.get_by_label("New API key", exact=True)).to_be_hidden()
+        self.axe.run(self.page, "create dialog, Restricted with no scope", strict=True)
+
+        ring = first_none.evaluate(
+            "r => r.matches(':focus-visible') && getComputedStyle(r.labels[0]).outlineStyle !== 'none'")
+        check(ring, "a row's radio has the focus but its option shows no focus ring")
+        for index, resource in enumerate(resources):
+            row = self.scope_row(table, resource)
+            if index > 0:
+                self.page.keyboard.press("Tab")
+            expect(row.get_by_role("radio", name="None", exact=True)).to_be_focused()
+            # Right through Read and Write, and round to None.
+            for label, _ in LEVELS[1:] + LEVELS[:1]:
+                self.page.keyboard.press("ArrowRight")
+                radio = row.get_by_role("radio", name=label, exact=True)
+                expect(radio).to_be_focused()
+                expect(radio).to_be_checked()
+            wanted = [label for label, level in LEVELS if level == levels.get(resource)][0]
+            for _ in range([label for label, _ in LEVELS].index(wanted)):
+                self.page.keyboard.press("ArrowRight")
+            expect(row.get_by_role("radio", name=wanted, exact=True)).to_be_checked()
+        self.tab_to(submit, limit=30)
+        self.page.keyboard.press("Enter")
+        self.restricted_key = self.reveal_key(dialog, "create: restricted key shown once")
+        check(self.api_writes == writes + 1, f"{self.api_writes - writes} requests created the key")
+        self.restricted_levels = levels
+        chosen = ", ".join(f"{name} {level}" for name, level in levels.items())
+        return (f"{len(resources)} rows as declared, at None, shown only with Restricted; an API "
+                f"error on scopes shows on the table; by keyboard: Restricted by ArrowDown, Tab x"
+                f"{presses} to Create, an empty table refused without a request (first row focused), "
+                f"each row's None, Read and Write reached by Tab and ArrowRight; created with {chosen}, "
+                f"shown once")
+
+    def step_restricted_key(self):
+        if self.restricted_levels is None:
+            return "skipped: the host declares no resources"
+        key = self.restricted_key
+        expected = sorted(f"{name}:{level}" for name, level in self.restricted_levels.items())
+        row = self.row(RESTRICTED_NAME)
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(display_of(key) + "…")
+        permission = row.get_by_role("cell").filter(has=self.page.locator(".badge"))
+        expect(permission.locator(".badge")).to_have_text("Restricted")
+        expect(permission.get_by_role("list", name="Scopes").get_by_role("listitem")).to_have_text(expected)
+        status, page = http("GET", self.api, self.session())
+        listed = [k for k in page["data"] if k["name"] == RESTRICTED_NAME] if status == 200 else page
+        check(len(listed) == 1 and listed[0]["permission"] == "restricted"
+              and listed[0]["scopes"] == expected, f"the API lists {listed}")
+        self.axe.run(self.page, "page, a restricted key listed", strict=True)
+
+        used = []
+        for method, path in self.restricted_allows:
+            body = None if method in ("GET", "HEAD") else {"name": "x"}
+            status, answer = http(method, self.base + path, {"api-key": key}, body)
+            check(200 <= status < 300, f"{method} {path} answered {status} {answer}")
+            used.append(f"{method} {path} {status}")
+        for method, path in self.restricted_refuses:
+            body = None if method in ("GET", "HEAD") else {"name": "x"}
+            status, answer = http(method, self.base + path, {"api-key": key}, body)
+            check(status == 403 and error_code(answer) == "insufficient_scope",
+                  f"{method} {path} answered {status} {answer}, not 403 insufficient_scope")
+            used.append(f"{method} {path} 403 insufficient_scope")
+        check(used, "no --restricted-allows or --restricted-refuses to use the key on")
+        return f"listed as Restricted with {', '.join(expected)} (page and API); " + "; ".join(used)
+
     def step_duplicate_name(self):
         # The API answers with its own message; the page shows its own (translatable) text.
         headers = {**self.session(), "x-csrf-token": self.csrf_token(), "origin": self.base}
@@ -533,10 +741,23 @@ class Scenario:
         box = dialog.bounding_box()
         check(box["x"] >= 0 and box["x"] + box["width"] <= 375, f"the dialog lies at {box}")
         expect(dialog.get_by_role("button", name="Create", exact=True)).to_be_in_viewport()
+        detail = ""
+        if self.restricted_levels is not None:
+            dialog.get_by_role("radio", name="Restricted", exact=True).check()
+            table = self.scope_table(dialog)
+            expect(table).to_be_visible()
+            overflow = dialog.evaluate("d => d.scrollWidth - d.clientWidth")
+            check(overflow <= 0, f"the dialog scrolls sideways by {overflow} px with the Restricted table")
+            for group in table.get_by_role("radiogroup").all():
+                box = group.get_by_role("radio", name="Write", exact=True).bounding_box()
+                check(box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375,
+                      f"a row's Write lies at {box}")
+            self.axe.run(self.page, "create dialog, Restricted at 375 px", strict=True)
+            detail = "; the Restricted table fits the dialog"
         dialog.get_by_role("button", name="Cancel", exact=True).click()
         width = self.page.evaluate("document.documentElement.scrollWidth")
         check(width <= 375, f"the page is {width} px wide at 375 px")
-        return f"scrollWidth {width} <= 375; Create API key, row buttons and the dialog fit"
+        return f"scrollWidth {width} <= 375; Create API key, row buttons and the dialog fit" + detail
 
     def step_screenshot(self):
         self.page.set_viewport_size({"width": 1100, "height": 700})
@@ -564,7 +785,9 @@ class Scenario:
                      for state, v in failing]
             raise AssertionError(f"{len(failing)} serious or critical violations:\n  " + "\n  ".join(lines))
         total = sum(sum(state["counts"].values()) for state in self.axe.states)
-        return f"axe-core {self.axe.version}: {states} states, none serious or critical ({total} minor or moderate)"
+        strict = sum(state["strict"] for state in self.axe.states)
+        return (f"axe-core {self.axe.version}: {states} states, none serious or critical ({total} "
+                f"minor or moderate); {strict} Restricted states without any")
 
     def run(self, chromium):
         steps = [
@@ -573,14 +796,19 @@ class Scenario:
             ("c. keyboard only: Create and a row's Regenerate, Escape, focus returns", self.step_keyboard),
             ("d. create a read-only key limited to 5 a minute, shown once, copied", self.step_create),
             ("e. the new key reads, and may not write", self.step_use_key),
-            ("f. a taken name shows the page's own text", self.step_duplicate_name),
-            ("g. regenerate with no grace period", self.step_regenerate),
-            ("h. revoke", self.step_revoke),
-            ("i. forged writes (no token, foreign Origin), API keys and lost sessions are refused",
+            ("f. a restricted key: the table of resources by mouse and keyboard, shown once",
+             self.step_restricted_table),
+            ("g. the restricted key is listed with its scopes, and may only do what they allow",
+             self.step_restricted_key),
+            ("h. a taken name shows the page's own text", self.step_duplicate_name),
+            ("i. regenerate with no grace period", self.step_regenerate),
+            ("j. revoke", self.step_revoke),
+            ("k. forged writes (no token, foreign Origin), API keys and lost sessions are refused",
              self.step_forged_requests),
-            ("j. phone width (375 x 740)", self.step_phone),
-            ("k. screenshot at desktop width", self.step_screenshot),
-            ("l. axe-core: no serious or critical violation in any state", self.step_axe),
+            ("l. phone width (375 x 740)", self.step_phone),
+            ("m. screenshot at desktop width", self.step_screenshot),
+            ("n. axe-core: no serious or critical violation in any state, none at all in the "
+             "Restricted table's", self.step_axe),
         ]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
@@ -624,6 +852,9 @@ def main():
     parser.add_argument("--page-url", required=True)
     parser.add_argument("--session-cookie", required=True)
     parser.add_argument("--keyed-route", required=True)
+    parser.add_argument("--restricted-scopes")
+    parser.add_argument("--restricted-allows", type=request_of, action="append", default=[])
+    parser.add_argument("--restricted-refuses", type=request_of, action="append", default=[])
     parser.add_argument("--sign-in-once", action="store_true")
     parser.add_argument("--product")
     parser.add_argument("--back-link")

@@ -2,6 +2,10 @@
 
     client.py ADDR calls --full KEY --read-only KEY
         the permission and key checks: every call's status code, and health without a key
+    client.py ADDR scopes --forms-read KEY --submissions-read KEY
+        restricted keys: a key holding forms:read lists forms and is refused CreateForm with
+        PERMISSION_DENIED naming forms:write; a key without a forms scope is refused ListForms,
+        naming forms:read
     client.py ADDR rate-limit --key KEY --limit N
         at most N calls pass, then the key gets RESOURCE_EXHAUSTED
     client.py ADDR unavailable [--within SECONDS]
@@ -146,6 +150,34 @@ def check_calls(channel, pb, stubs, full, read_only):
         say(f"health of {service or 'the server'!r} without a key: SERVING")
 
 
+def expect_scope_refusal(call, scope, what):
+    """Runs `call`, which must be PERMISSION_DENIED with details naming `scope`."""
+    error = expect_code(call, grpc.StatusCode.PERMISSION_DENIED, what)
+    if f"`{scope}`" not in (error.details() or ""):
+        raise CheckFailed(f"{what}: the details do not name {scope}: {error.details()!r}")
+
+
+def check_scopes(channel, pb, stubs, forms_read, submissions_read):
+    forms = stubs.FormsStub(channel)
+
+    listed = forms.ListForms(pb.ListFormsRequest(), metadata=metadata(forms_read), timeout=DEADLINE)
+    say(f"ListForms with a forms:read key: OK, {len(listed.forms)} forms")
+    before = len(listed.forms)
+    expect_scope_refusal(
+        lambda: forms.CreateForm(pb.CreateFormRequest(name="Scoped"), metadata=metadata(forms_read), timeout=DEADLINE),
+        "forms:write",
+        "CreateForm with a forms:read key",
+    )
+    expect_scope_refusal(
+        lambda: forms.ListForms(pb.ListFormsRequest(), metadata=metadata(submissions_read), timeout=DEADLINE),
+        "forms:read",
+        "ListForms with a submissions:read key",
+    )
+    listed = forms.ListForms(pb.ListFormsRequest(), metadata=metadata(forms_read), timeout=DEADLINE)
+    if len(listed.forms) != before:
+        raise CheckFailed(f"a refused CreateForm created a form: {listed!r}")
+
+
 def check_rate_limit(channel, pb, stubs, key, limit):
     forms = stubs.FormsStub(channel)
     passed = 0
@@ -191,6 +223,9 @@ def main():
     calls = commands.add_parser("calls")
     calls.add_argument("--full", required=True)
     calls.add_argument("--read-only", required=True)
+    scopes = commands.add_parser("scopes")
+    scopes.add_argument("--forms-read", required=True)
+    scopes.add_argument("--submissions-read", required=True)
     rate = commands.add_parser("rate-limit")
     rate.add_argument("--key", required=True)
     rate.add_argument("--limit", type=int, required=True)
@@ -205,6 +240,8 @@ def main():
             try:
                 if args.command == "calls":
                     check_calls(channel, pb, stubs, args.full, args.read_only)
+                elif args.command == "scopes":
+                    check_scopes(channel, pb, stubs, args.forms_read, args.submissions_read)
                 elif args.command == "rate-limit":
                     check_rate_limit(channel, pb, stubs, args.key, args.limit)
                 elif args.command == "unavailable":

@@ -666,7 +666,8 @@ struct TwoTenants {
 impl TwoTenants {
     async fn start() -> Self {
         let store = MemoryStore::new();
-        let manager = KeyManager::new(store.clone());
+        let resources = app::resources::declare().unwrap();
+        let manager = KeyManager::new(store.clone()).with_resources(resources);
         let create = |org: &'static str, name: &'static str| {
             let manager = manager.clone();
             async move {

@@ -143,14 +143,14 @@ async fn regeneration_and_updates_through_the_cache_reach_the_other_instance_too
     // A write through the cache itself, not the manager, is announced the same way.
     let current = a.cache.get(&id).await.unwrap().unwrap();
     let mut upgraded = current.next_revision();
-    upgraded.permission = Permission::FullAccess;
+    upgraded.access = Permission::FullAccess.into();
     assert_eq!(
         a.cache.update(&upgraded, current.revision).await.unwrap(),
         Updated::Stored
     );
     let took = b
         .wait_until(id, |served| {
-            served.is_some_and(|r| r.permission == Permission::FullAccess)
+            served.is_some_and(|r| r.access == Permission::FullAccess)
         })
         .await;
     assert!(took < PROPAGATION, "took {took:?}");

@@ -421,7 +421,7 @@ async fn check_store(store: &MemoryStore, manager: &KeyManager, registry: &Regis
         let record = store.get(&key.id).await.unwrap().expect("the key exists");
         assert_eq!(record.organization, key.organization);
         assert_eq!(record.name, key.name);
-        assert_eq!(record.permission, key.permission);
+        assert_eq!(record.access, key.permission);
         let (secrets, revoked, grace) = {
             let lifecycle = key.lifecycle();
             let secrets: Vec<String> = lifecycle.secrets.iter().map(|s| s.text.clone()).collect();
@@ -452,7 +452,7 @@ async fn check_store(store: &MemoryStore, manager: &KeyManager, registry: &Regis
                 (true, false, Ok(context)) => {
                     assert_eq!(context.key_id(), key.id);
                     assert_eq!(context.organization(), &key.organization);
-                    assert_eq!(context.permission(), key.permission);
+                    assert_eq!(*context.access(), key.permission);
                 }
                 (true, true, Err(AuthError::RevokedKey))
                 | (false, _, Err(AuthError::InvalidKey)) => {}

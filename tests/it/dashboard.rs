@@ -11,6 +11,7 @@ use crate::common;
 use axum::Router;
 use formbox_auth::dashboard::{Dashboard, DashboardAccess, PageText, Viewer};
 use formbox_auth::lifecycle::NewKey;
+use formbox_auth::permission::Resources;
 use formbox_auth::{KeyManager, MemoryStore, OrganizationId, Permission};
 use http::{HeaderMap, Request, StatusCode, header, request::Parts};
 use serde_json::Value;
@@ -66,7 +67,20 @@ impl Host {
     }
 
     fn with(configure: impl FnOnce(Dashboard<HostSessions>) -> Dashboard<HostSessions>) -> Self {
-        let manager = KeyManager::new(MemoryStore::new());
+        Self::serving(KeyManager::new(MemoryStore::new()), configure)
+    }
+
+    /// A host whose restricted keys may be scoped over `resources`.
+    fn declaring(resources: &[&str]) -> Self {
+        let resources = Resources::new(resources).unwrap();
+        let manager = KeyManager::new(MemoryStore::new()).with_resources(resources);
+        Self::serving(manager, |dashboard| dashboard)
+    }
+
+    fn serving(
+        manager: KeyManager,
+        configure: impl FnOnce(Dashboard<HostSessions>) -> Dashboard<HostSessions>,
+    ) -> Self {
         let sessions = HostSessions::default();
         sessions.open("s1", "org_a");
         sessions.open("s2", "org_a");
@@ -120,6 +134,18 @@ impl Host {
             .header(header::ORIGIN, ORIGIN)
             .header(header::CONTENT_TYPE, "application/json");
         self.send(request, body).await
+    }
+
+    /// The JSON block of the page `session` is served, which the page's script reads.
+    async fn page_data(&self, session: &str) -> Value {
+        let page = self.page(Some(session)).await;
+        let pattern = r#"<script type="application/json" id="page-data">([^<]*)</script>"#;
+        let data = regex::Regex::new(pattern)
+            .unwrap()
+            .captures(&page.body)
+            .unwrap()[1]
+            .to_owned();
+        serde_json::from_str(&data).unwrap()
     }
 
     async fn keys(&self, organization: &str) -> usize {
@@ -371,4 +397,73 @@ async fn what_the_host_gives_is_escaped() {
     assert!(!body.contains("<script>x"));
     assert!(!body.contains("<img"));
     assert!(body.contains("org_&lt;img src=x&gt;"));
+}
+
+#[tokio::test]
+async fn the_create_dialog_offers_keys_restricted_to_the_declared_resources() {
+    let host = Host::declaring(&["forms", "submissions", "api_keys"]);
+    let data = host.page_data("s1").await;
+    assert_eq!(
+        data["resources"],
+        serde_json::json!(["forms", "submissions", "api_keys"])
+    );
+    let body = host.page(Some("s1")).await.body;
+    assert!(body.contains(r#"name="permission" value="restricted""#));
+    assert!(body.contains(">Restricted</label>"));
+    // The table starts hidden, shown by the script while Restricted is chosen.
+    assert!(body.contains(r#"<fieldset id="create-scopes" class="field scopes" name="scopes""#));
+    let rows: Vec<_> =
+        regex::Regex::new(r#"role="radiogroup" aria-labelledby="create-scope-(\w+)""#)
+            .unwrap()
+            .captures_iter(&body)
+            .map(|row| row[1].to_owned())
+            .collect();
+    assert_eq!(
+        rows,
+        ["forms", "submissions", "api_keys"],
+        "a row each, as declared"
+    );
+    for level in ["none", "read", "write"] {
+        assert!(body.contains(&format!(r#"name="scope:forms" value="{level}""#)));
+    }
+    // Read only stays the preselected permission.
+    assert!(body.contains(r#"value="read_only" checked"#));
+}
+
+#[tokio::test]
+async fn without_declared_resources_restricted_is_not_offered() {
+    let host = Host::new();
+    assert_eq!(
+        host.page_data("s1").await["resources"],
+        serde_json::json!([])
+    );
+    let body = host.page(Some("s1")).await.body;
+    assert!(
+        !body.contains(r#"value="restricted""#),
+        "no Restricted choice"
+    );
+    assert!(!body.contains("create-scope"), "no table of resources");
+    assert!(body.contains(r#"value="full_access""#) && body.contains(r#"value="read_only""#));
+}
+
+#[tokio::test]
+async fn a_restricted_key_made_on_the_page_is_listed_with_its_scopes() {
+    let host = Host::declaring(&["forms", "submissions", "api_keys"]);
+    // What the page sends for forms at Read and submissions at Write, the rest at None.
+    let body = r#"{"name":"Zapier","permission":"restricted","scopes":["forms:read","submissions:write"]}"#;
+    let created = host.write("POST", "", "s1", Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let list = Request::get(format!("{MOUNT}/api/api-keys")).header("x-session", "s1");
+    let key = &host.send(list, None).await.json()["data"][0];
+    assert_eq!(key["permission"], "restricted");
+    assert_eq!(
+        key["scopes"],
+        serde_json::json!(["forms:read", "submissions:write"])
+    );
+
+    // A table left at None is refused by the API too, on the field the page shows it at.
+    let none = r#"{"name":"Empty","permission":"restricted","scopes":[]}"#;
+    let refused = host.write("POST", "", "s1", Some(none)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["field"], "scopes");
 }

@@ -27,7 +27,7 @@ async fn creates_the_key_once_and_then_returns_it_without_plaintext() {
         panic!("the first call creates the key");
     };
     assert_eq!(created.info.name, "bootstrap");
-    assert_eq!(created.info.permission, Permission::FullAccess);
+    assert_eq!(created.info.access, Permission::FullAccess);
     let key = created.key.expose_secret().to_owned();
     assert!(f.manager.authenticator().authenticate(&key).await.is_ok());
 
@@ -62,7 +62,7 @@ async fn a_key_with_the_name_and_another_permission_is_refused_and_left_alone() 
     let keys = f.manager.list(&f.org).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].id, read_only.info().id);
-    assert_eq!(keys[0].permission, Permission::ReadOnly);
+    assert_eq!(keys[0].access, Permission::ReadOnly);
     assert!(keys[0].revoked_at.is_none());
 }
 

@@ -16,17 +16,19 @@ use app::proto::{
 use formbox_auth::ApiKeyAuthLayer;
 use formbox_auth::lifecycle::NewKey;
 use formbox_auth::{
-    Authenticator, KeyFormat, KeyManager, MemoryStore, OrganizationId, Permission,
+    Access, Authenticator, KeyFormat, KeyManager, MemoryStore, OrganizationId, Permission,
     clock::Clock,
     rate_limit::{MemoryLimiter, RateLimit, RateLimits},
     testing::{Fault, ManualClock, Method, TestStore},
 };
+use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Code, Request, Status, codegen::http::uri::PathAndQuery, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+use tower::{Service, ServiceExt};
 
 const ORGANIZATION: &str = "org_grpc";
 
@@ -50,12 +52,15 @@ impl Server {
         let store = TestStore::new(MemoryStore::new());
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
         let authenticator = Authenticator::new(store.clone()).with_clock(clock.clone());
-        let manager = KeyManager::new(authenticator);
+        // The server example's declaration, which the gRPC example's `main` uses too.
+        let resources = crate::app::resources::declare().unwrap();
+        let forms = resources.get(crate::app::resources::FORMS).unwrap();
+        let manager = KeyManager::new(authenticator).with_resources(resources);
         let mut layer = ApiKeyAuthLayer::new(manager.authenticator().clone());
         if let Some(limits) = limits {
             layer = layer.with_rate_limits(limits);
         }
-        let router = app::router(app::grpc_layer(layer)).await;
+        let router = app::router(app::grpc_layer(layer, forms)).await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(router.serve_with_incoming(TcpListenerStream::new(listener)));
@@ -78,7 +83,7 @@ impl Server {
     async fn key(
         &self,
         name: &str,
-        permission: Permission,
+        permission: impl Into<Access>,
         expires_at: Option<SystemTime>,
     ) -> String {
         let created = self
@@ -184,6 +189,28 @@ async fn read_only_key_cannot_create_a_form_and_is_told_it_needs_full_access() {
     assert!(status.message().contains("full_access"), "{status:?}");
     let listed = server.list(&[&server.full]).await.unwrap();
     assert!(listed.forms.is_empty(), "the handler ran: {listed:?}");
+}
+
+#[tokio::test]
+async fn a_restricted_key_is_told_the_forms_scope_each_method_needs() {
+    let server = Server::start().await;
+    let resources = server.manager.resources();
+    let reader = resources.scopes(["forms:read"]).unwrap();
+    let reader = server.key("forms reader", reader, None).await;
+    let other = resources.scopes(["submissions:write"]).unwrap();
+    let other = server.key("submissions writer", other, None).await;
+
+    assert_eq!(server.list(&[&reader]).await.unwrap().forms, []);
+    let status = status_of(
+        server.create(&[&reader], "Contact").await,
+        Code::PermissionDenied,
+    );
+    assert!(status.message().contains("`forms:write`"), "{status:?}");
+    let status = status_of(server.list(&[&other]).await, Code::PermissionDenied);
+    assert!(status.message().contains("`forms:read`"), "{status:?}");
+    // A method the policy does not list needs `full_access`, which no scope holds.
+    let status = status_of(server.call_unlisted(&reader).await, Code::PermissionDenied);
+    assert!(status.message().contains("full_access"), "{status:?}");
 }
 
 #[tokio::test]
@@ -321,6 +348,36 @@ async fn a_key_past_its_rate_limit_is_resource_exhausted() {
     assert!(retry_after.to_str().unwrap().parse::<u64>().unwrap() > 0);
     // The budget is the key's: another key is not limited by it.
     server.list(&[&server.full]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_scope_refusal_is_a_trailers_only_permission_denied_naming_the_scope() {
+    let server = Server::start().await;
+    let reads = server.manager.resources().scopes(["forms:read"]).unwrap();
+    let reader = server.key("forms reader", reads, None).await;
+    let reader = reader.as_str();
+    let message = "this request needs an API key holding `forms:write`";
+    let listed = server.list(&[&server.full]).await.unwrap();
+    assert!(listed.forms.is_empty(), "no form yet: {listed:?}");
+
+    // On the wire: a trailers-only response, whose headers carry the status and end the stream.
+    let call = http::Request::post("/formbox.v1.Forms/CreateForm")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("api-key", reader)
+        .body(tonic::body::Body::empty())
+        .unwrap();
+    let mut channel = server.channel().await;
+    let response = channel.ready().await.unwrap().call(call).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/grpc");
+    assert_eq!(response.headers()["grpc-status"], "7");
+    assert_eq!(response.headers()["grpc-message"], message);
+    let body = response.into_body().collect().await.unwrap();
+    assert_eq!(body.trailers(), None);
+    assert!(body.to_bytes().is_empty());
+    let listed = server.list(&[&server.full]).await.unwrap();
+    assert!(listed.forms.is_empty(), "the handler ran: {listed:?}");
 }
 
 #[tokio::test]

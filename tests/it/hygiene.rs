@@ -99,7 +99,8 @@ impl Run {
         let store = TestStore::new(MemoryStore::new()).without_cached_lookups();
         let clock = ManualClock::default();
         let authenticator = Authenticator::new(store.clone()).with_clock(clock.clone());
-        let manager = KeyManager::new(authenticator);
+        let resources = app::resources::declare().unwrap();
+        let manager = KeyManager::new(authenticator).with_resources(resources);
         Self {
             router: app::app(app::AppState::new(manager.clone())),
             manager,

@@ -414,7 +414,7 @@ async fn handler_sees_the_context_and_a_sensitive_header() {
             context.organization(),
             context.key_id(),
             context.key_name(),
-            context.permission()
+            context.access()
         );
         Ok::<_, std::convert::Infallible>(Response::new(body))
     });

@@ -94,7 +94,7 @@ async fn create_use_list_regenerate_then_only_the_new_key_works() {
     let new = f.manager.regenerate(&f.org, old.id(), None).await.unwrap();
     assert_eq!(new.info.id, old.id());
     assert_eq!(new.info.name, "CI");
-    assert_eq!(new.info.permission, Permission::FullAccess);
+    assert_eq!(new.info.access, Permission::FullAccess);
     assert_rejected(
         &f.status(Method::GET, old.expose_secret()).await,
         StatusCode::UNAUTHORIZED,
@@ -182,12 +182,17 @@ async fn revoked_key_answers_revoked_api_key_and_revoke_is_idempotent() {
 }
 
 #[tokio::test]
-async fn expired_key_answers_expired_api_key_and_expiry_can_change() {
+async fn an_expired_key_stays_expired_while_an_active_one_can_move_its_expiry() {
     let f = Fixture::new();
     let expiry = f.clock.now() + Duration::from_secs(60);
     let key = f.key("CI", Permission::ReadOnly, Some(expiry)).await;
+    let later = f.clock.now() + Duration::from_secs(120);
+    f.manager
+        .update(&f.org, key.id(), KeyChanges::new().expires_at(Some(later)))
+        .await
+        .unwrap();
     f.assert_ok(key.expose_secret()).await;
-    f.clock.advance(Duration::from_secs(60));
+    f.clock.advance(Duration::from_secs(120));
     assert_rejected(
         &f.status(Method::GET, key.expose_secret()).await,
         StatusCode::UNAUTHORIZED,
@@ -195,21 +200,27 @@ async fn expired_key_answers_expired_api_key_and_expiry_can_change() {
     );
 
     let extended = f.clock.now() + Duration::from_secs(60);
-    f.manager
-        .update(
-            &f.org,
-            key.id(),
-            KeyChanges::new().expires_at(Some(extended)),
-        )
+    for changes in [
+        KeyChanges::new().expires_at(Some(extended)),
+        KeyChanges::new().expires_at(None),
+    ] {
+        assert!(matches!(
+            f.manager.update(&f.org, key.id(), changes).await,
+            Err(ManageError::Expired)
+        ));
+    }
+    assert_rejected(
+        &f.status(Method::GET, key.expose_secret()).await,
+        StatusCode::UNAUTHORIZED,
+        "expired_api_key",
+    );
+    // Anything else of it can still change.
+    let renamed = f
+        .manager
+        .update(&f.org, key.id(), KeyChanges::new().name("CI (expired)"))
         .await
         .unwrap();
-    f.assert_ok(key.expose_secret()).await;
-    f.manager
-        .update(&f.org, key.id(), KeyChanges::new().expires_at(None))
-        .await
-        .unwrap();
-    f.clock.advance(Duration::from_secs(3600));
-    f.assert_ok(key.expose_secret()).await;
+    assert_eq!(renamed.name, "CI (expired)");
 }
 
 #[tokio::test]
@@ -542,7 +553,7 @@ async fn events_report_changes_and_rejections_without_secrets() {
             KeyEvent::Created {
                 organization: org.clone(),
                 key_id: key.id(),
-                permission: Permission::ReadOnly
+                access: Permission::ReadOnly.into()
             },
             KeyEvent::Regenerated {
                 organization: org.clone(),

@@ -12,8 +12,10 @@ use std::{
 
 use common::{change, counting_service, issue_key};
 use formbox_auth::{
-    ApiKeyAuthLayer, Authenticator, KeyFormat, KeyManager, MemoryStore, Permission,
+    Access, ApiKeyAuthLayer, Authenticator, KeyFormat, KeyManager, MemoryStore, Permission,
+    PermissionPolicy,
     metrics::AuthMetrics,
+    permission::Resources,
     rate_limit::{MemoryLimiter, RateLimit, RateLimits},
     store::CachedStore,
     testing::{Fault, Method, TestStore},
@@ -157,7 +159,7 @@ fn every_series_exists_at_zero_with_its_description_once_built() {
     let recorded = Recorded::take(&snapshotter);
 
     assert_eq!(recorded.admitted(), 0);
-    for code in CODES {
+    for code in CODES.into_iter().chain(["insufficient_scope"]) {
         assert_eq!(recorded.rejected(code), 0, "{code}");
     }
     assert_eq!(recorded.samples(DURATION), 0);
@@ -173,8 +175,8 @@ fn every_series_exists_at_zero_with_its_description_once_built() {
         assert_eq!(recorded.counter(FLUSHES, &[("result", result)]), 0);
     }
     assert_eq!(recorded.counter(FLUSHED_KEYS, &[]), 0);
-    // 1 admitted + 8 codes, 1 histogram, 2 lookups, 6 store errors, 2 flushes, 1 flushed keys.
-    assert_eq!(recorded.series.len(), 21, "{:?}", recorded.series.keys());
+    // 1 admitted + 9 codes, 1 histogram, 2 lookups, 6 store errors, 2 flushes, 1 flushed keys.
+    assert_eq!(recorded.series.len(), 22, "{:?}", recorded.series.keys());
 
     let (unit, help) = &recorded.described[DURATION];
     assert_eq!(*unit, Some(metrics::Unit::Seconds));
@@ -251,6 +253,49 @@ async fn each_rejection_is_counted_under_its_code() {
     }
     assert_eq!(recorded.admitted(), 1);
     assert_eq!(recorded.total(REQUESTS), 1 + (1..=8).sum::<u64>());
+}
+
+/// A restricted key refused for a scope counts under `insufficient_scope`, on both verification
+/// paths, and a preset refused on the same route under `insufficient_permissions`.
+#[tokio::test]
+async fn a_missing_scope_is_counted_under_insufficient_scope() {
+    let (metrics, snapshotter) = recorded_metrics();
+    let resources = Resources::new(["forms"]).unwrap();
+    let memory = MemoryStore::new();
+    let reader = Access::Restricted(resources.scopes(["forms:read"]).unwrap());
+    let (restricted, _) = issue_key(&memory, "org_a", reader).await;
+    let (read_only, _) = issue_key(&memory, "org_a", Permission::ReadOnly).await;
+    let policy = PermissionPolicy::new().resource("/v1/forms", resources.get("forms").unwrap());
+    let uncached = TestStore::new(memory.clone()).without_cached_lookups();
+    let synchronous =
+        ApiKeyAuthLayer::new(Authenticator::new(memory).with_metrics(metrics.clone()))
+            .with_policy(policy.clone());
+    let asynchronous = ApiKeyAuthLayer::new(Authenticator::new(uncached).with_metrics(metrics))
+        .with_policy(policy);
+    let post = |key: &str| request(HttpMethod::POST, &[("api-key", key)]);
+    for _ in 0..2 {
+        assert_eq!(
+            send(&synchronous, post(restricted.expose_secret())).await,
+            403
+        );
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            send(&asynchronous, post(restricted.expose_secret())).await,
+            403
+        );
+    }
+    assert_eq!(
+        send(&synchronous, post(read_only.expose_secret())).await,
+        403
+    );
+    assert_eq!(get(&synchronous, restricted.expose_secret()).await, 200);
+
+    let recorded = Recorded::take(&snapshotter);
+    assert_eq!(recorded.rejected("insufficient_scope"), 5);
+    assert_eq!(recorded.rejected("insufficient_permissions"), 1);
+    assert_eq!(recorded.admitted(), 1);
+    assert_eq!(recorded.total(REQUESTS), 7);
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! `migrate()` upgrades older tables in place: one written by version 0.1, which had no `revision`
-//! column, one with `revision` but without the rate limit's two columns, and one with both but
-//! without `name_key`. Every key such a table holds keeps working, starts at revision 0 (or keeps
-//! its revision), has no rate limit, and takes part in compare-and-swap updates from then on,
-//! which can give it a limit. Keys an older version let share a name (ignoring case and
-//! composition) keep working too: the oldest keeps the name, and a later one takes part in the
-//! uniqueness once it is renamed.
+//! column, one with `revision` but without the rate limit's two columns, one with both but
+//! without `name_key`, and one with `name_key` but without `scopes`. Every key such a table holds
+//! keeps working, starts at revision 0 (or keeps its revision), has no rate limit, and takes part
+//! in compare-and-swap updates from then on, which can give it a limit. Keys an older version let
+//! share a name (ignoring case and composition) keep working too: the oldest keeps the name, and
+//! a later one takes part in the uniqueness once it is renamed. Keys of a table from before
+//! restricted keys stay presets, and restricted keys can be written to it once it is upgraded.
 //!
 //! Each test builds the older schema with the statements that version ran, fills it with raw SQL,
 //! and upgrades it, against SQLite (feature `sqlite`, a file in a temporary directory) and PostgreSQL
@@ -17,8 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::common::at;
 use formbox_auth::store::{Inserted, Updated};
 use formbox_auth::{
-    Authenticator, KeyFormat, KeyRecord, KeyStore, OrganizationId, Permission, key::PlaintextKey,
-    rate_limit::RateLimit, store::PreviousSecret,
+    Access, Authenticator, KeyFormat, KeyRecord, KeyStore, OrganizationId, Permission,
+    key::PlaintextKey, permission::Resources, rate_limit::RateLimit, store::PreviousSecret,
 };
 
 /// Microseconds since the Unix epoch, as the raw rows hold times.
@@ -105,6 +106,67 @@ async fn assert_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) {
     stale.name = "written over a revision that is gone".into();
     assert_eq!(store.update(&stale, 0).await.unwrap(), Updated::Stale);
     assert_eq!(store.get(&issued.id).await.unwrap(), Some(next));
+}
+
+/// A key restricted to `forms:write submissions:read`, of the legacy keys' organization and
+/// newer than them: what a table from before restricted keys can hold once upgraded.
+fn restricted_record() -> KeyRecord {
+    let resources = Resources::new(["forms", "submissions"]).unwrap();
+    let scopes = resources
+        .scopes(["forms:write", "submissions:read"])
+        .unwrap();
+    let key = KeyFormat::default().generate().unwrap();
+    KeyRecord::new(
+        key.id(),
+        OrganizationId::from("org_legacy"),
+        "restricted after the upgrade",
+        Access::Restricted(scopes),
+        key.digest(),
+        at(1_700_000_300, 5),
+    )
+}
+
+/// What every store upgraded from the version before restricted keys must do: the keys it held
+/// read back as the presets they were, and a restricted key is written and read back with its
+/// scopes, alone and in its organization's list. Answers the restricted key.
+async fn assert_scopes_upgraded<S: KeyStore + Clone>(store: &S, legacy: &Legacy) -> KeyRecord {
+    for record in legacy.records() {
+        let found = store.get(&record.id).await.unwrap().unwrap();
+        assert_eq!(&found, record);
+        assert!(found.access.preset().is_some(), "{}", found.access);
+    }
+    let restricted = restricted_record();
+    assert_eq!(
+        store.insert(&restricted, None).await.unwrap(),
+        Inserted::Stored
+    );
+    let found = store.get(&restricted.id).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&restricted));
+    let listed = store
+        .list_page(&restricted.organization, None, usize::MAX)
+        .await
+        .unwrap();
+    let newest_first = [&restricted, &legacy.full, &legacy.issued];
+    assert_eq!(listed.iter().collect::<Vec<_>>(), newest_first);
+    restricted
+}
+
+/// The `id`, `permission` and `scopes` columns the rows of `records` must have, by id: presets
+/// with null scopes, restricted keys with their scopes' text form.
+fn access_rows(records: &[&KeyRecord]) -> Vec<(String, String, Option<String>)> {
+    let mut rows: Vec<_> = records
+        .iter()
+        .map(|record| {
+            let scopes = record.access.scopes().map(ToString::to_string);
+            (
+                record.id.to_string(),
+                record.access.as_str().to_owned(),
+                scopes,
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
 }
 
 /// Keys an older version let share a name key in one organization, oldest first.
@@ -323,6 +385,28 @@ mod sqlite {
                     rate_limit_per_seconds INTEGER
                 ) STRICT, WITHOUT ROWID"#;
 
+    /// The schema of the version before restricted keys, with `name_key` and without `scopes`,
+    /// as it created it, and the index that keeps name keys unique.
+    const CREATE_TABLE_WITH_NAME_KEYS: &str = r#"CREATE TABLE IF NOT EXISTS "formbox_api_keys" (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    organization TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BLOB NOT NULL,
+                    previous_digest BLOB,
+                    previous_valid_until INTEGER,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER,
+                    last_used_at INTEGER,
+                    revision INTEGER NOT NULL DEFAULT 0,
+                    rate_limit_requests INTEGER,
+                    rate_limit_per_seconds INTEGER,
+                    name_key TEXT
+                ) STRICT, WITHOUT ROWID"#;
+    const CREATE_NAME_INDEX: &str = r#"CREATE UNIQUE INDEX IF NOT EXISTS "formbox_api_keys_name_key_idx"
+                    ON "formbox_api_keys" (organization, name_key) WHERE revoked_at IS NULL"#;
+
     /// A database file of its own, with several connections, as in production.
     async fn pool() -> (SqlitePool, TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -351,7 +435,7 @@ mod sqlite {
             .bind(record.id.as_str())
             .bind(record.organization.as_str())
             .bind(&record.name)
-            .bind(record.permission.as_str())
+            .bind(record.access.as_str())
             .bind(record.digest.as_bytes().as_slice())
             .bind(previous.map(|previous| previous.digest.as_bytes().to_vec()))
             .bind(previous.map(|previous| micros(previous.valid_until)))
@@ -364,6 +448,65 @@ mod sqlite {
             .unwrap();
         }
         (pool, dir)
+    }
+
+    /// A database as the version before restricted keys left it, holding `records`, each with
+    /// the name key that version wrote.
+    async fn database_before_scopes(records: &[&KeyRecord]) -> (SqlitePool, TempDir) {
+        let (pool, dir) = legacy_database(records, CREATE_TABLE_WITH_NAME_KEYS).await;
+        for record in records {
+            sqlx::query("UPDATE formbox_api_keys SET name_key = ?1 WHERE id = ?2")
+                .bind(record.name_key())
+                .bind(record.id.as_str())
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query(CREATE_NAME_INDEX).execute(&pool).await.unwrap();
+        (pool, dir)
+    }
+
+    /// The table's columns, with their declared types, in their order.
+    async fn columns(pool: &SqlitePool) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT name, type FROM pragma_table_info('formbox_api_keys') ORDER BY cid")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    /// The `permission` and `scopes` columns, by id.
+    async fn access_columns(pool: &SqlitePool) -> Vec<(String, String, Option<String>)> {
+        sqlx::query_as("SELECT id, permission, scopes FROM formbox_api_keys ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn migrate_adds_the_scopes_column_and_keeps_every_preset() {
+        let legacy = Legacy::new();
+        let (pool, _dir) = database_before_scopes(&legacy.records()).await;
+        let scopes = ("scopes".to_owned(), "TEXT".to_owned());
+        assert!(!columns(&pool).await.contains(&scopes));
+        let store = SqliteStore::new(pool.clone());
+        store.migrate().await.unwrap();
+        assert_eq!(columns(&pool).await.last(), Some(&scopes));
+        assert_eq!(access_columns(&pool).await, access_rows(&legacy.records()));
+        let restricted = assert_scopes_upgraded(&store, &legacy).await;
+        let [issued, full] = legacy.records();
+        let rows = access_columns(&pool).await;
+        assert_eq!(rows, access_rows(&[issued, full, &restricted]));
+
+        // Run again, it finds every column and the index, and changes no row.
+        let (schema, names) = (columns(&pool).await, name_keys(&pool).await);
+        store.migrate().await.unwrap();
+        assert_eq!(columns(&pool).await, schema);
+        assert_eq!(access_columns(&pool).await, rows);
+        assert_eq!(name_keys(&pool).await, names);
+        for record in [issued, full, &restricted] {
+            let found = store.get(&record.id).await.unwrap();
+            assert_eq!(found.as_ref(), Some(record));
+        }
     }
 
     #[tokio::test]
@@ -453,6 +596,18 @@ mod sqlite {
             }
             assert_upgraded(&SqliteStore::new(pool), &legacy).await;
         }
+        let legacy = Legacy::new();
+        let (pool, _dir) = database_before_scopes(&legacy.records()).await;
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let store = SqliteStore::new(pool.clone());
+                tokio::spawn(async move { store.migrate().await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_scopes_upgraded(&SqliteStore::new(pool), &legacy).await;
     }
 }
 
@@ -517,6 +672,28 @@ mod postgres {
                     rate_limit_per_seconds BIGINT
                 )"#;
 
+    /// The schema of the version before restricted keys, with `name_key` and without `scopes`,
+    /// as it created it, and the index that keeps name keys unique, for the table `{t}`.
+    const CREATE_TABLE_WITH_NAME_KEYS: &str = r#"CREATE TABLE IF NOT EXISTS "{t}" (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    organization TEXT COLLATE "C" NOT NULL,
+                    name TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    digest BYTEA NOT NULL,
+                    previous_digest BYTEA,
+                    previous_valid_until TIMESTAMPTZ,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ,
+                    revoked_at TIMESTAMPTZ,
+                    last_used_at TIMESTAMPTZ,
+                    revision BIGINT NOT NULL DEFAULT 0,
+                    rate_limit_requests BIGINT,
+                    rate_limit_per_seconds BIGINT,
+                    name_key TEXT COLLATE "C"
+                )"#;
+    const CREATE_NAME_INDEX: &str = r#"CREATE UNIQUE INDEX IF NOT EXISTS "{t}_name_key_idx"
+                    ON "{t}" (organization, name_key) WHERE revoked_at IS NULL"#;
+
     fn store(pool: &PgPool, table: &str) -> PostgresStore {
         PostgresStore::new(pool.clone())
             .with_table_name(table)
@@ -552,7 +729,7 @@ mod postgres {
                 .bind(record.id.as_str())
                 .bind(record.organization.as_str())
                 .bind(&record.name)
-                .bind(record.permission.as_str())
+                .bind(record.access.as_str())
                 .bind(record.digest.as_bytes().as_slice())
                 .bind(previous.map(|previous| previous.digest.as_bytes().to_vec()))
                 .bind(previous.map(|previous| micros(previous.valid_until)))
@@ -565,6 +742,80 @@ mod postgres {
                 .unwrap();
         }
         table
+    }
+
+    /// A table as the version before restricted keys left it, holding `records`, each with the
+    /// name key that version wrote.
+    async fn table_before_scopes(pool: &PgPool, records: &[&KeyRecord]) -> String {
+        let table = legacy_table(pool, records, CREATE_TABLE_WITH_NAME_KEYS).await;
+        let set_name_key = format!(r#"UPDATE "{table}" SET name_key = $1 WHERE id = $2"#);
+        for record in records {
+            sqlx::query(sqlx::AssertSqlSafe(set_name_key.clone()))
+                .bind(record.name_key())
+                .bind(record.id.as_str())
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let create_index = CREATE_NAME_INDEX.replace("{t}", &table);
+        sqlx::query(sqlx::AssertSqlSafe(create_index))
+            .execute(pool)
+            .await
+            .unwrap();
+        table
+    }
+
+    /// The columns of `table`, with their types, in their order.
+    async fn columns(pool: &PgPool, table: &str) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
+    /// The `permission` and `scopes` columns of `table`, by id.
+    async fn access_columns(pool: &PgPool, table: &str) -> Vec<(String, String, Option<String>)> {
+        let select = format!(r#"SELECT id, permission, scopes FROM "{table}" ORDER BY id"#);
+        sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn migrate_adds_the_scopes_column_and_keeps_every_preset() {
+        let legacy = Legacy::new();
+        let pool = postgres_pool(8).await;
+        let table = table_before_scopes(&pool, &legacy.records()).await;
+        let scopes = ("scopes".to_owned(), "text".to_owned());
+        assert!(!columns(&pool, &table).await.contains(&scopes));
+        let store = store(&pool, &table);
+        store.migrate().await.unwrap();
+        assert_eq!(columns(&pool, &table).await.last(), Some(&scopes));
+        assert_eq!(
+            access_columns(&pool, &table).await,
+            access_rows(&legacy.records())
+        );
+        let restricted = assert_scopes_upgraded(&store, &legacy).await;
+        let [issued, full] = legacy.records();
+        let rows = access_columns(&pool, &table).await;
+        assert_eq!(rows, access_rows(&[issued, full, &restricted]));
+
+        // Run again, it finds every column and the index, and changes no row.
+        let schema = columns(&pool, &table).await;
+        let names = name_keys(&pool, &table).await;
+        store.migrate().await.unwrap();
+        assert_eq!(columns(&pool, &table).await, schema);
+        assert_eq!(access_columns(&pool, &table).await, rows);
+        assert_eq!(name_keys(&pool, &table).await, names);
+        for record in [issued, full, &restricted] {
+            let found = store.get(&record.id).await.unwrap();
+            assert_eq!(found.as_ref(), Some(record));
+        }
     }
 
     #[tokio::test]
@@ -657,5 +908,17 @@ mod postgres {
             }
             assert_upgraded(&store(&pool, &table), &legacy).await;
         }
+        let legacy = Legacy::new();
+        let table = table_before_scopes(&pool, &legacy.records()).await;
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let store = store(&pool, &table);
+                tokio::spawn(async move { store.migrate().await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_scopes_upgraded(&store(&pool, &table), &legacy).await;
     }
 }

@@ -312,8 +312,8 @@ async fn a_key_is_created_with_its_own_rate_limit_or_none() {
     let key = NewKey::new(" dated ", Permission::FullAccess).expires_at(Some(expires_at));
     let created = f.manager.create(&f.org, key).await.unwrap();
     assert_eq!(
-        (created.info.name.as_str(), created.info.permission),
-        ("dated", Permission::FullAccess)
+        (created.info.name.as_str(), created.info.access),
+        ("dated", Permission::FullAccess.into())
     );
     assert_eq!(
         (created.info.expires_at, created.info.rate_limit),

@@ -25,7 +25,12 @@
   const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
   const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   const clockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
-  const permissionNames = { full_access: t("permission.full_access"), read_only: t("permission.read_only") };
+  const permissionNames = {
+    full_access: t("permission.full_access"),
+    read_only: t("permission.read_only"),
+    restricted: t("permission.restricted"),
+  };
+  const permissionBadges = { full_access: "full", read_only: "read", restricted: "restricted" };
   const windowNames = { 1: t("window.1"), 60: t("window.60"), 3600: t("window.3600"), 86400: t("window.86400") };
   const countFormat = new Intl.NumberFormat(undefined);
 
@@ -91,6 +96,34 @@
     element.textContent = "";
   }
 
+  /**
+   * Takes every error off `area` (a form, or a part of one): the marks on its fields and the
+   * messages shown beside them.
+   */
+  function clearFieldErrors(area) {
+    for (const field of area.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+    for (const message of area.querySelectorAll("[data-error-for]")) clearAlert(message);
+  }
+
+  /**
+   * Marks the field an error is about and puts the focus on it. A group of choices (a fieldset,
+   * such as the table of resources) is marked on each of its radio groups, and the focus goes to
+   * the first group's chosen radio, where Tab would have put it.
+   */
+  function markInvalid(field) {
+    if (field instanceof HTMLFieldSetElement) {
+      const groups = field.querySelectorAll('[role="radiogroup"]');
+      for (const group of groups) group.setAttribute("aria-invalid", "true");
+      const first = groups.length > 0
+        ? groups[0].querySelector("input:checked") || groups[0].querySelector("input")
+        : null;
+      if (first) first.focus();
+    } else if (field && field.focus) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    }
+  }
+
   function announce(message) {
     pageStatus.textContent = message;
   }
@@ -151,6 +184,24 @@
     return td;
   }
 
+  /** A key's permission: its badge, and for a restricted key the list of its scopes under it. */
+  function permissionOf(key) {
+    const badge = element("span", "badge " + (permissionBadges[key.permission] || "read"),
+      permissionNames[key.permission] || String(key.permission));
+    if (key.permission !== "restricted" || !Array.isArray(key.scopes)) return badge;
+    const scopes = element("ul", "scope-list");
+    scopes.setAttribute("aria-label", t("table.scopes"));
+    for (const scope of key.scopes) {
+      const item = element("li", "");
+      item.append(element("code", "", String(scope)));
+      scopes.append(item);
+    }
+    // One element per cell, as the phone layout wants.
+    const permission = element("div", "permission");
+    permission.append(badge, scopes);
+    return permission;
+  }
+
   function renderRow(key, now) {
     const row = document.createElement("tr");
     row.setAttribute("role", "row");
@@ -160,9 +211,7 @@
     name.id = nameId;
     row.append(cell(t("column.name"), name));
 
-    const permission = element("span", "badge " + (key.permission === "full_access" ? "full" : "read"),
-      permissionNames[key.permission] || String(key.permission));
-    row.append(cell(t("column.permission"), permission));
+    row.append(cell(t("column.permission"), permissionOf(key)));
     row.append(cell(t("column.key"), element("code", "display", key.display)));
     row.append(cell(t("column.created"), timeCell(key.created_at, t("time.unknown"), false)));
     row.append(cell(t("column.last_used"), timeCell(key.last_used_at, t("time.never"), true)));
@@ -234,9 +283,10 @@
 
   /**
    * One dialog: a form that calls the API, then (for keys shown once) the key with Copy and Done.
-   * `submit` returns the API's answer; `onDone` runs when the dialog closes after a success.
+   * `submit` returns the API's answer; `prepare`, if given, sets the form up each time it opens,
+   * after its fields are reset (to show or hide what depends on them).
    */
-  function setUpDialog(dialog, submit) {
+  function setUpDialog(dialog, submit, prepare) {
     const form = dialog.querySelector(".js-form");
     const alert = dialog.querySelector(".js-alert");
     const reveal = dialog.querySelector(".js-reveal");
@@ -266,17 +316,17 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearAlert(alert);
+      clearFieldErrors(form);
       submitButton.disabled = true;
       let result;
       try {
         result = await submit(form);
       } catch (error) {
-        showAlert(alert, error);
-        const field = error instanceof ApiError && error.field ? form.elements[error.field] : null;
-        if (field && field.focus) {
-          field.setAttribute("aria-invalid", "true");
-          field.focus();
-        }
+        const name = error instanceof ApiError && error.field ? String(error.field) : null;
+        // A field with a place of its own for errors (the table of resources) shows them there.
+        const own = name ? form.querySelector(`[data-error-for="${CSS.escape(name)}"]`) : null;
+        showAlert(own || alert, error);
+        markInvalid(name ? form.elements[name] : null);
         return;
       } finally {
         submitButton.disabled = false;
@@ -322,7 +372,8 @@
       form.reset();
       form.hidden = false;
       clearAlert(alert);
-      for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+      clearFieldErrors(form);
+      if (prepare) prepare(form);
       if (reveal) {
         reveal.hidden = true;
         keyField.value = "";
@@ -362,6 +413,38 @@
     return { requests: count, per_seconds: Number(form.elements.rate_limit_per.value) };
   }
 
+  /**
+   * The scopes the table of resources asks for, in the order the host declared them: Read is
+   * `RESOURCE:read`, Write `RESOURCE:write`, None nothing. Refuses a table left all at None.
+   */
+  function scopesOf(form) {
+    const scopes = [];
+    for (const resource of pageData.resources || []) {
+      const choice = form.elements["scope:" + resource];
+      const level = choice ? choice.value : "none";
+      if (level === "read" || level === "write") scopes.push(`${resource}:${level}`);
+    }
+    if (scopes.length === 0) {
+      throw new ApiError(400, "invalid_request", t("create.scopes_missing"), "scopes");
+    }
+    return scopes;
+  }
+
+  /** Shows the table of resources while Restricted is chosen (the page has none without resources). */
+  function showScopes(form) {
+    const table = form.elements.scopes;
+    if (!(table instanceof HTMLFieldSetElement)) return;
+    const restricted = form.elements.permission.value === "restricted";
+    // An error about the table goes with it.
+    if (!restricted) clearFieldErrors(table);
+    table.hidden = !restricted;
+  }
+
+  const createForm = document.querySelector("#create-dialog .js-form");
+  createForm.addEventListener("change", (event) => {
+    if (event.target.name === "permission") showScopes(createForm);
+  });
+
   const openCreate = setUpDialog(document.getElementById("create-dialog"), async (form) => {
     const name = form.elements.name.value.trim();
     if (name === "") {
@@ -369,13 +452,14 @@
     }
     const expiresIn = form.elements.expires.value;
     const body = { name, permission: form.elements.permission.value };
+    if (body.permission === "restricted") body.scopes = scopesOf(form);
     if (expiresIn !== "") body.expires_at = Math.floor(Date.now() / 1000) + Number(expiresIn);
     const rateLimit = rateLimitOf(form);
     if (rateLimit !== null) body.rate_limit = rateLimit;
     const created = await api("POST", "", body);
     announce(t("create.done", { name: created.name }));
     return created;
-  });
+  }, showScopes);
   document.getElementById("create-open").addEventListener("click", openCreate);
 
   // The key the regenerate or revoke dialog acts on.

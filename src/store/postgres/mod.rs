@@ -122,6 +122,7 @@ impl Dialect for Postgres {
     fn bind(query: Query<Self>, value: Value<'_>) -> Result<Query<Self>> {
         Ok(match value {
             Value::Text(text) => query.bind(text),
+            Value::OptionalText(text) => query.bind(text),
             Value::Bytes(bytes) => query.bind(bytes),
             Value::Time(micros) => {
                 query.bind(micros.map(PgTimestamp::from_unix_micros).transpose()?)

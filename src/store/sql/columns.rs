@@ -59,13 +59,19 @@ const RATE_LIMIT_PER_SECONDS: Column = Column::new("rate_limit_per_seconds", "IN
 /// keeps its null until it is renamed ([`name_key_assignment`]). Compared by its bytes.
 pub(crate) const NAME_KEY: Column = Column::new("name_key", "TEXT", r#"TEXT COLLATE "C""#);
 
+/// A restricted key's scopes in their text form (`forms:write submissions:read`); null for a
+/// preset, whose `permission` says it all. Nullable without a default, so that adding it to a
+/// table of presets changes none of them.
+const SCOPES: Column = Column::new("scopes", "TEXT", "TEXT");
+
 /// The columns added to the table after version 0.1, in the order they came:
 /// [`migrate`](super::SqlStore::migrate) adds each one a table lacks.
-pub(crate) const ADDED_COLUMNS: [Column; 4] = [
+pub(crate) const ADDED_COLUMNS: [Column; 5] = [
     REVISION,
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_PER_SECONDS,
     NAME_KEY,
+    SCOPES,
 ];
 
 /// How an update writes [`NAME_KEY`], given the placeholders of the new name and name key: a key
@@ -81,7 +87,7 @@ pub(crate) fn name_key_assignment(name: &str, name_key: &str) -> String {
 /// keep every microsecond, sort as numbers and need no parsing. PostgreSQL's `TIMESTAMPTZ` keeps
 /// microseconds too. In PostgreSQL, `COLLATE "C"` orders ids by their bytes, as every other store
 /// does, whatever the database's locale.
-pub(crate) const COLUMNS: [Column; 15] = [
+pub(crate) const COLUMNS: [Column; 16] = [
     // The id an update finds its row by.
     Column::new(
         "id",
@@ -108,6 +114,7 @@ pub(crate) const COLUMNS: [Column; 15] = [
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_PER_SECONDS,
     NAME_KEY,
+    SCOPES,
 ];
 
 /// Where [`values`] binds the organization, counting from 1 as bind parameters do.
@@ -118,6 +125,8 @@ pub(crate) const ORGANIZATION_POSITION: usize = 2;
 pub enum Value<'a> {
     /// `TEXT`.
     Text(&'a str),
+    /// `TEXT` that may be null.
+    OptionalText(Option<&'a str>),
     /// `BLOB` or `BYTEA`.
     Bytes(Option<&'a [u8]>),
     /// A time, in whole microseconds since the Unix epoch.
@@ -126,11 +135,28 @@ pub enum Value<'a> {
     Integer(Option<i64>),
 }
 
-/// `record`'s value for each of [`COLUMNS`], in their order, with `name_key`, its
-/// [name key](KeyRecord::name_key).
+/// What a row holds of a record beyond its fields as they are: the text the crate computes from
+/// them.
+pub(crate) struct Derived {
+    /// The [name key](KeyRecord::name_key).
+    name_key: String,
+    /// A restricted key's scopes, as text.
+    scopes: Option<String>,
+}
+
+impl Derived {
+    pub(crate) fn of(record: &KeyRecord) -> Self {
+        Self {
+            name_key: record.name_key(),
+            scopes: record.access.scopes().map(ToString::to_string),
+        }
+    }
+}
+
+/// `record`'s value for each of [`COLUMNS`], in their order, with what `derived` computed of it.
 pub(crate) fn values<'a>(
     record: &'a KeyRecord,
-    name_key: &'a str,
+    derived: &'a Derived,
 ) -> Result<[Value<'a>; COLUMNS.len()]> {
     let time = |time: Option<SystemTime>| time.map(unix_micros).transpose().map(Value::Time);
     let previous = record.previous.as_deref();
@@ -139,7 +165,7 @@ pub(crate) fn values<'a>(
         Value::Text(record.id.as_str()),
         Value::Text(record.organization.as_str()),
         Value::Text(&record.name),
-        Value::Text(record.permission.as_str()),
+        Value::Text(record.access.as_str()),
         Value::Bytes(Some(record.digest.as_bytes())),
         Value::Bytes(previous.map(|previous| &previous.digest.as_bytes()[..])),
         time(previous.map(|previous| previous.valid_until))?,
@@ -150,16 +176,17 @@ pub(crate) fn values<'a>(
         Value::Integer(Some(revision(record.revision)?)),
         Value::Integer(limit.map(|limit| i64::from(limit.requests()))),
         Value::Integer(limit.map(|limit| i64::from(limit.per_seconds()))),
-        Value::Text(name_key),
+        Value::Text(&derived.name_key),
+        Value::OptionalText(derived.scopes.as_deref()),
     ])
 }
 
 /// The values an update writes: those of the [`COLUMNS`] it updates, in their order.
 pub(crate) fn updated_values<'a>(
     record: &'a KeyRecord,
-    name_key: &'a str,
+    derived: &'a Derived,
 ) -> Result<impl Iterator<Item = Value<'a>>> {
-    let values = values(record, name_key)?;
+    let values = values(record, derived)?;
     Ok(COLUMNS
         .iter()
         .zip(values)
@@ -199,7 +226,8 @@ mod tests {
         let mut record = record();
         record.last_used_at = Some(UNIX_EPOCH);
         record.revision = 3;
-        let updated: Vec<_> = updated_values(&record, "ci").unwrap().collect();
+        let derived = Derived::of(&record);
+        let updated: Vec<_> = updated_values(&record, &derived).unwrap().collect();
         assert_eq!(updated.len(), COLUMNS.len() - 2);
         assert!(matches!(updated[0], Value::Text("org")));
         assert!(matches!(
@@ -209,7 +237,8 @@ mod tests {
                 Value::Integer(Some(3)),
                 Value::Integer(None),
                 Value::Integer(None),
-                Value::Text("ci")
+                Value::Text("ci"),
+                Value::OptionalText(None)
             ]
         ));
     }
@@ -222,21 +251,25 @@ mod tests {
             position("rate_limit_per_seconds"),
         );
         let mut record = record();
-        let none = values(&record, "ci").unwrap();
+        let derived = Derived::of(&record);
+        let none = values(&record, &derived).unwrap();
         assert!(matches!(none[requests], Value::Integer(None)));
         assert!(matches!(none[per_seconds], Value::Integer(None)));
         record.rate_limit = Some(RateLimit::new(600, 60).unwrap());
-        let some = values(&record, "ci").unwrap();
+        let derived = Derived::of(&record);
+        let some = values(&record, &derived).unwrap();
         assert!(matches!(some[requests], Value::Integer(Some(600))));
         assert!(matches!(some[per_seconds], Value::Integer(Some(60))));
-        let updated: Vec<_> = updated_values(&record, "ci").unwrap().collect();
+        let derived = Derived::of(&record);
+        let updated: Vec<_> = updated_values(&record, &derived).unwrap().collect();
         assert!(matches!(
             updated[..],
             [
                 ..,
                 Value::Integer(Some(600)),
                 Value::Integer(Some(60)),
-                Value::Text(_)
+                Value::Text(_),
+                Value::OptionalText(None)
             ]
         ));
     }
@@ -256,7 +289,8 @@ mod tests {
     fn the_organization_is_bound_at_its_position() {
         assert_eq!(COLUMNS[ORGANIZATION_POSITION - 1].name, "organization");
         let record = record();
-        let values = values(&record, "ci").unwrap();
+        let derived = Derived::of(&record);
+        let values = values(&record, &derived).unwrap();
         assert!(matches!(
             values[ORGANIZATION_POSITION - 1],
             Value::Text("org")
@@ -267,8 +301,12 @@ mod tests {
     fn revisions_beyond_the_column_are_errors() {
         let mut record = record();
         record.revision = u64::MAX;
-        assert!(matches!(values(&record, "ci"), Err(StoreError::Backend(_))));
+        let derived = Derived::of(&record);
+        assert!(matches!(
+            values(&record, &derived),
+            Err(StoreError::Backend(_))
+        ));
         record.revision = i64::MAX.unsigned_abs();
-        assert!(values(&record, "ci").is_ok());
+        assert!(values(&record, &derived).is_ok());
     }
 }

@@ -3,7 +3,7 @@
 use super::{Dialect, time::from_unix_micros};
 use crate::{
     key::{KeyDigest, KeyId},
-    permission::Permission,
+    permission::{Access, Permission},
     record::{KeyRecord, OrganizationId, PreviousSecret, RateLimit},
     store::{Result, StoreError},
 };
@@ -24,6 +24,7 @@ pub(crate) struct RawRecord {
     pub(crate) revision: i64,
     pub(crate) rate_limit_requests: Option<i64>,
     pub(crate) rate_limit_per_seconds: Option<i64>,
+    pub(crate) scopes: Option<String>,
 }
 
 /// The value of a `NOT NULL` column.
@@ -50,6 +51,7 @@ impl RawRecord {
             revision: required(DB::integer(row, "revision")?, "revision")?,
             rate_limit_requests: DB::integer(row, "rate_limit_requests")?,
             rate_limit_per_seconds: DB::integer(row, "rate_limit_per_seconds")?,
+            scopes: DB::text(row, "scopes")?,
         })
     }
 
@@ -63,10 +65,7 @@ impl RawRecord {
         let decode = |message: &str| StoreError::Decode(format!("key {id}: {message}"));
         let digest = KeyDigest::from_slice(&self.digest)
             .ok_or_else(|| decode("`digest` is not 32 bytes"))?;
-        let permission: Permission = self
-            .permission
-            .parse()
-            .map_err(|_| decode("`permission` is neither `full_access` nor `read_only`"))?;
+        let access = access(&self.permission, self.scopes.as_deref()).map_err(|m| decode(&m))?;
         let previous = match (self.previous_digest, self.previous_valid_until) {
             (None, None) => None,
             (Some(digest), Some(valid_until)) => Some(PreviousSecret {
@@ -87,8 +86,7 @@ impl RawRecord {
         };
         let created_at = from_unix_micros(self.created_at, "created_at")?;
         let organization = OrganizationId::from(self.organization);
-        let mut record =
-            KeyRecord::new(id, organization, self.name, permission, digest, created_at);
+        let mut record = KeyRecord::new(id, organization, self.name, access, digest, created_at);
         record.previous = previous.map(Box::new);
         record.expires_at = optional(self.expires_at, "expires_at")?;
         record.revoked_at = optional(self.revoked_at, "revoked_at")?;
@@ -98,6 +96,23 @@ impl RawRecord {
         record.rate_limit = rate_limit(self.rate_limit_requests, self.rate_limit_per_seconds)
             .map_err(|message| decode(&message))?;
         Ok(record)
+    }
+}
+
+/// The access of the `permission` and `scopes` columns: a preset has no scopes, a restricted key
+/// at least one, in their text form. The error says what is wrong.
+fn access(permission: &str, scopes: Option<&str>) -> std::result::Result<Access, String> {
+    match (permission, scopes) {
+        ("restricted", Some(scopes)) => match scopes.parse() {
+            Ok(scopes) => Ok(Access::Restricted(scopes)),
+            Err(error) => Err(format!("`scopes`: {error}")),
+        },
+        ("restricted", None) => Err("`scopes` is null for a restricted key".into()),
+        (preset, None) => preset
+            .parse::<Permission>()
+            .map(Access::from)
+            .map_err(|_| "`permission` is not `full_access`, `read_only` or `restricted`".into()),
+        (_, Some(_)) => Err("`scopes` is set for a preset key".into()),
     }
 }
 
@@ -147,7 +162,24 @@ mod tests {
             revision: 4,
             rate_limit_requests: None,
             rate_limit_per_seconds: None,
+            scopes: None,
         }
+    }
+
+    #[test]
+    fn a_restricted_row_has_its_scopes_and_a_preset_row_none() {
+        let mut row = raw();
+        row.permission = "restricted".into();
+        row.scopes = Some("raw_forms:write raw_subs:read".into());
+        let access = row.into_record().unwrap().access;
+        assert_eq!(
+            access.to_string(),
+            "restricted(raw_forms:write raw_subs:read)"
+        );
+        assert_eq!(
+            raw().into_record().unwrap().access,
+            crate::permission::Access::ReadOnly
+        );
     }
 
     #[test]
@@ -167,10 +199,16 @@ mod tests {
 
     #[test]
     fn malformed_rows_are_decode_errors() {
-        let cases: [fn(&mut RawRecord); 12] = [
+        let cases: [fn(&mut RawRecord); 15] = [
             |r| r.id = "not an id".into(),
             |r| r.digest = vec![7; 31],
             |r| r.permission = "admin".into(),
+            |r| r.permission = "restricted".into(),
+            |r| r.scopes = Some("raw_forms:read".into()),
+            |r| {
+                r.permission = "restricted".into();
+                r.scopes = Some("raw_forms:admin".into());
+            },
             |r| r.previous_digest = Some(vec![1; 32]),
             |r| {
                 r.previous_digest = Some(vec![1; 3]);

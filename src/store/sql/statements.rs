@@ -166,21 +166,22 @@ mod tests {
         let sqlite = Statements::new::<sqlx::Sqlite>(&table);
         assert!(sqlite.update.contains(
             "revision = ?10, rate_limit_requests = ?11, rate_limit_per_seconds = ?12, \
-             name_key = CASE WHEN name_key IS NULL AND name = ?2 THEN NULL ELSE ?13 END WHERE"
+             name_key = CASE WHEN name_key IS NULL AND name = ?2 THEN NULL ELSE ?13 END, \
+             scopes = ?14 WHERE"
         ));
         assert!(sqlite.update.contains("SET organization = ?1, name = ?2, "));
-        assert!(sqlite.update.ends_with("WHERE id = ?14 AND revision = ?15"));
+        assert!(sqlite.update.ends_with("WHERE id = ?15 AND revision = ?16"));
         assert!(!sqlite.update.contains("last_used_at"));
         let postgres = Statements::new::<sqlx::Postgres>(&table);
         assert!(
             postgres
                 .update
-                .contains("WHERE id = $14 AND revision = $15 RETURNING id")
+                .contains("WHERE id = $15 AND revision = $16 RETURNING id")
         );
         assert!(
             postgres
                 .insert
-                .contains("$15) ON CONFLICT (id) DO NOTHING RETURNING id")
+                .contains("$16) ON CONFLICT (id) DO NOTHING RETURNING id")
         );
     }
 
@@ -195,7 +196,8 @@ mod tests {
                 "revision",
                 "rate_limit_requests",
                 "rate_limit_per_seconds",
-                "name_key"
+                "name_key",
+                "scopes"
             ]
         );
         assert_eq!(
@@ -210,6 +212,10 @@ mod tests {
         assert_eq!(
             &*postgres[3].1,
             r#"ALTER TABLE "formbox_api_keys" ADD COLUMN name_key TEXT COLLATE "C""#
+        );
+        assert_eq!(
+            &*postgres[4].1,
+            r#"ALTER TABLE "formbox_api_keys" ADD COLUMN scopes TEXT"#
         );
     }
 
@@ -248,15 +254,15 @@ mod tests {
     fn a_capped_insert_counts_the_organizations_active_keys_in_its_own_statement() {
         let table = TableName::default_name();
         let counted = "WHERE (SELECT COUNT(*) FROM \"formbox_api_keys\" WHERE organization = ?2 \
-             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?16)) < ?17 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?17)) < ?18 \
              ON CONFLICT (id) DO NOTHING";
         let sqlite = Statements::new::<sqlx::Sqlite>(&table).insert_capped;
         assert!(sqlite.contains("SELECT ?1, ?2, ?3, "), "{sqlite}");
-        assert!(sqlite.ends_with(&format!("?15 {counted}")), "{sqlite}");
+        assert!(sqlite.ends_with(&format!("?16 {counted}")), "{sqlite}");
         let postgres = Statements::new::<sqlx::Postgres>(&table).insert_capped;
         let counted = counted.replace('?', "$");
         assert!(
-            postgres.contains(&format!("$15 {counted} RETURNING id")),
+            postgres.contains(&format!("$16 {counted} RETURNING id")),
             "{postgres}"
         );
     }

@@ -7,7 +7,7 @@ use sqlx::Pool;
 
 use super::{
     Dialect, Query, Value, bound,
-    columns::{revision, updated_values, values},
+    columns::{Derived, revision, updated_values, values},
     error::refused_by_name_index,
     raw_record::RawRecord,
     statements::Statements,
@@ -196,8 +196,8 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
     }
 
     async fn insert(&self, record: &KeyRecord, limit: Option<ActiveKeyLimit>) -> Result<Inserted> {
-        let name_key = record.name_key();
-        let values = values(record, &name_key)?;
+        let derived = Derived::of(record);
+        let values = values(record, &derived)?;
         let written = match limit {
             None => {
                 let query = bound(&self.statements.insert, values)?;
@@ -235,10 +235,10 @@ impl<DB: SqlDialect> KeyStore for SqlStore<DB> {
             Value::Text(record.id.as_str()),
             Value::Integer(Some(revision(expected_revision)?)),
         ];
-        let name_key = record.name_key();
+        let derived = Derived::of(record);
         let query = bound(
             &self.statements.update,
-            updated_values(record, &name_key)?.chain(found_by),
+            updated_values(record, &derived)?.chain(found_by),
         )?;
         Ok(match self.written(DB::execute(&self.pool, query).await)? {
             Written::Rows(0) => Updated::Stale,

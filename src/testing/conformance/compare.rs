@@ -11,7 +11,7 @@ use std::{
 
 use crate::{
     key::{KeyDigest, KeyId},
-    permission::Permission,
+    permission::Access,
     record::{KeyRecord, PreviousSecret},
 };
 
@@ -42,7 +42,7 @@ pub(super) fn differences(stored: &KeyRecord, read: &KeyRecord) -> Vec<Differenc
         id,
         organization,
         name,
-        permission,
+        access,
         digest,
         previous,
         created_at,
@@ -62,12 +62,7 @@ pub(super) fn differences(stored: &KeyRecord, read: &KeyRecord) -> Vec<Differenc
         |organization| text(organization.as_str()),
     ));
     found.extend(compare("name", name, &read.name, |name| text(name)));
-    found.extend(compare(
-        "permission",
-        permission,
-        &read.permission,
-        Permission::to_string,
-    ));
+    found.extend(compare("access", access, &read.access, Access::to_string));
     found.extend(compare_digests("digest", digest, &read.digest));
     found.extend(previous_differences(
         previous.as_deref(),

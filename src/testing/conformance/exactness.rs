@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     key::KeyDigest,
-    permission::Permission,
+    permission::Access,
     record::RateLimit,
     record::{KeyRecord, PreviousSecret},
 };
@@ -26,7 +26,7 @@ pub(super) fn every_field() -> KeyRecord {
     let name = "every field: Zapier's \"integration\" — ключ 🔑";
     let mut full = record("org_full", name, at(1_700_000_000, 123_456));
     full.id = id("Zz09aZxbYc12");
-    full.permission = Permission::FullAccess;
+    full.access = Access::FullAccess;
     full.digest = KeyDigest::from_bytes(digest_bytes);
     // A regeneration's grace period.
     full.previous = Some(Box::new(PreviousSecret {

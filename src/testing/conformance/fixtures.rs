@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{
     key::{KeyDigest, KeyFormat, KeyId},
-    permission::Permission,
+    permission::{Access, Permission},
     record::RateLimit,
     record::{KeyRecord, OrganizationId},
     store::{KeyUsage, ListCursor},
@@ -27,6 +27,16 @@ pub(super) fn record(organization: &str, name: &str, created_at: SystemTime) -> 
         Permission::ReadOnly,
         key.digest(),
         created_at,
+    )
+}
+
+/// A restricted access with `scopes` in their text form. Parsing names the resources for the
+/// whole process, as a store's decoding does; the behaviours use a fixed handful.
+pub(super) fn restricted(scopes: &str) -> Access {
+    Access::Restricted(
+        scopes
+            .parse()
+            .unwrap_or_else(|error| panic!("scopes {scopes:?}: {error}")),
     )
 }
 

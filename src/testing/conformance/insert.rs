@@ -11,7 +11,7 @@ use super::{
     reopen::StoreUnderTest,
 };
 use crate::{
-    permission::Permission,
+    permission::Access,
     record::{KeyRecord, OrganizationId},
     store::{ActiveKeyLimit, Inserted},
 };
@@ -42,7 +42,7 @@ pub async fn duplicate_id_is_refused_without_overwriting(store: impl StoreUnderT
     let mut impostor = original.clone();
     impostor.organization = OrganizationId::from("org_b");
     impostor.name = "impostor".into();
-    impostor.permission = Permission::FullAccess;
+    impostor.access = Access::FullAccess;
     impostor.digest = digest(9);
     assert_eq!(
         inserted(&store, &impostor).await,

@@ -28,6 +28,7 @@ mod names;
 mod pages;
 mod read_back;
 mod reopen;
+mod scopes;
 mod update;
 mod usage;
 
@@ -94,6 +95,9 @@ macro_rules! __key_store_conformance_behaviours {
                 every_field_round_trips_exactly,
                 times_keep_every_microsecond,
                 names_with_quotes_and_unicode_round_trip,
+            ],
+            scopes: [
+                restricted_keys_keep_their_scopes_through_every_write,
             ],
             concurrency: [
                 many_tasks_insert_and_update_concurrently,

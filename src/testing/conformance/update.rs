@@ -6,13 +6,12 @@ use super::{
     at_once::at_once,
     calls::{get, insert, list, record_usage, update, updated},
     compare::{assert_absent, assert_same_records},
-    fixtures::{at, digest, ids, rate_limit, record, used},
+    fixtures::{at, digest, ids, rate_limit, record, restricted, used},
     read_back::read_back,
     reopen::StoreUnderTest,
 };
 use crate::{
     key::KeyId,
-    permission::Permission,
     record::{KeyRecord, OrganizationId, PreviousSecret},
     store::Updated,
 };
@@ -22,7 +21,7 @@ fn everything_changed(original: &KeyRecord) -> KeyRecord {
     let mut changed = original.next_revision();
     changed.organization = OrganizationId::from("org_b");
     changed.name = "after".into();
-    changed.permission = Permission::FullAccess;
+    changed.access = restricted("conformance_forms:write conformance_submissions:read");
     changed.digest = digest(2);
     changed.previous = Some(Box::new(PreviousSecret {
         digest: original.digest,

@@ -17,7 +17,7 @@ use axum::{
     body::{Body, Bytes},
 };
 use formbox_auth::{
-    AuthContext, Authenticator, KeyFormat, KeyManager, KeyRecord, KeyStore, OrganizationId,
+    Access, AuthContext, Authenticator, KeyFormat, KeyManager, KeyRecord, KeyStore, OrganizationId,
     Permission,
     key::PlaintextKey,
     rate_limit::RateLimit,
@@ -67,18 +67,19 @@ pub fn whole_micros(time: SystemTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(since_epoch.as_micros().try_into().unwrap())
 }
 
-/// A key of `organization` with `permission`, inserted into `store`, and its record as stored.
+/// A key of `organization` with `access` (a [`Permission`], or scopes), inserted into `store`,
+/// and its record as stored.
 pub async fn issue_key(
     store: &impl KeyStore,
     organization: &str,
-    permission: Permission,
+    access: impl Into<Access>,
 ) -> (PlaintextKey, KeyRecord) {
     let key = KeyFormat::default().generate().unwrap();
     let record = KeyRecord::new(
         key.id(),
         OrganizationId::from(organization),
         format!("test key {}", key.id()),
-        permission,
+        access,
         key.digest(),
         whole_micros(SystemTime::now()),
     );

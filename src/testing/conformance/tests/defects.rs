@@ -6,7 +6,8 @@ use std::future::Future;
 use super::{
     super::{
         Reopenable, every_field_round_trips_exactly, insert_then_get_returns_the_same_record,
-        times_keep_every_microsecond, update_writes_everything_but_last_used_at,
+        restricted_keys_keep_their_scopes_through_every_write, times_keep_every_microsecond,
+        update_writes_everything_but_last_used_at,
     },
     disk::{Defect, Disk},
 };
@@ -103,6 +104,32 @@ async fn an_update_that_writes_last_used_at_fails_naming_last_used_at() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_scopes_fail_naming_access() {
+    let behaviour = restricted_keys_keep_their_scopes_through_every_write;
+    let stored = "access: stored restricted(conformance_forms:write \
+                  conformance_resource_name_of_32c:read conformance_submissions:read)";
+    let message = failure(behaviour, reopenable(Defect::RestrictedAsReadOnly)).await;
+    assert_holds(
+        message,
+        &[
+            "restricted_keys_keep_their_scopes_through_every_write, after reopening the store",
+            &format!("{stored}, read back read_only"),
+        ],
+    );
+    let message = failure(behaviour, reopenable(Defect::LosesAScope)).await;
+    assert_holds(
+        message,
+        &[
+            "restricted_keys_keep_their_scopes_through_every_write, after reopening the store",
+            &format!(
+                "{stored}, read back restricted(conformance_resource_name_of_32c:read \
+                 conformance_submissions:read)"
+            ),
+        ],
+    );
+}
+
 /// Without a reopen the suite reads back what the store holds in memory, which is right: only
 /// the reopen finds the defects on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,6 +141,10 @@ async fn defects_on_disk_pass_unseen_without_a_reopen() {
     let store = Disk::new(Defect::UpdateWritesLastUsed);
     let behaviour = update_writes_everything_but_last_used_at;
     assert_eq!(failure(behaviour, store).await, None);
+    for defect in [Defect::RestrictedAsReadOnly, Defect::LosesAScope] {
+        let behaviour = restricted_keys_keep_their_scopes_through_every_write;
+        assert_eq!(failure(behaviour, Disk::new(defect)).await, None);
+    }
 }
 
 /// A correct disk passes every behaviour, reopened: the failures above are the defects'.

@@ -9,7 +9,7 @@ use super::super::{
 };
 use crate::{
     key::KeyDigest,
-    permission::Permission,
+    permission::Access,
     record::{KeyRecord, OrganizationId},
 };
 
@@ -36,9 +36,7 @@ fn one_field_changed() -> Vec<(&'static str, KeyRecord)> {
             record.organization = OrganizationId::from("org_other");
         }),
         ("name", |record| record.name.push(' ')),
-        ("permission", |record| {
-            record.permission = Permission::ReadOnly
-        }),
+        ("access", |record| record.access = Access::ReadOnly),
         ("digest", |record| record.digest = digest(7)),
         ("previous", |record| record.previous = None),
         ("previous.digest", |record| {

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::{
     key::KeyId,
+    permission::Access,
     record::{
         KeyRecord, OrganizationId,
         micros::{from_unix_micros, unix_micros},
@@ -32,6 +33,10 @@ pub(super) enum Defect {
     DropsRateLimit,
     /// `update` writes the `last_used_at` it is given.
     UpdateWritesLastUsed,
+    /// A restricted key is written as `read_only`.
+    RestrictedAsReadOnly,
+    /// A restricted key is written without its first scope.
+    LosesAScope,
 }
 
 type Records = Arc<Mutex<HashMap<KeyId, KeyRecord>>>;
@@ -92,7 +97,15 @@ impl Disk {
             (Defect::UpdateWritesLastUsed, Some(updated)) => {
                 record.last_used_at = updated.last_used_at;
             }
-            (Defect::None | Defect::UpdateWritesLastUsed, _) => {}
+            (Defect::RestrictedAsReadOnly, _) if record.access.scopes().is_some() => {
+                record.access = Access::ReadOnly;
+            }
+            (Defect::LosesAScope, _) => {
+                if let Some(scopes) = record.access.scopes() {
+                    record.access = Access::Restricted(scopes.iter().skip(1).collect());
+                }
+            }
+            (Defect::None | Defect::UpdateWritesLastUsed | Defect::RestrictedAsReadOnly, _) => {}
         }
         self.on_disk().insert(*id, record);
         Ok(())
