@@ -45,9 +45,9 @@ use std::{
 
 use args::{Args, Flag};
 use formbox_auth::{
-    Access, Authenticator, KeyManager, OrganizationId, Permission,
+    Access, Authenticator, KeyManager, OrganizationId,
     lifecycle::{EnsuredKey, KeyChanges, KeyInfo, KeyPage, LeakOutcome, NewKey},
-    permission::{Resources, Scopes},
+    permission::{InvalidScope, Resources, Scopes},
     rate_limit::RateLimit,
     store::ListCursor,
 };
@@ -357,21 +357,22 @@ async fn revoke_leaked(manager: &KeyManager, keys: &[String]) -> Result<(), Box<
 /// What `--permission` and `--scope` say the key may do: a preset, or `restricted` to at least
 /// one scope, each over a resource of `resources`.
 fn access(args: &Args, resources: &Resources) -> Result<Access, String> {
-    let scopes = args.values("scope");
-    match args.require("permission")? {
-        "restricted" if scopes.is_empty() => Err(
+    let texts = args.values("scope");
+    let permission = args.require("permission")?;
+    let scopes = (!texts.is_empty())
+        .then(|| restricted(texts, resources))
+        .transpose()?;
+    Access::from_parts(permission, scopes).map_err(|error| match error {
+        InvalidScope::MissingScopes | InvalidScope::Empty => {
             "--permission restricted needs at least one --scope, such as --scope forms:read"
-                .to_owned(),
-        ),
-        "restricted" => restricted(scopes, resources).map(Access::Restricted),
+                .to_owned()
+        }
         // A preset already reaches every resource: a scope beside it would be ignored.
-        preset if !scopes.is_empty() => Err(format!(
-            "--scope is for --permission restricted, not {preset}"
-        )),
-        preset => preset.parse::<Permission>().map(Access::from).map_err(|_| {
-            format!("--permission {preset:?}: use full_access, read_only or restricted")
-        }),
-    }
+        InvalidScope::ScopesWithPreset(preset) => {
+            format!("--scope is for --permission restricted, not {preset}")
+        }
+        _ => format!("--permission {permission:?}: use full_access, read_only or restricted"),
+    })
 }
 
 /// Each of `texts` parsed over `resources`; an error names the `--scope` it is about.

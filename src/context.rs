@@ -85,20 +85,28 @@ impl fmt::Debug for AuthContext {
     }
 }
 
+/// As JSON: the organization, the key's id and name, its access (`permission`, and `scopes` for a
+/// restricted key, as [`Access`] serializes) and its rate limit.
 #[cfg(feature = "serde")]
 impl serde::Serialize for AuthContext {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut state = serializer.serialize_map(None)?;
-        state.serialize_entry("organization", self.organization())?;
-        state.serialize_entry("key_id", &self.key_id())?;
-        state.serialize_entry("key_name", self.key_name())?;
-        state.serialize_entry("permission", self.access().as_str())?;
-        if let Some(scopes) = self.access().scopes() {
-            state.serialize_entry("scopes", &scopes.texts())?;
+        #[derive(serde::Serialize)]
+        struct Shown<'a> {
+            organization: &'a OrganizationId,
+            key_id: KeyId,
+            key_name: &'a str,
+            #[serde(flatten)]
+            access: &'a Access,
+            rate_limit: Option<RateLimit>,
         }
-        state.serialize_entry("rate_limit", &self.rate_limit())?;
-        state.end()
+        Shown {
+            organization: self.organization(),
+            key_id: self.key_id(),
+            key_name: self.key_name(),
+            access: self.access(),
+            rate_limit: self.rate_limit(),
+        }
+        .serialize(serializer)
     }
 }
 

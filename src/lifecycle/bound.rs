@@ -6,7 +6,7 @@ use super::{KeyChanges, ManageError, ManageResult};
 use crate::{
     context::AuthContext,
     key::KeyId,
-    permission::{Access, Resources},
+    permission::{Access, InvalidScope, Resources},
     record::{KeyRecord, RateLimit},
 };
 
@@ -89,14 +89,11 @@ pub(super) fn check_declared(resources: &Resources, access: &Access) -> ManageRe
         return Ok(());
     };
     if scopes.is_empty() {
-        return Err(crate::permission::InvalidScope::Empty.into());
+        return Err(InvalidScope::Empty.into());
     }
     match resources.first_undeclared(scopes) {
         None => Ok(()),
-        Some(scope) => Err(crate::permission::InvalidScope::Undeclared(
-            scope.resource().name().to_owned(),
-        )
-        .into()),
+        Some(scope) => Err(InvalidScope::Undeclared(scope.resource().name().to_owned()).into()),
     }
 }
 

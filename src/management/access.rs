@@ -129,7 +129,7 @@ pub(crate) struct Acting {
 
 impl Acting {
     /// `manager`, bounded by the calling key when a key made the request: it never grants
-    /// more than it holds.
+    /// more than it holds. Reads need no bound: they show the organization's keys as they are.
     pub(crate) fn manager(&self, manager: &KeyManager) -> KeyManager {
         match &self.caller {
             Some(caller) => manager.acting_as(caller),

@@ -22,7 +22,7 @@ use super::{
 use crate::{
     key::KeyId,
     lifecycle::{KeyChanges, KeyPage, NewKey, manager::KeyManager},
-    permission::{Access, InvalidScope, Permission, Resources},
+    permission::{Access, InvalidScope, Resources},
     record::RateLimit,
     store::ListCursor,
 };
@@ -78,8 +78,7 @@ pub(crate) async fn list_keys(
             ApiError::invalid_request(Some("cursor"), "`cursor` is not a cursor from this API")
         })?),
     };
-    let page = acting
-        .manager(&manager)
+    let page = manager
         .list_page(&acting.organization, cursor.as_ref(), limit)
         .await?;
     Ok(Json(page.into()))
@@ -153,8 +152,7 @@ pub(crate) async fn get_key(
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     Ok(Json(
-        acting
-            .manager(&manager)
+        manager
             .get(&acting.organization, key_id(&id)?)
             .await?
             .into(),
@@ -315,39 +313,16 @@ fn requested_access(
     permission: Option<&str>,
     scopes: Option<Vec<String>>,
 ) -> Result<Access, ApiError> {
-    let scopes_error = |message: String| ApiError::invalid_request(Some("scopes"), message);
-    match (permission, scopes) {
-        (Some("restricted") | None, Some(scopes)) => {
-            if scopes.is_empty() {
-                return Err(scopes_error(InvalidScope::Empty.to_string()));
-            }
-            let scopes = resources
-                .scopes(&scopes)
-                .map_err(|error| scopes_error(format!("`scopes`: {error}")))?;
-            Ok(Access::Restricted(scopes))
-        }
-        (Some("restricted"), None) => Err(scopes_error(
-            "`\"permission\": \"restricted\"` needs `scopes`".into(),
-        )),
-        (Some(preset), scopes) => {
-            let preset: Permission = preset.parse().map_err(|_| {
-                ApiError::invalid_request(
-                    Some("permission"),
-                    "`permission` is `full_access`, `read_only` or `restricted`",
-                )
-            })?;
-            match scopes {
-                None => Ok(preset.into()),
-                Some(_) => Err(scopes_error(format!(
-                    "`scopes` go with `\"permission\": \"restricted\"`, not `{preset}`"
-                ))),
-            }
-        }
-        (None, None) => Err(ApiError::invalid_request(
-            Some("permission"),
-            "`permission` is missing",
-        )),
-    }
+    let invalid = |field, error: InvalidScope| {
+        ApiError::invalid_request(Some(field), format!("`{field}`: {error}"))
+    };
+    let scopes = scopes.map(|scopes| resources.scopes(&scopes)).transpose();
+    let scopes = scopes.map_err(|error| invalid("scopes", error))?;
+    let permission = permission.unwrap_or("restricted");
+    Access::from_parts(permission, scopes).map_err(|error| match error {
+        InvalidScope::UnknownPermission(_) => invalid("permission", error),
+        _ => invalid("scopes", error),
+    })
 }
 
 /// A field that may be absent but not `null`.

@@ -66,11 +66,9 @@ impl<B: From<&'static str> + From<String>> OnRejection<B> for JsonRejection {
                 HeaderValue::from_static("api-key"),
             );
         }
-        let body = match rejection {
-            Rejection::RateLimited { .. } | Rejection::InsufficientScope { .. } => {
-                built_body(rejection)
-            }
-            _ => B::from(rejection.fixed_json()),
+        let body = match rejection.fixed_json() {
+            Some(json) => B::from(json),
+            None => built_body(rejection),
         };
         let mut response = Response::new(body);
         *response.status_mut() = rejection.status();

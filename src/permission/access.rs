@@ -47,6 +47,37 @@ pub enum Required {
 }
 
 impl Access {
+    /// The access a permission name and scopes make, as a form, a request or a row gives them:
+    /// a preset (`full_access`, `read_only`) takes no scopes, `restricted` at least one.
+    ///
+    /// ```
+    /// use formbox_auth::{Access, Permission, permission::{InvalidScope, Resources}};
+    ///
+    /// let resources = Resources::new(["forms"])?;
+    /// let scopes = resources.scopes(["forms:read"])?;
+    /// assert_eq!(Access::from_parts("restricted", Some(scopes))?, Access::Restricted(scopes));
+    /// assert_eq!(Access::from_parts("read_only", None)?, Permission::ReadOnly);
+    /// assert_eq!(Access::from_parts("restricted", None), Err(InvalidScope::MissingScopes));
+    /// assert!(Access::from_parts("read_only", Some(scopes)).is_err());
+    /// # Ok::<(), InvalidScope>(())
+    /// ```
+    pub fn from_parts(permission: &str, scopes: Option<Scopes>) -> Result<Self, InvalidScope> {
+        match (permission, scopes) {
+            ("restricted", Some(scopes)) if scopes.is_empty() => Err(InvalidScope::Empty),
+            ("restricted", Some(scopes)) => Ok(Self::Restricted(scopes)),
+            ("restricted", None) => Err(InvalidScope::MissingScopes),
+            (preset, scopes) => {
+                let preset: Permission = preset.parse().map_err(|_| {
+                    InvalidScope::UnknownPermission(preset.chars().take(40).collect())
+                })?;
+                match scopes {
+                    None => Ok(preset.into()),
+                    Some(_) => Err(InvalidScope::ScopesWithPreset(preset)),
+                }
+            }
+        }
+    }
+
     /// The preset, if it is one.
     pub const fn preset(&self) -> Option<Permission> {
         match self {
@@ -119,9 +150,8 @@ impl Access {
                 Some(Required::Permission(Permission::FullAccess))
             }
             (Self::ReadOnly, Self::Restricted(scopes)) => scopes
-                .iter()
-                .find(|scope| !self.holds(*scope))
-                .map(|_| Required::Permission(Permission::FullAccess)),
+                .writes_any()
+                .then_some(Required::Permission(Permission::FullAccess)),
             (Self::Restricted(held), Self::Restricted(asked)) => {
                 held.first_missing(asked).map(Required::Scope)
             }
@@ -169,19 +199,13 @@ impl FromStr for Access {
     type Err = InvalidScope;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if let Some(scopes) = text
+        match text
             .strip_prefix("restricted(")
             .and_then(|rest| rest.strip_suffix(')'))
         {
-            let scopes: Scopes = scopes.parse()?;
-            if scopes.is_empty() {
-                return Err(InvalidScope::Empty);
-            }
-            return Ok(Self::Restricted(scopes));
+            Some(scopes) => Self::from_parts("restricted", Some(scopes.parse()?)),
+            None => Self::from_parts(text, None),
         }
-        text.parse::<Permission>()
-            .map(Self::from)
-            .map_err(|_| InvalidScope::Syntax(text.chars().take(80).collect()))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Why a scope or a resource name was refused.
 
-/// A resource name or scope that cannot be used; the text says why.
+/// A resource name, scope or permission that cannot be used; the text says why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidScope {
@@ -22,6 +22,15 @@ pub enum InvalidScope {
     /// A restricted key holds at least one scope.
     #[error("a restricted key holds at least one scope")]
     Empty,
+    /// The permission is not `full_access`, `read_only` or `restricted`.
+    #[error("`{0}` is not a permission: `full_access`, `read_only` or `restricted`")]
+    UnknownPermission(String),
+    /// `restricted` came without scopes.
+    #[error("`restricted` needs `scopes`: at least one")]
+    MissingScopes,
+    /// Scopes came with a preset, which holds its own.
+    #[error("scopes go with `restricted`, not with `{0}`")]
+    ScopesWithPreset(super::Permission),
     /// The process already knows [`Resources::MAX`](super::Resources::MAX) resource names.
     #[error("a process can know at most {max} resources")]
     TooManyResources {

@@ -90,12 +90,8 @@ impl Resources {
             .collect()
     }
 
-    /// Whether every scope of `scopes` is over a declared resource.
-    pub fn declares(&self, scopes: &Scopes) -> bool {
-        scopes.resource_bits() & !self.mask == 0
-    }
-
-    /// The first scope of `scopes` (alphabetically) over a resource not declared here.
+    /// The first scope of `scopes` (alphabetically) over a resource not declared here; `None`
+    /// when every one is declared.
     pub fn first_undeclared(&self, scopes: &Scopes) -> Option<Scope> {
         scopes
             .iter()
@@ -158,12 +154,12 @@ mod tests {
     }
 
     #[test]
-    fn declares_checks_every_resource_of_a_set() {
+    fn first_undeclared_checks_every_resource_of_a_set() {
         let declared = Resources::new(["rs_a", "rs_b"]).unwrap();
         let inside = declared.scopes(["rs_a:write", "rs_b:read"]).unwrap();
-        assert!(declared.declares(&inside));
+        assert!(declared.first_undeclared(&inside).is_none());
         let outside = inside.with("rs_other2:read".parse().unwrap());
-        assert!(!declared.declares(&outside));
+        assert!(declared.first_undeclared(&outside).is_some());
         assert_eq!(
             declared.first_undeclared(&outside).map(|s| s.to_string()),
             Some("rs_other2:read".into())

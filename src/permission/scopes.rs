@@ -99,11 +99,6 @@ impl Scopes {
     pub(crate) fn texts(&self) -> Vec<String> {
         self.iter().map(|scope| scope.to_string()).collect()
     }
-
-    /// The bits of every resource the set names.
-    pub(crate) const fn resource_bits(&self) -> u128 {
-        self.held[Level::Read as usize]
-    }
 }
 
 /// The index of every set bit.

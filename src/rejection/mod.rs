@@ -106,6 +106,15 @@ impl Rejection {
         }
     }
 
+    /// The body when it is fixed: every rejection's but those that carry a value
+    /// (`RateLimited`, `InsufficientScope`), whose [`json`](Self::json) is built.
+    pub(crate) const fn fixed_json(&self) -> Option<&'static str> {
+        match self {
+            Self::RateLimited { .. } | Self::InsufficientScope { .. } => None,
+            _ => Some(self.text().json),
+        }
+    }
+
     /// The refusal of a key that lacks `required`.
     pub const fn insufficient(required: Required) -> Self {
         match required {
@@ -167,12 +176,6 @@ impl Rejection {
             Self::RateLimited { .. } => 7,
             Self::InsufficientScope { .. } => 8,
         }
-    }
-
-    /// The fixed JSON body of every rejection but `RateLimited` and `InsufficientScope`, whose
-    /// bodies add the limit and the wait, or the scope ([`json`](Self::json)).
-    pub(crate) const fn fixed_json(&self) -> &'static str {
-        self.text().json
     }
 
     const fn text(&self) -> &'static Text {

@@ -62,15 +62,7 @@ impl Server {
         if let Some(key) = key {
             request = request.header("api-key", key);
         }
-        let response = common::through(&self.router, request, body).await;
-        let status = response.status();
-        let bytes = response.into_body();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
+        common::status_and_json(common::through(&self.router, request, body).await)
     }
 
     /// `POST /v1/api-keys` with `body`, made with `key`.

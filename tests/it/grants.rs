@@ -73,15 +73,7 @@ impl Api {
             .header("api-key", key)
             .header("content-type", "application/json");
         let body = body.map(|body| body.to_string());
-        let response = common::through(&self.router, request, body.as_deref()).await;
-        let status = response.status();
-        let bytes = response.into_body();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
+        common::status_and_json(common::through(&self.router, request, body.as_deref()).await)
     }
 
     async fn count(&self) -> usize {

@@ -3,7 +3,7 @@
 use super::{Dialect, time::from_unix_micros};
 use crate::{
     key::{KeyDigest, KeyId},
-    permission::{Access, Permission},
+    permission::Access,
     record::{KeyRecord, OrganizationId, PreviousSecret, RateLimit},
     store::{Result, StoreError},
 };
@@ -102,18 +102,9 @@ impl RawRecord {
 /// The access of the `permission` and `scopes` columns: a preset has no scopes, a restricted key
 /// at least one, in their text form. The error says what is wrong.
 fn access(permission: &str, scopes: Option<&str>) -> std::result::Result<Access, String> {
-    match (permission, scopes) {
-        ("restricted", Some(scopes)) => match scopes.parse() {
-            Ok(scopes) => Ok(Access::Restricted(scopes)),
-            Err(error) => Err(format!("`scopes`: {error}")),
-        },
-        ("restricted", None) => Err("`scopes` is null for a restricted key".into()),
-        (preset, None) => preset
-            .parse::<Permission>()
-            .map(Access::from)
-            .map_err(|_| "`permission` is not `full_access`, `read_only` or `restricted`".into()),
-        (_, Some(_)) => Err("`scopes` is set for a preset key".into()),
-    }
+    let scopes = scopes.map(str::parse).transpose();
+    let scopes = scopes.map_err(|error| format!("`scopes`: {error}"))?;
+    Access::from_parts(permission, scopes).map_err(|error| format!("`permission`: {error}"))
 }
 
 /// The rate limit of the two columns: none when both are null, otherwise both must make a valid

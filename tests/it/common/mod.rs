@@ -167,6 +167,18 @@ pub async fn through(
     Response::from_parts(parts, body.collect().await.unwrap().to_bytes())
 }
 
+/// The status of a response [`through`] collected, and its body as JSON (`null` when empty).
+pub fn status_and_json(response: Response<Bytes>) -> (StatusCode, serde_json::Value) {
+    let status = response.status();
+    let bytes = response.into_body();
+    let value = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, value)
+}
+
 /// A manager over `store` whose clock the test moves, starting in 2027.
 pub fn manager_with_clock<S: KeyStore>(store: S) -> (KeyManager, ManualClock) {
     let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
