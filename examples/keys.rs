@@ -25,6 +25,11 @@
 //! `--rate-limit 600/60` gives a key its own rate limit: at most 600 requests per 60 seconds.
 //! `update` changes what it is given in one write: `none` removes the expiry or the rate limit.
 //!
+//! With `--invalidation redis:URL`, every change is announced on Redis, where servers started
+//! with the same flag hear it at once: without it, such a server sees a change made here only
+//! when its cached copy expires (PostgreSQL's own `NOTIFY` reaches only servers listening on
+//! PostgreSQL).
+//!
 //! `list` prints one page of keys, newest first (50 unless `--limit` says otherwise, at most
 //! 100), and, when more follow, a last line `next page: --cursor CURSOR` to pass to the next
 //! `list`. `--all` follows the cursors to the last key.
@@ -161,8 +166,8 @@ const COMMANDS: &[Command] = &[
 fn help() -> String {
     let mut help = format!(
         "Manages keys in the example server's stores, without a running server.\n\n\
-         usage: keys [--store SPEC] COMMAND [FLAGS]\n\n{}",
-        args::describe(&[store::STORE_FLAG])
+         usage: keys [--store SPEC] [--invalidation SPEC] COMMAND [FLAGS]\n\n{}",
+        args::describe(&[store::STORE_FLAG, store::INVALIDATION_FLAG])
     );
     for command in COMMANDS {
         help.push_str(&format!(
@@ -191,7 +196,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let every_flag: Vec<Flag> = COMMANDS
         .iter()
         .flat_map(|command| command.flags.iter().copied())
-        .chain([store::STORE_FLAG])
+        .chain([store::STORE_FLAG, store::INVALIDATION_FLAG])
         .collect();
     let help = help();
     let args = Args::from_env(&every_flag, &help);
@@ -202,10 +207,14 @@ async fn run() -> Result<(), Box<dyn Error>> {
         return Err(format!("unknown command {name:?}\n\n{help}").into());
     };
     let mut known = command.flags.to_vec();
-    known.push(store::STORE_FLAG);
+    known.extend([store::STORE_FLAG, store::INVALIDATION_FLAG]);
     args.only(&known)
         .map_err(|error| format!("{error} (for {name})"))?;
-    let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
+    let store_spec = args.get("store").unwrap_or(store::DEFAULT_STORE);
+    // A command line keeps no cache worth keeping fresh: it announces, and listens to nothing.
+    let invalidation =
+        store::Invalidation::parse(args.get("invalidation"), store_spec)?.announce_only();
+    let store = store::open_store(store_spec, &invalidation).await?;
     // The server's declaration: a key made here holds scopes the server's routes know.
     let manager = KeyManager::new(Authenticator::new(store)).with_resources(resources::declare()?);
     match command.name {

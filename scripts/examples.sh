@@ -6,6 +6,10 @@
 #     forms and refuses the rest with `403 insufficient_scope`, `keys update --scope` changes
 #     its scopes; an undeclared or malformed scope is refused by the command line;
 #   - the server's key cap (`--max-keys`) answers 409 too_many_api_keys;
+#   - a key revoked by `keys --invalidation redis:URL` stops working at once on a server whose
+#     cache listens on that Redis (`--invalidation redis:URL`, a throw-away server from
+#     scripts/redis.sh on port $FORMBOX_REDIS_PORT, default 63797 here), long before its cache's
+#     time to live; a refused `--invalidation` exits with 2;
 #   - the server closes a connection that sends half a request head, and an idle keep-alive
 #     one, after its header timeout (the default 10 s, and `--header-timeout`).
 #
@@ -31,14 +35,29 @@ help_lists() {
             || fail "$example --help does not list --$flag: $(cat "$work/help")"
     done
 }
-help_lists server addr store limiter scanning-keys max-keys header-timeout idle-timeout
+help_lists server addr store invalidation limiter scanning-keys max-keys header-timeout idle-timeout
 help_lists hyper addr header-timeout idle-timeout
 help_lists grpc addr store rate-limit
-help_lists keys store org name permission scope expires-at rate-limit limit cursor all id grace
+help_lists keys store invalidation org name permission scope expires-at rate-limit limit cursor all id grace
 for command in create ensure list update revoke regenerate revoke-leaked; do
     grep -q "^$command" "$work/help" || fail "keys --help does not describe $command"
 done
 "$bin/server" --no-such-flag >/dev/null 2>&1 && fail "server took an unknown flag"
+# `refused_invalidation ERROR ARGS...`: the server exits with 2 before serving, saying ERROR.
+refused_invalidation() {
+    local error=$1 status=0
+    shift
+    "$bin/server" --addr "127.0.0.1:$((port + 2))" "$@" >/dev/null 2>"$work/error" || status=$?
+    ((status == 2)) || fail "server $* exited with $status"
+    grep -qF -- "$error" "$work/error" || fail "server $*: $(cat "$work/error")"
+}
+refused_invalidation "unknown --invalidation" --store memory --invalidation nats:localhost
+refused_invalidation "needs a postgres:URL store" --store "sqlite:$work/refused.db" --invalidation postgres
+refused_invalidation "a memory store is this process's own" --store memory \
+    --invalidation redis:redis://127.0.0.1:1
+refused_invalidation "--invalidation redis:URL:" --store "sqlite:$work/refused.db" \
+    --invalidation "redis:redis://user:s3cret@[::1"
+grep -q s3cret "$work/error" && fail "the refused URL's password was printed: $(cat "$work/error")"
 
 say "keys ensure, in the server's store"
 store="sqlite:$work/keys.db"
@@ -111,6 +130,36 @@ create() {
 [[ "$(create third)" == 201 ]] || fail "the third key was refused: $(cat "$work/body")"
 [[ "$(create fourth)" == 409 ]] || fail "the fourth key was not refused: $(cat "$work/body")"
 grep -q '"code":"too_many_api_keys"' "$work/body" || fail "$(cat "$work/body")"
+
+say "--invalidation redis:URL: keys revoke, heard by a server at once"
+export FORMBOX_REDIS_PORT="${FORMBOX_REDIS_PORT:-63797}"
+on_exit quietly scripts/redis.sh stop
+eval "$(scripts/redis.sh start 2>/dev/null)"
+shared="sqlite:$work/shared.db"
+announced=(--store "$shared" --invalidation "redis:$FORMBOX_TEST_REDIS_URL")
+start_example "$work/announced.log" "$bin/server" --addr "127.0.0.1:$((port + 2))" "${announced[@]}"
+"$bin/keys" "${announced[@]}" create --org org_acme --name announced --permission read_only \
+    >"$work/announced" || fail "keys create --invalidation exited with $?"
+announced_key="$(sed -n 's/^key (shown once): //p' "$work/announced")"
+# `me_status`: the status of GET /v1/me with the key on that server, the body in $work/body.
+me_status() {
+    curl -s -o "$work/body" -w '%{http_code}' --max-time 10 -H "api-key: $announced_key" \
+        "http://127.0.0.1:$((port + 2))/v1/me"
+}
+# Twice: the second answer comes from the server's cache, which keeps a key for 30 s.
+for _ in 1 2; do
+    [[ "$(me_status)" == 200 ]] || fail "the new key does not work: $(cat "$work/body")"
+done
+"$bin/keys" "${announced[@]}" revoke --org org_acme --id "$(cut -d_ -f2 <<<"$announced_key")" \
+    >/dev/null || fail "keys revoke --invalidation exited with $?"
+# Within a second, where the cache's time to live alone would take 30 s.
+for _ in $(seq 10); do
+    revoked_status="$(me_status)"
+    [[ "$revoked_status" == 401 ]] && break
+    sleep 0.1
+done
+[[ "$revoked_status" == 401 ]] && grep -q '"code":"revoked_api_key"' "$work/body" \
+    || fail "the server still took the revoked key ($revoked_status): $(cat "$work/body")"
 
 say "timeouts (about 10 s)"
 # `closed_after PORT BYTES`: sends BYTES (a printf format) and prints the seconds until the

@@ -60,7 +60,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .get("rate-limit")
         .map(rate_limit::parse_rate_limit)
         .transpose()?;
-    let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
+    let store = store::open_store(
+        args.get("store").unwrap_or(store::DEFAULT_STORE),
+        &store::Invalidation::Store,
+    )
+    .await?;
     // The HTTP example's declaration: the forms service is its `forms` resource, and a key the
     // `keys` command line restricts to `forms:read` means the same here.
     let resources = resources::declare()?;

@@ -1,6 +1,6 @@
 //! The example server: `cargo run --example server -- [--addr HOST:PORT] [--store SPEC]
-//! [--limiter memory|redis:URL] [--scanning-keys FILE] [--max-keys N] [--header-timeout SECS]
-//! [--idle-timeout SECS]`; `--help` lists them.
+//! [--invalidation postgres|redis:URL] [--limiter memory|redis:URL] [--scanning-keys FILE]
+//! [--max-keys N] [--header-timeout SECS] [--idle-timeout SECS]`; `--help` lists them.
 //!
 //! It makes sure the demo organization has keys (printing them when it creates them), then serves
 //! `/health`, `/v1/me`, `/v1/forms`, `/v1/submissions`, the key management API under
@@ -11,6 +11,10 @@
 //! `GET /metrics` answers the crate's metrics (requests by outcome and rejection code,
 //! verification latency, cache lookups, store errors, last-used writes) in Prometheus's text
 //! format, without a key, like `/health`.
+//!
+//! Its cache hears of keys other instances change through PostgreSQL's `LISTEN`/`NOTIFY` with a
+//! `postgres:` store, or with `--invalidation redis:redis://HOST:PORT` through Redis pub/sub,
+//! which holds no PostgreSQL connection open (and works for a SQLite file shared by processes).
 //!
 //! Keys with a rate limit of their own are limited: in this process by default, or with
 //! `--limiter redis:redis://HOST:PORT` through Redis, one budget per key for every instance.
@@ -54,9 +58,10 @@ use tokio::net::TcpListener;
 const PAGE_PATH: &str = "/settings/api-keys";
 
 /// The flags, for parsing and for `--help`.
-const FLAGS: [Flag; 7] = [
+const FLAGS: [Flag; 8] = [
     Flag::new("addr", "HOST:PORT", "listen here (default 127.0.0.1:3000)"),
     store::STORE_FLAG,
+    store::INVALIDATION_FLAG,
     Flag::new(
         "limiter",
         "SPEC",
@@ -93,7 +98,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         None => app::MAX_KEYS_PER_ORGANIZATION,
     };
     let addr = args.get("addr").unwrap_or("127.0.0.1:3000");
-    let store = store::open_store(args.get("store").unwrap_or(store::DEFAULT_STORE)).await?;
+    let store_spec = args.get("store").unwrap_or(store::DEFAULT_STORE);
+    let invalidation = store::Invalidation::parse(args.get("invalidation"), store_spec)
+        .unwrap_or_else(|error| args::exit_usage(&error));
+    let store = store::open_store(store_spec, &invalidation).await?;
     // The recorder comes first: `AuthMetrics` registers its series with the one installed
     // when it is built.
     let prometheus = install_prometheus()?;

@@ -60,6 +60,13 @@ pub fn describe(flags: &[Flag]) -> String {
 
 const HELP_USAGE: &str = "-h, --help";
 
+/// Says what is wrong with the command line on stderr and exits with 2: for a flag's value that
+/// is refused after parsing, as for an unknown flag.
+pub fn exit_usage(error: &str) -> ! {
+    eprintln!("error: {error} (--help lists the flags)");
+    std::process::exit(2);
+}
+
 /// Flags given as `--name value`, and the words that are not flags.
 #[derive(Debug, Default)]
 pub struct Args {
@@ -77,10 +84,7 @@ impl Args {
             println!("{help}");
             std::process::exit(0);
         }
-        Self::parse(args, flags).unwrap_or_else(|error| {
-            eprintln!("error: {error} (--help lists the flags)");
-            std::process::exit(2);
-        })
+        Self::parse(args, flags).unwrap_or_else(|error| exit_usage(&error))
     }
 
     /// Parses `args`, which must not include the program name: every flag must be one of

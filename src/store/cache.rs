@@ -37,8 +37,8 @@ use crate::{
 ///   every clone, whatever the outcome of the write. Writes go to the store behind, which
 ///   decides them (a taken name included): the cache never answers for a write. [`invalidate`](Self::invalidate) and
 ///   [`invalidate_all`](Self::invalidate_all) do the same for changes made elsewhere;
-///   `PostgresStore::listen_invalidations` (feature `postgres`) calls them for every change any
-///   instance makes.
+///   `PostgresStore::listen_invalidations` (feature `postgres`) and `RedisInvalidation::listen`
+///   (feature `redis`) call them for every change any instance makes.
 /// - **Race safety**: a lookup that was already on its way to the store when the key was
 ///   invalidated returns what it read, but does not cache it, so a revoked key cannot come back
 ///   from a read that started before the revocation.

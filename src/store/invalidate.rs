@@ -3,8 +3,9 @@
 use crate::key::KeyId;
 
 /// Something that remembers keys and must forget them when they change: what
-/// `PostgresStore::listen_invalidations` (feature `postgres`) feeds with the changes every
-/// instance makes. [`CachedStore`](crate::store::CachedStore) implements it.
+/// `PostgresStore::listen_invalidations` (feature `postgres`) and `RedisInvalidation::listen`
+/// (feature `redis`) feed with the changes every instance makes.
+/// [`CachedStore`](crate::store::CachedStore) implements it.
 ///
 /// A closure-free trait rather than a concrete cache, so that a store's listener does not depend
 /// on the cache in front of it:

@@ -61,18 +61,7 @@ impl Instance {
     /// Polls this instance's cache until `done` holds for what it serves; returns how long that
     /// took.
     async fn wait_until(&self, id: KeyId, done: impl Fn(Option<&KeyRecord>) -> bool) -> Duration {
-        let start = Instant::now();
-        loop {
-            let served = self.cache.get(&id).await.unwrap();
-            if done(served.as_ref()) {
-                return start.elapsed();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "the change never reached this instance; it serves {served:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        common::served_within(&self.cache, id, done).await
     }
 }
 

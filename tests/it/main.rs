@@ -32,6 +32,7 @@ mod migrate;
 mod pagination;
 mod rate_limit;
 mod redaction;
+mod redis_invalidation;
 mod redis_limiter;
 mod scanner_rules;
 mod scopes;

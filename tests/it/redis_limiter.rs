@@ -7,33 +7,19 @@
 #![cfg(feature = "redis")]
 
 use std::{
-    net::{Ipv4Addr, TcpListener},
+    net::Ipv4Addr,
     time::{Duration, Instant},
 };
 
-use crate::common::limit;
+use crate::common::{
+    databases::{closed_port, redis_url},
+    limit,
+};
 use formbox_auth::{
     KeyFormat, KeyId,
     rate_limit::{Check, MemoryLimiter, RateDecision, RateLimit, RateLimiter, RedisLimiter},
     redis::{self, AsyncCommands},
 };
-
-/// The test server's URL, or `None` (after saying so) when the tests that need it are skipped.
-fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("FORMBOX_TEST_REDIS_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("FORMBOX_TEST_REDIS_URL is not set under CI: run `scripts/redis.sh run ...`")
-        }
-        Err(_) => {
-            eprintln!(
-                "skipped {test}: FORMBOX_TEST_REDIS_URL is not set (scripts/redis.sh run cargo \
-                 test --test redis_limiter)"
-            );
-            None
-        }
-    }
-}
 
 /// A prefix no other test, nor an earlier run, uses.
 fn unique_prefix() -> String {
@@ -67,12 +53,6 @@ async fn connect(url: &str) -> redis::aio::MultiplexedConnection {
         .get_multiplexed_async_connection()
         .await
         .unwrap()
-}
-
-/// A port nothing listens on: connections to it are refused at once.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 #[tokio::test]

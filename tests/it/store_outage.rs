@@ -578,220 +578,29 @@ mod sqlite {
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use std::{
-        io,
-        pin::Pin,
-        sync::{Mutex, atomic::AtomicBool},
-        task::{Context, Poll},
+    use super::*;
+    use crate::common::{
+        databases::{postgres_url, unique_table},
+        proxy::{Failure, Proxy},
     };
-
     use formbox_auth::{
         OrganizationId,
         lifecycle::{ManageError, ManageResult},
         sqlx::postgres::{PgConnectOptions, PgPoolOptions},
         store::{CachedLookup, InvalidationListener, OnListenerLoss, PostgresStore},
     };
-    use tokio::{
-        io::{AsyncRead, AsyncWrite, ReadBuf, copy_bidirectional},
-        net::{TcpListener, TcpStream},
-        task::{JoinHandle, JoinSet},
-    };
-
-    use super::*;
-    use crate::common::databases::{postgres_url, unique_table};
-
-    /// How the proxy fails.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Failure {
-        /// Every connection is closed and new ones are closed as soon as they arrive, as when
-        /// the server crashed or a router in between resets connections.
-        Cut,
-        /// Connections stay open but nothing gets through any more, new ones included, as on a
-        /// network that silently drops packets. When it ends, the connections that were open
-        /// are closed, as a firewall that forgot them resets them.
-        Stall,
-    }
-
-    /// A TCP proxy between the pool and the server, which fails as told.
-    struct Proxy {
-        port: u16,
-        failure: Failure,
-        state: Arc<Mutex<ProxyState>>,
-        /// Read by the forwarding tasks: while set, no byte passes in either direction.
-        stalled: Arc<AtomicBool>,
-        accepting: JoinHandle<()>,
-    }
-
-    #[derive(Default)]
-    struct ProxyState {
-        failing: bool,
-        forwarding: JoinSet<()>,
-        forwarded: usize,
-        turned_away: usize,
-    }
-
-    impl Proxy {
-        async fn start(upstream: String, failure: Failure) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let state = Arc::new(Mutex::new(ProxyState::default()));
-            let stalled = Arc::new(AtomicBool::new(false));
-            let accepting = tokio::spawn(accept(
-                listener,
-                upstream,
-                failure,
-                Arc::clone(&state),
-                Arc::clone(&stalled),
-            ));
-            Self {
-                port,
-                failure,
-                state,
-                stalled,
-                accepting,
-            }
-        }
-
-        fn counts(&self) -> (usize, usize) {
-            let state = self.state.lock().unwrap();
-            (state.forwarded, state.turned_away)
-        }
-
-        /// Closes both ends of every connection, and waits until they are closed.
-        async fn close_all(&self) {
-            let mut forwarding = std::mem::take(&mut self.state.lock().unwrap().forwarding);
-            forwarding.abort_all();
-            while forwarding.join_next().await.is_some() {}
-        }
-    }
-
-    async fn accept(
-        listener: TcpListener,
-        upstream: String,
-        failure: Failure,
-        state: Arc<Mutex<ProxyState>>,
-        stalled: Arc<AtomicBool>,
-    ) {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                continue;
-            };
-            let mut state = state.lock().unwrap();
-            while state.forwarding.try_join_next().is_some() {}
-            if state.failing {
-                state.turned_away += 1;
-                match failure {
-                    // Closed at once, before the server could say anything.
-                    Failure::Cut => drop(client),
-                    // Accepted, and never answered.
-                    Failure::Stall => {
-                        state.forwarding.spawn(async move {
-                            let _held = client;
-                            std::future::pending::<()>().await;
-                        });
-                    }
-                }
-                continue;
-            }
-            state.forwarded += 1;
-            let upstream = upstream.clone();
-            let stalled = Arc::clone(&stalled);
-            state.forwarding.spawn(async move {
-                let Ok(server) = TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                let mut client = Stallable {
-                    stream: client,
-                    stalled: Arc::clone(&stalled),
-                };
-                let mut server = Stallable {
-                    stream: server,
-                    stalled,
-                };
-                let _ = copy_bidirectional(&mut client, &mut server).await;
-            });
-        }
-    }
-
-    /// A stream that neither reads nor writes while `stalled` is set: the forwarding task waits
-    /// forever, holding the connection open.
-    struct Stallable {
-        stream: TcpStream,
-        stalled: Arc<AtomicBool>,
-    }
-
-    impl Stallable {
-        fn stalled(&self) -> bool {
-            self.stalled.load(Ordering::SeqCst)
-        }
-    }
-
-    impl AsyncRead for Stallable {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            if self.stalled() {
-                return Poll::Pending;
-            }
-            Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
-        }
-    }
-
-    impl AsyncWrite for Stallable {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            if self.stalled() {
-                return Poll::Pending;
-            }
-            Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            if self.stalled() {
-                return Poll::Pending;
-            }
-            Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-        }
-
-        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            if self.stalled() {
-                return Poll::Pending;
-            }
-            Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-        }
-    }
-
-    impl Drop for Proxy {
-        fn drop(&mut self) {
-            self.accepting.abort();
-            self.state.lock().unwrap().forwarding.abort_all();
-        }
-    }
 
     impl Outage for Proxy {
         async fn begin(&mut self) {
-            self.state.lock().unwrap().failing = true;
-            match self.failure {
-                Failure::Cut => self.close_all().await,
-                Failure::Stall => self.stalled.store(true, Ordering::SeqCst),
-            }
+            self.fail().await;
         }
 
         async fn end(&mut self) {
-            if self.failure == Failure::Stall {
-                self.close_all().await;
-                self.stalled.store(false, Ordering::SeqCst);
-            }
-            self.state.lock().unwrap().failing = false;
+            self.recover().await;
         }
 
         fn check_error(&self, error: &StoreError) {
-            match self.failure {
+            match self.failure() {
                 Failure::Cut => assert!(
                     matches!(error, StoreError::Backend(_)),
                     "expected a connection error, got {error}"
@@ -805,7 +614,7 @@ mod postgres {
         }
 
         fn rounds(&self) -> usize {
-            match self.failure {
+            match self.failure() {
                 Failure::Cut => ROUNDS,
                 // Every request there waits for the store timeout.
                 Failure::Stall => 2,
@@ -830,7 +639,7 @@ mod postgres {
             .acquire_timeout(Duration::from_secs(1))
             // Connections the outage closed are found dead and replaced, not handed out.
             .test_before_acquire(true)
-            .connect_with(options.host("127.0.0.1").port(proxy.port))
+            .connect_with(options.host("127.0.0.1").port(proxy.port()))
             .await
             .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"));
         let store = PostgresStore::new(pool)

@@ -11,11 +11,11 @@ use sqlx::{
     postgres::{PgQueryResult, PgRow},
 };
 
-pub use listener::{InvalidationListener, OnListenerLoss};
+use listener::TableChannel;
 use timestamp::PgTimestamp;
 
 use super::{
-    Invalidate, Result,
+    Invalidate, InvalidationListener, OnListenerLoss, Result,
     sql::{Column, Dialect, NamedRow, Query, SqlDialect, SqlStore, Value, Writes, name_keys, sql},
 };
 use crate::key::KeyId;
@@ -94,7 +94,11 @@ impl SqlStore<Postgres> {
         target: &I,
         on_loss: OnListenerLoss,
     ) -> Result<InvalidationListener> {
-        listener::listen(self.pool(), self.table_name(), target, on_loss).await
+        let channel = TableChannel {
+            pool: self.pool().clone(),
+            channel: self.table_name().to_owned(),
+        };
+        super::listener::listen(channel, target, on_loss).await
     }
 }
 

@@ -1,5 +1,6 @@
-//! The databases the integration tests run against: SQLite files, and the PostgreSQL server in
-//! `FORMBOX_TEST_POSTGRES_URL` that `scripts/postgres.sh` starts.
+//! The databases the integration tests run against: SQLite files, the PostgreSQL server in
+//! `FORMBOX_TEST_POSTGRES_URL` that `scripts/postgres.sh` starts, and the Redis server in
+//! `FORMBOX_TEST_REDIS_URL` that `scripts/redis.sh` starts.
 
 use formbox_auth::KeyFormat;
 
@@ -49,4 +50,30 @@ pub async fn postgres_pool(max_connections: u32) -> formbox_auth::sqlx::PgPool {
         .connect(&postgres_url())
         .await
         .unwrap_or_else(|error| panic!("cannot connect to FORMBOX_TEST_POSTGRES_URL: {error}"))
+}
+
+/// The Redis test server's URL, or `None` (after saying so) when the tests that need it are
+/// skipped: without the variable they pass, except under CI (`CI` set), where they fail, so that
+/// a CI run does not skip them silently.
+#[cfg(feature = "redis")]
+pub fn redis_url(test: &str) -> Option<String> {
+    match std::env::var("FORMBOX_TEST_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("FORMBOX_TEST_REDIS_URL is not set under CI: run `scripts/redis.sh run ...`")
+        }
+        Err(_) => {
+            eprintln!(
+                "skipped {test}: FORMBOX_TEST_REDIS_URL is not set (scripts/redis.sh run cargo \
+                 test --all-features --test it)"
+            );
+            None
+        }
+    }
+}
+
+/// A port nothing listens on: connections to it are refused at once.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    listener.local_addr().unwrap().port()
 }

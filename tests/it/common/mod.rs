@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod databases;
+pub mod proxy;
 
 use std::{
     convert::Infallible,
@@ -85,6 +86,27 @@ pub async fn issue_key(
     );
     assert_eq!(store.insert(&record, None).await.unwrap(), Inserted::Stored);
     (key, record)
+}
+
+/// Polls `store` (an instance's cache) for `id` until `done` holds for what it serves, and returns
+/// how long that took; fails after 10 s, showing what it served last.
+pub async fn served_within(
+    store: &impl KeyStore,
+    id: formbox_auth::KeyId,
+    done: impl Fn(Option<&KeyRecord>) -> bool,
+) -> Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let served = store.get(&id).await.unwrap();
+        if done(served.as_ref()) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the change never reached this instance; it serves {served:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Writes `record` with `edit` applied over the stored `record`, and returns what was written.
