@@ -54,7 +54,8 @@ const KEY_ROUTES: &str = "/v1/api-keys/{*rest}";
 /// one more answers `409 too_many_api_keys`.
 pub const MAX_KEYS_PER_ORGANIZATION: usize = 100;
 
-/// What every handler shares.
+/// How the routes are built: the key manager, the layer's rate limits and policy, and the
+/// data the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub manager: KeyManager,
@@ -62,8 +63,19 @@ pub struct AppState {
     rate_limits: Option<formbox_auth::rate_limit::RateLimits>,
     /// What each route needs, over the resources the manager declares.
     policy: PermissionPolicy,
-    forms: Arc<Mutex<HashMap<OrganizationId, Vec<Form>>>>,
-    submissions: Arc<Mutex<HashMap<OrganizationId, Vec<Submission>>>>,
+    data: SharedData,
+}
+
+/// The handlers' state: what they read, behind one reference count. axum clones a route's
+/// state for every request (and once more for each `State` extractor), so it clones in one
+/// step.
+type SharedData = Arc<Data>;
+
+/// The organizations' forms and submissions.
+#[derive(Default)]
+struct Data {
+    forms: Mutex<HashMap<OrganizationId, Vec<Form>>>,
+    submissions: Mutex<HashMap<OrganizationId, Vec<Submission>>>,
 }
 
 impl AppState {
@@ -74,8 +86,7 @@ impl AppState {
             policy: policy(manager.resources()),
             manager,
             rate_limits: None,
-            forms: Arc::default(),
-            submissions: Arc::default(),
+            data: SharedData::default(),
         }
     }
 
@@ -137,7 +148,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/openapi.json", get(|| async { Json(openapi()) }))
         .merge(protected)
-        .with_state(state)
+        .with_state(state.data)
 }
 
 /// The server's OpenAPI 3.1 description: its own routes and the management API under `/v1`.
@@ -235,8 +246,8 @@ struct NewForm {
     responses((status = 200, description = "Every form of the organization.", body = Vec<Form>)),
     security(("api_key" = [])),
 )]
-async fn list_forms(State(state): State<AppState>, context: AuthContext) -> Json<Vec<Form>> {
-    let forms = state.forms.lock().unwrap_or_else(|e| e.into_inner());
+async fn list_forms(State(data): State<SharedData>, context: AuthContext) -> Json<Vec<Form>> {
+    let forms = data.forms.lock().unwrap_or_else(|e| e.into_inner());
     Json(
         forms
             .get(context.organization())
@@ -259,7 +270,7 @@ async fn list_forms(State(state): State<AppState>, context: AuthContext) -> Json
     security(("api_key" = [])),
 )]
 async fn create_form(
-    State(state): State<AppState>,
+    State(data): State<SharedData>,
     context: AuthContext,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Form>), ApiError> {
@@ -271,7 +282,7 @@ async fn create_form(
             "`name` must be 1 to 200 characters",
         ));
     }
-    let mut forms = state.forms.lock().unwrap_or_else(|e| e.into_inner());
+    let mut forms = data.forms.lock().unwrap_or_else(|e| e.into_inner());
     let list = forms.entry(context.organization().clone()).or_default();
     let form = Form {
         id: list.len() as u64 + 1,
@@ -315,10 +326,10 @@ struct NewSubmission {
     security(("api_key" = [])),
 )]
 async fn list_submissions(
-    State(state): State<AppState>,
+    State(data): State<SharedData>,
     context: AuthContext,
 ) -> Json<Vec<Submission>> {
-    let submissions = state.submissions.lock().unwrap_or_else(|e| e.into_inner());
+    let submissions = data.submissions.lock().unwrap_or_else(|e| e.into_inner());
     Json(
         submissions
             .get(context.organization())
@@ -344,7 +355,7 @@ async fn list_submissions(
     security(("api_key" = [])),
 )]
 async fn create_submission(
-    State(state): State<AppState>,
+    State(data): State<SharedData>,
     context: AuthContext,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Submission>), ApiError> {
@@ -361,13 +372,13 @@ async fn create_submission(
         ));
     }
     let organization = context.organization();
-    if !has_form(&state, organization, form_id) {
+    if !has_form(&data, organization, form_id) {
         return Err(ApiError::invalid_request(
             Some("form_id"),
             format!("the organization has no form {form_id}"),
         ));
     }
-    let mut submissions = state.submissions.lock().unwrap_or_else(|e| e.into_inner());
+    let mut submissions = data.submissions.lock().unwrap_or_else(|e| e.into_inner());
     let list = submissions.entry(organization.clone()).or_default();
     let submission = Submission {
         id: list.len() as u64 + 1,
@@ -380,8 +391,8 @@ async fn create_submission(
 
 /// Whether `organization` has the form `id`. Forms are never deleted, so the answer holds after
 /// the lock is let go.
-fn has_form(state: &AppState, organization: &OrganizationId, id: u64) -> bool {
-    let forms = state.forms.lock().unwrap_or_else(|e| e.into_inner());
+fn has_form(data: &Data, organization: &OrganizationId, id: u64) -> bool {
+    let forms = data.forms.lock().unwrap_or_else(|e| e.into_inner());
     forms
         .get(organization)
         .is_some_and(|list| list.iter().any(|form| form.id == id))

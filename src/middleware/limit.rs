@@ -2,7 +2,10 @@
 
 use http::Response;
 
-use super::{OnRejection, shared::Shared};
+use super::{
+    OnRejection,
+    shared::{Answer, Shared},
+};
 use crate::{
     context::AuthContext,
     key::KeyId,
@@ -38,7 +41,7 @@ pub(crate) fn settle<C, R: OnRejection<B>, B>(
         limit: decision.limit,
         retry_after: decision.retry_after,
     };
-    let mut response = shared.reject(Some(key_id), rejection, grpc());
+    let mut response = shared.reject(Some(key_id), rejection, Answer::new(grpc()));
     let headers = response.headers_mut();
     add_retry_after(headers, decision.retry_after);
     if let Some(fields) = fields {

@@ -14,7 +14,7 @@ use super::{
     extract::{mark_keys_sensitive, presented_key},
     future::{Admitted, Verification},
     limit::{check, settle},
-    shared::Shared,
+    shared::{Answer, Shared},
 };
 use crate::{
     authenticator::AuthError,
@@ -82,7 +82,11 @@ where
         let (id, digest) = match parsed {
             Ok(parsed) => parsed,
             Err(rejection) => {
-                return ResponseFuture::rejected(shared.reject(None, rejection, is_grpc(&request)));
+                return ResponseFuture::rejected(shared.reject(
+                    None,
+                    rejection,
+                    Answer::to(request),
+                ));
             }
         };
         // Hot path: a store that answers from memory and an in-process limiter need no task
@@ -90,9 +94,11 @@ where
         if let Some(outcome) = shared.authenticator.verify_cached(id, &digest) {
             return match authorize(outcome, required) {
                 Ok(context) => self.limit_and_call(request, id, context),
-                Err(rejection) => {
-                    ResponseFuture::rejected(shared.reject(Some(id), rejection, is_grpc(&request)))
-                }
+                Err(rejection) => ResponseFuture::rejected(shared.reject(
+                    Some(id),
+                    rejection,
+                    Answer::to(request),
+                )),
             };
         }
         // The request moves into the response future, so whether to answer as gRPC is decided
@@ -102,7 +108,7 @@ where
         self.verifying(request, async move {
             let outcome = shared.authenticator.verify(id, digest).await;
             let context = authorize(outcome, required)
-                .map_err(|rejection| shared.reject(Some(id), rejection, grpc))?;
+                .map_err(|rejection| shared.reject(Some(id), rejection, Answer::new(grpc)))?;
             let fields = match check(&shared, &context) {
                 None => None,
                 Some(Check::Ready(decision)) => settle(&shared, id, decision, || grpc)?,

@@ -2,12 +2,15 @@
 
 use std::fmt;
 
-use http::Response;
+use http::{Extensions, HeaderMap, Request, Response};
 
 use super::OnRejection;
 use crate::{
-    authenticator::Authenticator, events::KeyEvent, key::KeyId, rate_limit::RateLimits,
-    rejection::Rejection,
+    authenticator::Authenticator,
+    events::KeyEvent,
+    key::KeyId,
+    rate_limit::RateLimits,
+    rejection::{Rejection, grpc::is_grpc},
 };
 
 /// What every clone of one service shares, so that cloning it per request is one reference count.
@@ -26,7 +29,7 @@ impl<C, R> Shared<C, R> {
         &self,
         key_id: Option<KeyId>,
         rejection: Rejection,
-        grpc: bool,
+        answer: Answer,
     ) -> Response<B>
     where
         R: OnRejection<B>,
@@ -35,14 +38,53 @@ impl<C, R> Shared<C, R> {
         self.authenticator.count_rejected(&rejection);
         self.authenticator
             .emit(&KeyEvent::Rejected { key_id, code });
-        let mut response = if grpc {
+        let mut response = if answer.grpc {
             self.on_rejection.on_grpc_rejection(rejection)
         } else {
-            self.on_rejection.on_rejection(rejection)
+            self.on_rejection
+                .on_rejection_reusing(rejection, answer.headers)
         };
+        let extensions = response.extensions_mut();
+        if extensions.is_empty() {
+            *extensions = answer.extensions;
+        }
         // An outer layer (metrics, access logs) reads why without parsing the body.
-        response.extensions_mut().insert(rejection);
+        extensions.insert(rejection);
         response
+    }
+}
+
+/// What a rejected request leaves to its answer: whether to answer as gRPC, and its header map
+/// and extensions, emptied, which the response reuses rather than allocating its own.
+pub(crate) struct Answer {
+    grpc: bool,
+    headers: HeaderMap,
+    extensions: Extensions,
+}
+
+impl Answer {
+    /// The answer to `request`, which is dropped. Emptying its header map drops the key it
+    /// carried: nothing of the request reaches the response.
+    pub(crate) fn to<B>(mut request: Request<B>) -> Self {
+        let grpc = is_grpc(&request);
+        let mut headers = std::mem::take(request.headers_mut());
+        headers.clear();
+        let mut extensions = std::mem::take(request.extensions_mut());
+        extensions.clear();
+        Self {
+            grpc,
+            headers,
+            extensions,
+        }
+    }
+
+    /// The answer to a request already passed on, with nothing to reuse.
+    pub(crate) fn new(grpc: bool) -> Self {
+        Self {
+            grpc,
+            headers: HeaderMap::new(),
+            extensions: Extensions::new(),
+        }
     }
 }
 

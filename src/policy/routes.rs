@@ -1,6 +1,6 @@
 //! Which permission a request needs.
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 use http::{Method, Request};
 
@@ -117,9 +117,13 @@ where
 /// let list = Request::get("/v1/forms").body(()).unwrap();
 /// assert_eq!(policy.required_permission(&list), Permission::ReadOnly);
 /// ```
+///
+/// Cloning is cheap (one reference count), whatever the number of rules: a policy kept in an
+/// application's state is cloned with it, which axum does several times per request.
 #[derive(Clone, Default)]
 pub struct PermissionPolicy {
-    routes: Vec<RouteRule>,
+    /// Shared by every clone: built once, then only read.
+    routes: Arc<[RouteRule]>,
 }
 
 #[derive(Clone)]
@@ -226,11 +230,14 @@ impl PermissionPolicy {
         if let Some(rest) = segments.iter().position(|s| *s == Segment::Rest) {
             segments.truncate(rest + 1);
         }
-        self.routes.push(RouteRule {
+        let rule = RouteRule {
             method,
             segments,
             need,
-        });
+        };
+        // Rules are added while the policy is built, a few times at start: copying the list
+        // then keeps every clone afterwards to one reference count.
+        self.routes = self.routes.iter().cloned().chain([rule]).collect();
         self
     }
 
@@ -468,6 +475,27 @@ mod tests {
         assert_eq!(requirement, Requirement::AnyKey);
         assert_eq!(requirement.required(), None);
         assert_eq!(requirement.permission(), Permission::ReadOnly);
+    }
+
+    #[test]
+    fn clones_share_their_rules_and_a_rule_added_to_a_clone_stays_its_own() {
+        let policy = PermissionPolicy::new().route(Method::POST, "/search", Permission::ReadOnly);
+        let clone = policy.clone();
+        assert!(Arc::ptr_eq(&policy.routes, &clone.routes));
+        let extended = clone.route(Method::GET, "/audit", Permission::FullAccess);
+        assert_eq!(
+            extended.permission_for(&Method::GET, "/audit"),
+            Permission::FullAccess
+        );
+        assert_eq!(
+            extended.permission_for(&Method::POST, "/search"),
+            Permission::ReadOnly
+        );
+        assert_eq!(
+            policy.permission_for(&Method::GET, "/audit"),
+            Permission::ReadOnly
+        );
+        assert_eq!(policy.routes.len(), 1);
     }
 
     #[test]

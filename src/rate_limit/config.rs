@@ -6,7 +6,7 @@ use http::HeaderValue;
 
 use super::{
     Check, RateDecision, RateLimit, RateLimiter,
-    headers::{RateLimitFields, policy_field},
+    headers::{RateLimitFields, key_policy_field, static_policy_field},
 };
 use crate::{
     context::AuthContext,
@@ -71,7 +71,7 @@ impl RateLimits {
     pub fn default_for(mut self, permission: Permission, limit: RateLimit) -> Self {
         let default = Some(DefaultLimit {
             limit,
-            field: policy_field(limit),
+            field: static_policy_field(limit),
         });
         match permission {
             Permission::ReadOnly => self.read_only = default,
@@ -107,8 +107,7 @@ impl RateLimits {
         RateLimitFields::new(self.policy(decision.limit)?, decision)
     }
 
-    /// The `RateLimit-Policy` field of `limit`: a default's, made once, or a new one for a
-    /// key's own.
+    /// The `RateLimit-Policy` field of `limit`: a default's, or a key's own, each made once.
     fn policy(&self, limit: RateLimit) -> Option<HeaderValue> {
         let made = [&self.read_only, &self.full_access]
             .into_iter()
@@ -116,7 +115,7 @@ impl RateLimits {
             .find(|default| default.limit == limit);
         match made {
             Some(default) => default.field.clone(),
-            None => policy_field(limit),
+            None => key_policy_field(limit),
         }
     }
 

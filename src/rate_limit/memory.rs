@@ -4,7 +4,10 @@ use std::{
     collections::HashMap,
     fmt,
     hash::BuildHasher,
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{
+        PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 
@@ -15,7 +18,7 @@ use crate::{
 };
 
 /// Number of independently locked parts of the table. A power of two, so that a shard is a few
-/// bits of the id's hash; with 64, two cores rarely wait for each other.
+/// bits of the id's hash; with 64, two cores adding keys rarely wait for each other.
 const SHARDS: usize = 64;
 
 /// A shard is swept no earlier than at this many keys: small tables are not worth the bother.
@@ -60,7 +63,7 @@ const MIN_SWEEP: usize = 64;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct MemoryLimiter {
-    shards: Box<[Padded<Mutex<Shard>>]>,
+    shards: Box<[Padded<RwLock<Shard>>]>,
     hasher: IdBuildHasher,
     time: Time,
 }
@@ -71,8 +74,13 @@ pub struct MemoryLimiter {
 struct Padded<T>(T);
 
 /// Part of the table: the TAT of each key, in nanoseconds since the limiter started.
+///
+/// A check of a key the shard holds takes the lock shared and moves the key's TAT with a
+/// compare-and-swap, so that checks on every core go ahead at once, and a check whose thread is
+/// preempted half-way (as happens when a server shares its cores with other work) holds no
+/// other check up. The lock is taken exclusively only to add a key or to sweep.
 struct Shard {
-    arrivals: HashMap<KeyId, u64, IdBuildHasher>,
+    arrivals: HashMap<KeyId, AtomicU64, IdBuildHasher>,
     /// How many keys the shard holds before it sweeps out those whose budget is whole.
     sweep_at: usize,
 }
@@ -112,7 +120,7 @@ impl MemoryLimiter {
 
     fn with_time(time: Time) -> Self {
         let shards = (0..SHARDS)
-            .map(|_| Padded(Mutex::new(Shard::new())))
+            .map(|_| Padded(RwLock::new(Shard::new())))
             .collect();
         Self {
             shards,
@@ -125,12 +133,19 @@ impl MemoryLimiter {
     /// what [`check`](RateLimiter::check) answers as [`Check::Ready`].
     pub fn decide(&self, key: KeyId, limit: RateLimit) -> RateDecision {
         let now = self.time.nanos();
-        let mut shard = self.shard(&key);
-        // One lookup for a key already held, the hot case.
-        if let Some(stored) = shard.arrivals.get_mut(&key) {
-            let (decision, next) = gcra(Some(*stored), now, limit);
-            *stored = next.unwrap_or(*stored);
+        let shard = self.shard(&key);
+        // A key already held, the hot case: the lock shared, one lookup and a compare-and-swap.
+        if let Some(decision) = read(shard)
+            .arrivals
+            .get(&key)
+            .map(|stored| spend(stored, now, limit))
+        {
             return decision;
+        }
+        let mut shard = write(shard);
+        // Another check may have added the key since the shared lock was let go.
+        if let Some(stored) = shard.arrivals.get(&key) {
+            return spend(stored, now, limit);
         }
         let (decision, next) = gcra(None, now, limit);
         if let Some(next) = next {
@@ -144,21 +159,45 @@ impl MemoryLimiter {
     pub fn tracked_keys(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| lock(&shard.0).arrivals.len())
+            .map(|shard| read(&shard.0).arrivals.len())
             .sum()
     }
 
-    fn shard(&self, key: &KeyId) -> MutexGuard<'_, Shard> {
+    fn shard(&self, key: &KeyId) -> &RwLock<Shard> {
         // Bits from the middle of the hash: the table inside a shard uses the low bits for the
         // bucket and the high ones for its tags, and keys of one shard share these.
         let index = (self.hasher.hash_one(key) >> 32) as usize % SHARDS;
-        lock(&self.shards[index].0)
+        &self.shards[index].0
     }
 }
 
 /// A poisoned lock still holds whole entries: each is written in one step.
-fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    shard.lock().unwrap_or_else(PoisonError::into_inner)
+fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+    shard.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// [`read`], exclusively.
+fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+    shard.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One GCRA step on a key's stored TAT, tried again whenever another check moved it in
+/// between: concurrent checks of one key admit exactly what they would one after another. A
+/// refusal stores nothing.
+fn spend(stored: &AtomicU64, now: u64, limit: RateLimit) -> RateDecision {
+    // One location, read and written only here and under the exclusive lock: its own order of
+    // changes is all the algorithm relies on, which every ordering keeps.
+    let mut arrival = stored.load(Ordering::Relaxed);
+    loop {
+        let (decision, next) = gcra(Some(arrival), now, limit);
+        let Some(next) = next else {
+            return decision;
+        };
+        match stored.compare_exchange_weak(arrival, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return decision,
+            Err(moved) => arrival = moved,
+        }
+    }
 }
 
 impl Shard {
@@ -176,14 +215,14 @@ impl Shard {
         if self.arrivals.len() >= self.sweep_at {
             self.sweep(now);
         }
-        self.arrivals.insert(key, arrival);
+        self.arrivals.insert(key, AtomicU64::new(arrival));
     }
 
     /// Forgets the keys whose budget is whole. The next sweep comes after at least as many new
     /// keys as the shard still holds, so each sweep is paid for by the inserts before it, and
     /// the table shrinks when it is much larger than that.
     fn sweep(&mut self, now: u64) {
-        self.arrivals.retain(|_, arrival| *arrival > now);
+        self.arrivals.retain(|_, arrival| *arrival.get_mut() > now);
         self.sweep_at = (2 * self.arrivals.len()).max(MIN_SWEEP);
         if self.arrivals.capacity() > 4 * self.sweep_at {
             self.arrivals.shrink_to(self.sweep_at);
@@ -377,6 +416,29 @@ mod tests {
         assert_eq!(admitted.load(Ordering::Relaxed), 1_000);
     }
 
+    #[test]
+    fn concurrent_first_checks_of_new_keys_admit_each_once() {
+        let limiter = Arc::new(MemoryLimiter::new());
+        let admitted = Arc::new(AtomicU32::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (limiter, admitted) = (Arc::clone(&limiter), Arc::clone(&admitted));
+                std::thread::spawn(move || {
+                    for n in 0..2_000 {
+                        if limiter.decide(key(n), limit(1, 86_400)).allowed {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .for_each(|thread| thread.join().unwrap());
+        assert_eq!(admitted.load(Ordering::Relaxed), 2_000);
+        assert_eq!(limiter.tracked_keys(), 2_000);
+    }
+
     /// A clock tests set by hand.
     #[derive(Debug, Clone)]
     struct SetClock(Arc<std::sync::Mutex<SystemTime>>);
@@ -459,6 +521,10 @@ mod tests {
             shard.remember(key(n), 10 * SECOND, SECOND);
         }
         assert_eq!(shard.arrivals.len(), 20_000);
-        assert_eq!(shard.arrivals.get(&key(0)), Some(&(10 * SECOND)));
+        let kept = shard
+            .arrivals
+            .get(&key(0))
+            .map(|a| a.load(Ordering::Relaxed));
+        assert_eq!(kept, Some(10 * SECOND));
     }
 }

@@ -325,6 +325,67 @@ async fn rejection_response_can_be_replaced() {
     assert_eq!(response.body(), "nope: missing_api_key");
 }
 
+/// A request carrying `key`, other headers, and an extension an outer layer (a router) added.
+fn request_with_baggage(key: &str) -> Request<String> {
+    let mut request = Request::get("/v1/forms")
+        .header("api-key", key)
+        .header("x-request-id", "r-1")
+        .header(header::USER_AGENT, "curl/8")
+        .body(String::new())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(String::from("from the router"));
+    request
+}
+
+#[tokio::test]
+async fn a_rejection_carries_nothing_of_the_request() {
+    let store = MemoryStore::new();
+    let (key, _) = issue_key(&store, "org_a", Permission::ReadOnly).await;
+    let wrong_secret = KeyFormat::default().generate_for(key.id()).unwrap();
+    let unknown = KeyFormat::default().generate().unwrap();
+    let service = ApiKeyAuthLayer::new(store).layer(counting_service().0);
+    // Malformed, then refused once the store answered: the two paths that reuse the request's
+    // header map and extensions for the response.
+    for key in [
+        "fbsk_short",
+        wrong_secret.expose_secret(),
+        unknown.expose_secret(),
+    ] {
+        let response = send(&service, request_with_baggage(key)).await;
+        let names: Vec<&str> = response.headers().keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["content-type", "www-authenticate"], "{key}");
+        assert_eq!(response.extensions().get::<String>(), None);
+        assert_eq!(
+            response.extensions().get::<Rejection>(),
+            Some(&Rejection::InvalidKey)
+        );
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(body["error"]["code"], "invalid_api_key");
+    }
+}
+
+#[tokio::test]
+async fn a_rejection_keeps_what_a_custom_response_put_in_its_extensions() {
+    let service = ApiKeyAuthLayer::new(MemoryStore::new())
+        .with_rejection(|rejection: Rejection| {
+            let mut response = Response::new(String::from("nope"));
+            *response.status_mut() = rejection.status();
+            response.extensions_mut().insert(7u8);
+            response
+        })
+        .layer(counting_service().0);
+    let response = send(&service, request_with_baggage("fbsk_short")).await;
+    assert_eq!(response.extensions().get::<u8>(), Some(&7));
+    assert_eq!(response.extensions().get::<String>(), None);
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::InvalidKey)
+    );
+    assert!(response.headers().is_empty());
+}
+
 /// The rejection each request got, read from the response's extensions as an outer layer would.
 async fn rejections<S>(service: &S, key: &str, unknown: &str) -> Vec<Option<Rejection>>
 where
