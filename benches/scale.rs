@@ -16,7 +16,14 @@ use formbox_auth::{
 use http::{Request, Response};
 use tower::{Layer, Service, ServiceExt, service_fn};
 
-const KEYS: usize = 1_000_000;
+/// Keys in the store and in the limiter: a million, or a thousand in a smoke run
+/// (`cargo test --benches`, or `cargo bench -- --test`), which checks that the benches run to
+/// the end and measures nothing.
+fn keys() -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    let measuring = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
+    if measuring { 1_000_000 } else { 1_000 }
+}
 /// Every this many keys, one plaintext is kept to send in requests.
 const SAMPLE_EVERY: usize = 97;
 
@@ -37,10 +44,11 @@ fn populate(runtime: &tokio::runtime::Runtime) -> (MemoryStore, Vec<String>) {
     let organizations: Vec<OrganizationId> = (0..10_000)
         .map(|i| OrganizationId::from(format!("org_{i}")))
         .collect();
-    let mut sample = Vec::with_capacity(KEYS / SAMPLE_EVERY + 1);
+    let count = keys();
+    let mut sample = Vec::with_capacity(count / SAMPLE_EVERY + 1);
     let before = rss();
     runtime.block_on(async {
-        for i in 0..KEYS {
+        for i in 0..count {
             let key = format.generate().unwrap();
             let record = KeyRecord::new(
                 key.id(),
@@ -59,9 +67,9 @@ fn populate(runtime: &tokio::runtime::Runtime) -> (MemoryStore, Vec<String>) {
     });
     let grown = rss().saturating_sub(before);
     eprintln!(
-        "memory: {KEYS} keys grew RSS by {:.1} MiB = {} bytes per key",
+        "memory: {count} keys grew RSS by {:.1} MiB = {} bytes per key",
         grown as f64 / (1 << 20) as f64,
-        grown / KEYS
+        grown / count
     );
     (store, sample)
 }
@@ -117,7 +125,8 @@ fn million_keys(c: &mut Criterion) {
 /// then checks of random ones among them.
 fn million_limited_keys(c: &mut Criterion) {
     let limit = RateLimit::new(1_000, 3_600).unwrap();
-    let ids: Vec<KeyId> = (0..KEYS)
+    let count = keys();
+    let ids: Vec<KeyId> = (0..count)
         .map(|_| KeyFormat::default().generate().unwrap().id())
         .collect();
     let limiter = MemoryLimiter::new();
@@ -130,7 +139,7 @@ fn million_limited_keys(c: &mut Criterion) {
         "limiter memory: {} keys grew RSS by {:.1} MiB = {} bytes per key",
         limiter.tracked_keys(),
         grown as f64 / (1 << 20) as f64,
-        grown / KEYS
+        grown / count
     );
     let mut next = 0usize;
     c.bench_function("million_keys/limiter_random_key", |b| {

@@ -17,9 +17,11 @@
 #
 # The cluster lives in a directory under ${TMPDIR:-/tmp}, listens only on 127.0.0.1 (port
 # $FORMBOX_PG_PORT, default 54329) and on a unix socket inside that directory, trusts every local
-# connection, and skips fsync: it is for tests, never for data. PostgreSQL comes from the system
-# packages (apt-get) when no `initdb` is found. PostgreSQL refuses to run as root, so as root the
-# server runs as the `postgres` user, which is created if missing.
+# connection, and skips fsync: it is for tests, never for data. It accepts
+# $FORMBOX_PG_MAX_CONNECTIONS connections (default 200), read when the cluster starts: a cluster
+# already running keeps its own. PostgreSQL comes from the system packages (apt-get) when no
+# `initdb` is found. PostgreSQL refuses to run as root, so as root the server runs as the
+# `postgres` user, which is created if missing.
 
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +33,7 @@ DATA="${ROOT}/data"
 SOCKETS="${ROOT}/sockets"
 LOG="${ROOT}/server.log"
 SUPERUSER="postgres"
+MAX_CONNECTIONS="${FORMBOX_PG_MAX_CONNECTIONS:-200}"
 URL="postgres://${SUPERUSER}@127.0.0.1:${PORT}/${DATABASE}"
 
 find_bindir() {
@@ -73,7 +76,7 @@ as_owner() {
 
 start_server() {
     as_owner "${BIN}/pg_ctl" start --wait --timeout=60 -D "${DATA}" -l "${LOG}" -o \
-        "-c listen_addresses=127.0.0.1 -p ${PORT} -k ${SOCKETS} -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        "-c listen_addresses=127.0.0.1 -p ${PORT} -k ${SOCKETS} -c max_connections=${MAX_CONNECTIONS} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
         >&2
 }
 
